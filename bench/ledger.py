@@ -1,0 +1,87 @@
+"""Reading the ledger the servers write: when did each unit of work really finish?
+
+Each line of ``ledger.jsonl`` is one finished unit of work (see ``servers.work``),
+appended by whichever process and thread did it. The reader follows the file as it
+grows and tolerates a half-written last line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class WorkRecord:
+    token: str
+    start: float  # wall-clock seconds (time.time()) in the server process
+    end: float
+    pid: int
+    thread: str
+
+
+class LedgerReader:
+    """Follows one ledger file, returning only the records appended since the last read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._partial = b""
+
+    def read_new(self) -> list[WorkRecord]:
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self._offset)
+                chunk = f.read()
+        except FileNotFoundError:
+            return []
+        self._offset += len(chunk)
+        data = self._partial + chunk
+        *complete, self._partial = data.split(b"\n")
+        records = []
+        for line in complete:
+            if not line.strip():
+                continue
+            raw = json.loads(line)
+            records.append(WorkRecord(token=raw["token"], start=float(raw["start"]), end=float(raw["end"]),
+                                      pid=int(raw["pid"]), thread=str(raw["thread"])))
+        return records
+
+
+class LedgerWatcher:
+    """Keeps every record seen so far, by token, and tells a listener about new ones."""
+
+    def __init__(self, reader: LedgerReader, on_record: Callable[[WorkRecord], None] | None = None) -> None:
+        self.reader = reader
+        self.found: dict[str, WorkRecord] = {}
+        self._on_record = on_record
+
+    def poll(self) -> None:
+        for record in self.reader.read_new():
+            self.found.setdefault(record.token, record)
+            if self._on_record is not None:
+                self._on_record(record)
+
+    async def follow(self, poll_s: float = 0.05) -> None:
+        """Poll until cancelled (runs beside the load, for the live view)."""
+        while True:
+            self.poll()
+            await asyncio.sleep(poll_s)
+
+    async def wait_for(self, tokens: Collection[str], timeout_s: float, poll_s: float = 0.02) -> bool:
+        """Wait until every token is done or ``timeout_s`` passes; True if all are done.
+
+        A token still missing afterwards is lost work.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.poll()
+            if all(t in self.found for t in tokens):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(poll_s)

@@ -1,0 +1,107 @@
+"""The live view while a run goes on: which variant, and each tab's state with its clock.
+
+The board is a rich renderable that computes elapsed times when it is drawn, so a
+40-second wait keeps ticking instead of looking frozen. The runner only records
+events on it; rich's ``Live`` redraws it from its own thread.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+
+@dataclass
+class TabState:
+    sent: float | None = None
+    responded: float | None = None
+    done: float | None = None
+    failed: bool = False
+
+
+@dataclass
+class VariantProgress:
+    name: str
+    title: str
+    clients: int
+    expected_done_s: float
+    phase: str = "starting server"
+    started: float = field(default_factory=time.time)
+    first_sent: float | None = None
+    tabs: list[TabState] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.tabs = [TabState() for _ in range(self.clients)]
+
+    def on_load(self, event: str, client: int, at: float) -> None:
+        tab = self.tabs[client]
+        if event == "sent":
+            tab.sent = at
+            self.first_sent = at if self.first_sent is None else min(self.first_sent, at)
+        elif event == "responded":
+            tab.responded = at
+        else:
+            tab.failed = True
+
+    def on_done(self, client: int, at: float) -> None:
+        self.tabs[client].done = at
+
+
+@dataclass
+class Board:
+    """All variants of the run: finished ones as one line each, the current one in full."""
+
+    scenario: str
+    variants: list[str]
+    finished: list[Text] = field(default_factory=list)
+    current: VariantProgress | None = None
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Text(f"bench run {self.scenario}: variant {len(self.finished) + 1 if self.current else len(self.finished)}"
+                   f" of {len(self.variants)}", style="bold")
+        yield from self.finished
+        if self.current is not None:
+            yield _current(self.current)
+
+
+def _current(p: VariantProgress) -> Table:
+    now = time.time()
+    zero = p.first_sent if p.first_sent is not None else now
+    title = f"▶ {p.name} — {p.phase} ({now - p.started:.1f} s; theory: all done at {p.expected_done_s:.2f} s)"
+    table = Table(title=title, title_justify="left", box=None, padding=(0, 2))
+    table.add_column("tab")
+    table.add_column("state")
+    table.add_column("answered at", justify="right")
+    table.add_column("done at", justify="right")
+    if p.clients > 16:
+        counts = {"waiting": 0, "answered": 0, "done": 0, "failed": 0}
+        for tab in p.tabs:
+            counts[_state(tab)[0]] += 1
+        table.add_row("all", ", ".join(f"{v} {k}" for k, v in counts.items() if v), "", "")
+        return table
+    for i, tab in enumerate(p.tabs, start=1):
+        state, style = _state(tab)
+        if tab.sent is not None and state == "waiting":
+            state = f"waiting {now - tab.sent:.1f} s"
+        elif tab.sent is None:
+            state = "not sent yet"
+        table.add_row(
+            str(i), Text(state, style=style),
+            "" if tab.responded is None else f"{tab.responded - zero:.2f} s",
+            "" if tab.done is None else f"{tab.done - zero:.2f} s",
+        )
+    return table
+
+
+def _state(tab: TabState) -> tuple[str, str]:
+    if tab.failed:
+        return "failed", "red"
+    if tab.done is not None and tab.responded is not None:
+        return "done", "green"
+    if tab.responded is not None:
+        return "answered", "yellow"
+    return "waiting", "cyan"

@@ -1,0 +1,253 @@
+"""Rich renderables built from a run document; printing is the caller's business.
+
+``build_run(doc)`` returns one renderable with every table; tests render it to a string
+with ``Console(file=io.StringIO(), width=...)``. The figures shown here are exactly the
+ones saved in the document, so ``bench show`` re-renders a run faithfully.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from bench.results import ClaimResult, RunDocument, Summary, VariantResult
+from bench.runner import pid_split
+
+MAX_TABS_SHOWN = 8  # beyond this, per-tab tables and timelines stop being readable
+
+
+def seconds(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def ratio(measured: float | None, expected: float | None) -> str:
+    if measured is None or not expected:
+        return "—"
+    return f"{measured / expected:.2f}×"
+
+
+def header(doc: RunDocument) -> Text:
+    sc = doc.scenario
+    scaled = sc.get("scaled", {})
+    env = doc.environment
+    pkgs = env.get("packages", {})
+    load = sc.get("load", {})
+    text = Text()
+    text.append(f"{sc.get('name')}: {sc.get('title')}\n", style="bold")
+    text.append(
+        f"{load.get('clients')} clients, {seconds(scaled.get('gap_s'))} s apart; each asks for "
+        f"d = {seconds(scaled.get('work_s'))} s of {sc.get('work', {}).get('kind')} work "
+        f"(time scale {doc.time_scale:g})\n"
+    )
+    text.append(
+        f"run {doc.run_id} ({doc.status}) · Python {env.get('python')} · fastapi {pkgs.get('fastapi')} · "
+        f"uvicorn {pkgs.get('uvicorn')} · {env.get('cpus_usable')} CPUs",
+        style="dim",
+    )
+    return text
+
+
+def response_table(variants: Iterable[VariantResult]) -> Table:
+    table = Table(title="Response time (s): request sent → response received", title_justify="left")
+    table.add_column("variant", style="bold")
+    for name in ("min", "p50", "p95", "p99", "max", "all responded"):
+        table.add_column(name, justify="right")
+    table.add_column("served by")
+    for v in variants:
+        s = v.summary
+        if s is None:
+            table.add_row(v.name, *["—"] * 6, Text("failed to run", style="red"))
+            continue
+        table.add_row(v.name, seconds(s.response_min_s), seconds(s.response_p50_s), seconds(s.response_p95_s),
+                      seconds(s.response_p99_s), seconds(s.response_max_s), seconds(s.all_responded_s),
+                      served_by(v))
+    return table
+
+
+def served_by(v: VariantResult) -> str:
+    if v.summary is None or not v.summary.pids:
+        return "—"
+    if v.capacity.workers == 1:
+        return f"pid {next(iter(v.summary.pids))}"
+    return pid_split(v.summary.pids, v.capacity.workers)
+
+
+def work_table(variants: Iterable[VariantResult]) -> Table:
+    table = Table(title="Work (s): first request sent → last unit of work recorded done", title_justify="left")
+    table.add_column("variant", style="bold")
+    table.add_column("all done", justify="right")
+    table.add_column("expected", justify="right")
+    table.add_column("measured / expected", justify="right")
+    table.add_column("done time p50", justify="right")
+    table.add_column("parallelism", justify="right")
+    table.add_column("lost", justify="right")
+    table.add_column("errors", justify="right")
+    for v in variants:
+        s, e = v.summary, v.expected
+        if s is None:
+            table.add_row(v.name, *["—"] * 7)
+            continue
+        table.add_row(v.name, seconds(s.all_done_s), seconds(e.all_done_s if e else None),
+                      ratio(s.all_done_s, e.all_done_s if e else None), seconds(s.done_time_p50_s),
+                      "—" if s.parallelism is None else f"{s.parallelism:.2f}",
+                      _count(s.lost), _count(s.errors, _kinds(s)))
+    return table
+
+
+def _count(n: int, detail: str = "") -> Text:
+    return Text(f"{n}{detail}", style="red bold" if n else "")
+
+
+def _kinds(s: Summary) -> str:
+    return f" ({', '.join(f'{k}: {n}' for k, n in s.errors_by_kind.items())})" if s.errors_by_kind else ""
+
+
+def tabs_table(variants: list[VariantResult]) -> Table:
+    """The four-tabs story: for each tab, when it was answered and when its work was done."""
+    ran = [v for v in variants if v.summary is not None]
+    clients = max((len(v.requests) for v in ran), default=0)
+    table = Table(title="Per tab, seconds from the first request: answered / done  [theory: done]",
+                  title_justify="left")
+    table.add_column("variant", style="bold")
+    for i in range(clients):
+        sent = next((v.requests[i].sent_s for v in ran if i < len(v.requests)), None)
+        table.add_column(f"tab {i + 1} (sent {seconds(sent, 2)})", justify="right")
+    for v in ran:
+        cells = []
+        for i, r in enumerate(v.requests):
+            theory = v.expected.done_s[i] if v.expected and i < len(v.expected.done_s) else None
+            answered = r.error or seconds(r.responded_s, 2)
+            cells.append(f"{answered} / {seconds(r.done_s, 2)}  [{seconds(theory, 2)}]")
+        table.add_row(v.name, *cells)
+    return table
+
+
+def timeline(variants: list[VariantResult], width: int = 48) -> Table:
+    """One row per request: ━ waiting for the answer, ╌ work still running after it, ● done."""
+    ran = [v for v in variants if v.summary is not None and v.requests]
+    end = max((r.done_s or r.responded_s or 0.0 for v in ran for r in v.requests), default=0.0) or 1.0
+    table = Table(title=f"Timeline, 0 → {end:.2f} s:  ━ waiting for the answer  ╌ work still running after "
+                        "the answer  ● work done  ✗ failed", title_justify="left", box=None, padding=(0, 1))
+    table.add_column("variant", min_width=14)
+    table.add_column("tab", justify="right")
+    table.add_column("", min_width=width + 1)
+    for v in ran:
+        for r in v.requests:
+            table.add_row(v.name if r.client == 1 else "", str(r.client), _bar(r.sent_s, r.responded_s, r.done_s,
+                                                                               r.error is not None, end, width))
+    return table
+
+
+def _bar(sent: float, responded: float | None, done: float | None, failed: bool, end: float, width: int) -> Text:
+    def col(t: float) -> int:
+        return min(width - 1, max(0, round(t / end * (width - 1))))
+
+    bar = Text(" " * col(sent))
+    answer_at = col(responded) if responded is not None else col(done or end)
+    bar.append("━" * max(1, answer_at - col(sent)), style="cyan")
+    if failed:
+        bar.append("✗", style="red bold")
+        return bar
+    if done is not None and responded is not None and col(done) > answer_at:
+        bar.append("╌" * (col(done) - answer_at - 1), style="yellow")
+    bar.append("●" if done is not None else "?", style="green" if done is not None else "red")
+    return bar
+
+
+def claims_table(claims: list[ClaimResult]) -> Table:
+    table = Table(title="The tutorial's claims, checked", title_justify="left", show_lines=True)
+    table.add_column("", width=1)
+    table.add_column("claim: what it says · why it should hold · what happened", ratio=1)
+    table.add_column("measured", justify="right")
+    table.add_column("expected", justify="right")
+    for c in claims:
+        mark = Text("✓", style="green bold") if c.holds else Text("✗", style="red bold")
+        text = Text()
+        text.append(f"{c.id} ({c.variant}) ", style="bold")
+        text.append(c.says)
+        text.append("\n" + c.why, style="dim")
+        if c.note:
+            text.append("\n" + c.note, style="yellow")
+        table.add_row(mark, text, c.measured_text, c.expected_text)
+    return table
+
+
+def theory_notes(variants: Iterable[VariantResult]) -> Table:
+    table = Table(title="Theory behind 'expected'", title_justify="left", box=None, padding=(0, 2))
+    table.add_column("variant", style="bold")
+    table.add_column("strategy")
+    table.add_column("model")
+    for v in variants:
+        table.add_row(v.name, v.title, v.expected.model if v.expected else "—")
+    return table
+
+
+def failures(variants: Iterable[VariantResult]) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    for v in variants:
+        if v.status == "failed":
+            out.append(Text(f"✗ {v.name} did not run: {v.error}", style="red"))
+    return out
+
+
+def build_run(doc: RunDocument) -> Group:
+    parts: list[RenderableType] = [header(doc)]
+    if doc.variants:
+        parts += [response_table(doc.variants), work_table(doc.variants)]
+        if max(len(v.requests) for v in doc.variants) <= MAX_TABS_SHOWN:
+            parts += [tabs_table(doc.variants), timeline(doc.variants)]
+    claims = doc.claims()
+    if claims:
+        held = sum(c.holds for c in claims)
+        parts.append(claims_table(claims))
+        parts.append(Text(f"{held} of {len(claims)} claims hold in this run.", style="bold"))
+    parts += failures(doc.variants)
+    if doc.variants:
+        parts.append(theory_notes(doc.variants))
+    if doc.status == "interrupted":
+        parts.append(Text("The run was interrupted: the variants above are the ones that finished.", style="yellow"))
+    return Group(*(Padding(p, (1, 0, 0, 0), expand=False) for p in parts))
+
+
+COMPARED = (
+    ("all responded", "all_responded_s"),
+    ("all done", "all_done_s"),
+    ("response p50", "response_p50_s"),
+    ("response max", "response_max_s"),
+    ("parallelism", "parallelism"),
+    ("lost", "lost"),
+    ("errors", "errors"),
+)
+
+
+def build_compare(a: RunDocument, b: RunDocument) -> Group:
+    table = Table(title=f"A = {a.run_id} (time scale {a.time_scale:g})   B = {b.run_id} (time scale {b.time_scale:g})",
+                  title_justify="left")
+    table.add_column("variant", style="bold")
+    table.add_column("figure")
+    table.add_column("A", justify="right")
+    table.add_column("B", justify="right")
+    table.add_column("B / A", justify="right")
+    by_name = {v.name: v for v in b.variants}
+    notes: list[RenderableType] = []
+    for va in a.variants:
+        vb = by_name.get(va.name)
+        if vb is None or va.summary is None or vb.summary is None:
+            notes.append(Text(f"{va.name}: not measured in both runs", style="dim"))
+            continue
+        for i, (label, key) in enumerate(COMPARED):
+            x, y = getattr(va.summary, key), getattr(vb.summary, key)
+            fmt = (lambda n: "—" if n is None else str(n)) if isinstance(x, int) else seconds
+            table.add_row(va.name if i == 0 else "", label, fmt(x), fmt(y), ratio(y, x) if x else "—",
+                          end_section=i == len(COMPARED) - 1)
+    only_b = [v.name for v in b.variants if v.name not in {v.name for v in a.variants}]
+    if only_b:
+        notes.append(Text(f"only in B: {', '.join(only_b)}", style="dim"))
+    if a.time_scale != b.time_scale:
+        notes.append(Text("The runs used different time scales: compare ratios to 'expected', not seconds.",
+                          style="yellow"))
+    return Group(table, *notes)

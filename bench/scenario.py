@@ -1,0 +1,267 @@
+"""Loading ``scenarios.yaml`` into frozen, validated objects.
+
+Parsed once, at the edge: every later module receives a ``Catalog`` / ``Scenario``
+and never sees raw YAML. Every problem is reported as ``file:line: field: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bench.errors import BenchError
+
+# The figures a claim can measure; each is a field of ``bench.results.Summary``.
+Measure = Literal[
+    "first_response_s",
+    "response_min_s",
+    "response_p50_s",
+    "response_p95_s",
+    "response_p99_s",
+    "response_max_s",
+    "all_responded_s",
+    "all_done_s",
+    "done_time_p50_s",
+    "done_time_max_s",
+    "parallelism",
+    "lost",
+    "errors",
+]
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+# How many units of work one server process runs at once (see scenarios.yaml).
+WorkSlots = int | Literal["threads", "unbounded"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Variant(Frozen):
+    name: str = Field(pattern=NAME_PATTERN)
+    title: str
+    app: str
+    workers: int = Field(default=1, ge=1, le=32)
+    work_slots: WorkSlots
+    answers: Literal["after-work", "at-once"]
+
+    @field_validator("app")
+    @classmethod
+    def _import_string(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", value):
+            raise ValueError(f"must be an import string like 'servers.sync:app' (got {value!r})")
+        return value
+
+    @field_validator("work_slots", mode="before")
+    @classmethod
+    def _slots(cls, value: object) -> object:
+        if value in ("threads", "unbounded") or (type(value) is int and value >= 1):
+            return value
+        raise ValueError(f"must be a whole number >= 1, 'threads' or 'unbounded' (got {value!r})")
+
+
+class Work(Frozen):
+    kind: Literal["sleep", "cpu"] = "sleep"
+    seconds: float = Field(gt=0, le=3600)
+
+
+class Load(Frozen):
+    pattern: Literal["burst"] = "burst"
+    clients: int = Field(ge=1, le=1000)
+    gap: float = Field(default=0.0, ge=0, le=60, description="seconds between two clients' arrivals")
+
+
+class Claim(Frozen):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$")
+    variant: str
+    says: str
+    measure: Measure
+    approx: float | None = None
+    below: float | None = None
+    above: float | None = None
+    unit: Literal["d", "s"] = "d"
+    tolerance: float = Field(default=0.2, gt=0, lt=1)
+    why: str
+    if_not: str | None = None
+
+    @model_validator(mode="after")
+    def _one_comparison(self) -> Claim:
+        given = [k for k in ("approx", "below", "above") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of approx, below, above (got {', '.join(given) or 'none'})")
+        return self
+
+
+class Scenario(Frozen):
+    name: str = Field(pattern=NAME_PATTERN)
+    title: str
+    description: str = ""
+    work: Work
+    load: Load
+    variants: tuple[str, ...] = Field(min_length=1)
+    claims: tuple[Claim, ...] = ()
+
+
+class Catalog(Frozen):
+    source: str
+    variants: dict[str, Variant]
+    scenarios: dict[str, Scenario]
+
+    def scenario(self, name: str) -> Scenario:
+        if name not in self.scenarios:
+            raise BenchError(f"unknown scenario {name!r}; known: {', '.join(self.scenarios)}")
+        return self.scenarios[name]
+
+    def pick_variants(self, scenario: Scenario, only: Iterable[str] | None) -> tuple[Variant, ...]:
+        names = list(scenario.variants)
+        if only is not None:
+            wanted = list(only)
+            unknown = [n for n in wanted if n not in names]
+            if unknown:
+                raise BenchError(
+                    f"unknown variant {', '.join(map(repr, unknown))} for scenario {scenario.name!r};"
+                    f" known: {', '.join(names)}"
+                )
+            names = [n for n in names if n in wanted]
+        return tuple(self.variants[n] for n in names)
+
+
+def default_scenarios_path() -> Path:
+    """The repository's scenarios.yaml (editable install) or the copy inside the wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "scenarios.yaml", here / "scenarios.yaml"):
+        if candidate.is_file():
+            return candidate
+    raise BenchError("no scenarios.yaml found beside the bench package; pass --scenarios FILE")
+
+
+def load_catalog(path: Path) -> Catalog:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BenchError(f"{path}: cannot read the scenarios file ({exc.strerror or exc})") from None
+    return parse_catalog(text, source=str(path))
+
+
+def parse_catalog(text: str, source: str) -> Catalog:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BenchError(f"{where}: not valid YAML: {problem}") from None
+    if root is None:
+        raise BenchError(f"{source}: the file is empty; it needs 'variants:' and 'scenarios:'")
+    lines: dict[tuple[str | int, ...], int] = {}
+    data = _to_python(root, (), lines, source)
+    return _validate(data, lines, source)
+
+
+def _to_python(
+    node: yaml.Node, path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int], source: str
+) -> Any:
+    """Build plain data from the YAML node tree, remembering the line of every field."""
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise BenchError(f"{source}:{key_node.start_mark.line + 1}: '<<' merge keys are not supported")
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise BenchError(f"{source}:{key_node.start_mark.line + 1}: a key must be a plain name")
+            key = str(key_node.value)
+            if key in out:
+                raise BenchError(f"{source}:{key_node.start_mark.line + 1}: {_dotted((*path, key))}: duplicate key")
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            out[key] = _to_python(value_node, (*path, key), lines, source)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(item, (*path, i), lines, source) for i, item in enumerate(node.value)]
+    return yaml.SafeLoader("").construct_object(node, deep=True)
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    return ".".join(f"[{p}]" if isinstance(p, int) else p for p in path).replace(".[", "[")
+
+
+def _error(source: str, lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...], msg: str) -> BenchError:
+    # The deepest prefix of the path that has a line in the file (pydantic adds parts
+    # such as the union member's type that the file does not have).
+    probe = path
+    while probe and probe not in lines:
+        probe = probe[:-1]
+    line = lines.get(probe, 1)
+    field = _dotted(p for p in path if not (isinstance(p, str) and re.match(r"^(int|str|float|literal\[)", p)))
+    return BenchError(f"{source}:{line}: {field or '(top level)'}: {msg}")
+
+
+def _validate(data: Any, lines: dict[tuple[str | int, ...], int], source: str) -> Catalog:
+    if not isinstance(data, dict):
+        raise _error(source, lines, (), "the file must be a mapping with 'variants:' and 'scenarios:'")
+    unknown_top = sorted(set(data) - {"variants", "scenarios"})
+    if unknown_top:
+        raise _error(source, lines, (unknown_top[0],), "unknown section (expected 'variants' and 'scenarios')")
+    sections: dict[str, dict[str, Any]] = {}
+    for section in ("variants", "scenarios"):
+        value = data.get(section)
+        if not isinstance(value, dict) or not value:
+            raise _error(source, lines, (section,), f"'{section}' must be a non-empty mapping of name to entry")
+        sections[section] = value
+
+    variants = {
+        name: _model(Variant, {"name": name, **_mapping(entry, source, lines, ("variants", name))},
+                     source, lines, ("variants", name))
+        for name, entry in sections["variants"].items()
+    }
+    scenarios = {
+        name: _model(Scenario, {"name": name, **_mapping(entry, source, lines, ("scenarios", name))},
+                     source, lines, ("scenarios", name))
+        for name, entry in sections["scenarios"].items()
+    }
+    for name, scenario in scenarios.items():
+        for i, variant in enumerate(scenario.variants):
+            if variant not in variants:
+                raise _error(source, lines, ("scenarios", name, "variants", i),
+                             f"unknown variant {variant!r}; known: {', '.join(variants)}")
+        seen: set[str] = set()
+        for i, claim in enumerate(scenario.claims):
+            if claim.variant not in scenario.variants:
+                raise _error(source, lines, ("scenarios", name, "claims", i, "variant"),
+                             f"claim {claim.id} names {claim.variant!r}, which this scenario does not run")
+            if claim.id in seen:
+                raise _error(source, lines, ("scenarios", name, "claims", i, "id"), f"duplicate claim id {claim.id!r}")
+            seen.add(claim.id)
+    return Catalog(source=source, variants=variants, scenarios=scenarios)
+
+
+def _mapping(entry: Any, source: str, lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise _error(source, lines, path, "must be a mapping of fields")
+    if "name" in entry:
+        raise _error(source, lines, (*path, "name"), "the name is the entry's key; remove this field")
+    return entry
+
+
+def _model(cls: type[Frozen], data: dict[str, Any], source: str,
+           lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> Any:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        msg = first["msg"]
+        if first["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif first["type"] == "missing":
+            msg = "required field is missing"
+        elif "input" in first and first["type"] not in ("value_error",):
+            msg = f"{msg} (got {first['input']!r})"
+        msg = msg.removeprefix("Value error, ")
+        raise _error(source, lines, (*path, *loc), msg) from None

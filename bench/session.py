@@ -1,0 +1,85 @@
+"""A whole run: every variant of a scenario in turn, saved after each one.
+
+"We export results after each individual benchmark, because we would risk losing
+them if a later benchmark fails" (hyperfine). A variant that cannot start is recorded
+as failed with its log lines, and the run goes on; Ctrl-C marks the run interrupted
+and keeps every variant that finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.text import Text
+
+from bench import environment, theory
+from bench.live import Board, VariantProgress
+from bench.results import RunDocument, VariantResult, save
+from bench.runner import RunPlan, run_variant
+from bench.scenario import Variant
+
+
+def new_run_id(scenario: str, now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now()
+    return f"{now:%Y%m%d-%H%M%S}-{scenario}"
+
+
+def scenario_as_run(plan: RunPlan, variants: tuple[Variant, ...]) -> dict[str, object]:
+    data = plan.scenario.model_dump(mode="json")
+    data["variants"] = [v.model_dump(mode="json") for v in variants]
+    data["scaled"] = {"work_s": plan.work_s, "gap_s": plan.gap_s}
+    return data
+
+
+async def run_scenario(
+    plan: RunPlan,
+    variants: tuple[Variant, ...],
+    folder: Path,
+    board: Board | None = None,
+    on_variant: Callable[[VariantResult], None] = lambda result: None,
+) -> RunDocument:
+    doc = RunDocument(
+        run_id=folder.name,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        status="running",
+        scenario=scenario_as_run(plan, variants),
+        time_scale=plan.time_scale,
+        environment=environment.capture(),
+    )
+    save(doc, folder)
+    try:
+        for variant in variants:
+            expected_done = _expected_done(plan, variant)
+            progress = VariantProgress(variant.name, variant.title, plan.clients, expected_done)
+            if board is not None:
+                board.current = progress
+            result = await run_variant(plan, variant, folder / variant.name, progress)
+            doc.variants.append(result)
+            save(doc, folder)
+            if board is not None:
+                board.finished.append(_one_line(result))
+                board.current = None
+            on_variant(result)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        doc.status = "interrupted"
+        save(doc, folder)
+        raise
+    doc.status = "complete"
+    save(doc, folder)
+    return doc
+
+
+def _expected_done(plan: RunPlan, variant: Variant) -> float:
+    return theory.expected(variant, plan.clients, plan.gap_s, plan.work_s).all_done_s
+
+
+def _one_line(result: VariantResult) -> Text:
+    if result.status != "ok" or result.summary is None:
+        return Text(f"✗ {result.name}: failed to run", style="red")
+    s = result.summary
+    done = "not done" if s.all_done_s is None else f"all done {s.all_done_s:.2f} s"
+    responded = "no answer" if s.all_responded_s is None else f"all responded {s.all_responded_s:.2f} s"
+    return Text(f"✓ {result.name}: {responded}, {done}, lost {s.lost}", style="green")

@@ -1,0 +1,72 @@
+"""What theory expects of each variant: a small scheduling model, pure and exact.
+
+Each server process runs at most ``slots`` units of work at once (1 when the work
+blocks the event loop, anyio's 40 threads for the thread pool, unbounded for
+``await``). Requests arrive at known offsets; each unit starts at its arrival or when
+a slot frees up, whichever is later, and takes ``d`` seconds (list scheduling on
+``workers x slots`` identical machines, first come first served). With several
+workers this is the *ideal* split; how the kernel really hands connections to the
+workers is what the run measures.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+
+from bench.results import Expected
+from bench.scenario import Variant
+
+ANYIO_DEFAULT_THREADS = 40  # anyio.to_thread's default limiter, shared per event loop
+
+
+def slots_per_worker(variant: Variant) -> int | None:
+    """Units of work one worker runs at once; None means no limit."""
+    if variant.work_slots == "threads":
+        return ANYIO_DEFAULT_THREADS
+    if variant.work_slots == "unbounded":
+        return None
+    return int(variant.work_slots)
+
+
+def schedule(arrivals: Sequence[float], duration: float, slots: int | None) -> list[float]:
+    """Finish time of each unit of work, in arrival order, on ``slots`` parallel slots."""
+    if slots is None or slots >= len(arrivals):
+        return [a + duration for a in arrivals]
+    free_at = [0.0] * slots  # a min-heap of the times each slot becomes free
+    finish = []
+    for arrival in sorted(arrivals):
+        start = max(arrival, heapq.heappop(free_at))
+        heapq.heappush(free_at, start + duration)
+        finish.append(start + duration)
+    order = sorted(range(len(arrivals)), key=lambda i: arrivals[i])
+    result = [0.0] * len(arrivals)
+    for rank, i in enumerate(order):
+        result[i] = finish[rank]
+    return result
+
+
+def expected(variant: Variant, clients: int, gap_s: float, work_s: float) -> Expected:
+    arrivals = [i * gap_s for i in range(clients)]
+    per_worker = slots_per_worker(variant)
+    slots = None if per_worker is None else per_worker * variant.workers
+    done = schedule(arrivals, work_s, slots)
+    responded = done if variant.answers == "after-work" else list(arrivals)
+    return Expected(
+        model=_describe(variant, slots),
+        all_responded_s=max(responded),
+        all_done_s=max(done),
+        responded_s=responded,
+        done_s=done,
+    )
+
+
+def _describe(variant: Variant, slots: int | None) -> str:
+    if slots is None:
+        capacity = "no limit on overlapping work"
+    else:
+        capacity = f"at most {slots} unit{'s' if slots > 1 else ''} of work at once"
+    if variant.workers > 1:
+        capacity += f" ({variant.workers} workers, evenly loaded)"
+    answer = "answers when its work is done" if variant.answers == "after-work" else "answers at once"
+    return f"{capacity}; {answer}"

@@ -1,0 +1,56 @@
+"""What every variant shares: the app factory, ``/health`` and the device-token type.
+
+Kept apart from the strategy files so that those stay as short as the tutorial's
+listings and cannot drift apart in their API.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+from fastapi import FastAPI, Path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Letters, digits, '-' and '_', 1 to 64 of them: anything else is rejected with 422
+# before it can reach notification.log (no line injection, no path tricks).
+DeviceToken = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+PID_HEADER = "x-worker-pid"
+
+
+class WorkerPidHeader:
+    """Pure ASGI middleware: tag each response with the pid of the process that served it.
+
+    Pure ASGI (not BaseHTTPMiddleware) so that it does not change when background tasks
+    run relative to the response.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.pid = str(os.getpid()).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_pid(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((PID_HEADER.encode(), self.pid))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_pid)
+
+
+def create_app(strategy: str) -> FastAPI:
+    app = FastAPI(title=f"concurrency lab: {strategy}")
+    app.add_middleware(WorkerPidHeader)
+
+    @app.get("/health")
+    async def health() -> dict[str, str | int]:
+        return {"status": "ok", "strategy": strategy, "pid": os.getpid()}
+
+    return app
