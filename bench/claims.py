@@ -37,8 +37,15 @@ def check(claim: Claim, summary: Summary | None, work_s: float, pid_split: str =
         if pid_split:
             note += f" Served by: {pid_split}."
     return ClaimResult(
-        id=claim.id, variant=claim.variant, says=claim.says, holds=holds, measured=measured,
-        measured_text=measured_text, expected_text=expected_text, why=claim.why, note=note,
+        id=claim.id,
+        variant=claim.variant,
+        says=claim.says,
+        holds=holds,
+        measured=measured,
+        measured_text=measured_text,
+        expected_text=expected_text,
+        why=claim.why,
+        note=note,
     )
 
 

@@ -45,14 +45,24 @@ def _catalog(path: Path | None) -> Catalog:
 
 
 def scenarios_option(f: F) -> F:
-    return click.option("--scenarios", "scenarios_file", type=click.Path(path_type=Path), default=None,
-                        help="A scenarios file other than the project's scenarios.yaml.")(f)
+    return click.option(
+        "--scenarios",
+        "scenarios_file",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="A scenarios file other than the project's scenarios.yaml.",
+    )(f)
 
 
 def results_option(f: F) -> F:
-    return click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-                        default=Path("results"), show_default=True,
-                        help="Folder that holds the runs.")(f)
+    return click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("results"),
+        show_default=True,
+        help="Folder that holds the runs.",
+    )(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,8 +78,10 @@ def list_command(scenarios_file: Path | None) -> None:
     out = _console()
     out.print("[bold]scenarios[/bold]")
     for name, sc in catalog.scenarios.items():
-        out.print(f"  {name:<18} {sc.title} ({sc.load.clients} clients, {sc.work.seconds:g} s of {sc.work.kind} "
-                  f"work; variants: {', '.join(sc.variants)})")
+        out.print(
+            f"  {name:<18} {sc.title} ({sc.load.clients} clients, {sc.work.seconds:g} s of {sc.work.kind} "
+            f"work; variants: {', '.join(sc.variants)})"
+        )
     out.print("[bold]variants[/bold]")
     for name, v in catalog.variants.items():
         workers = f" --workers {v.workers}" if v.workers > 1 else ""
@@ -79,13 +91,24 @@ def list_command(scenarios_file: Path | None) -> None:
 @cli.command()
 @click.argument("scenario")
 @click.option("--variants", "only", default=None, help="Comma-separated subset of the scenario's variants.")
-@click.option("--time-scale", type=click.FloatRange(min=0.001, max=10.0), default=1.0, show_default=True,
-              help="Multiply every duration (work, gaps, theory): 0.1 turns 10 s into 1 s.")
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0.001, max=10.0),
+    default=1.0,
+    show_default=True,
+    help="Multiply every duration (work, gaps, theory): 0.1 turns 10 s into 1 s.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run document on stdout and nothing else.")
 @results_option
 @scenarios_option
-def run(scenario: str, only: str | None, time_scale: float, as_json: bool, out_dir: Path,
-        scenarios_file: Path | None) -> None:
+def run(
+    scenario: str,
+    only: str | None,
+    time_scale: float,
+    as_json: bool,
+    out_dir: Path,
+    scenarios_file: Path | None,
+) -> None:
     """Run SCENARIO against each of its server variants and check its claims."""
     catalog = _catalog(scenarios_file)
     sc = catalog.scenario(scenario)
@@ -99,7 +122,8 @@ def run(scenario: str, only: str | None, time_scale: float, as_json: bool, out_d
     progress_console = _console(sys.stderr) if as_json else out
     board = Board(sc.name, [v.name for v in variants])
     live: AbstractContextManager[Any] = (
-        Live(board, console=progress_console, refresh_per_second=8) if progress_console.is_terminal
+        Live(board, console=progress_console, refresh_per_second=8)
+        if progress_console.is_terminal
         else nullcontext()
     )
 
@@ -111,8 +135,9 @@ def run(scenario: str, only: str | None, time_scale: float, as_json: bool, out_d
         with live:
             doc = asyncio.run(run_scenario(plan, variants, folder, board, on_variant))
     except KeyboardInterrupt:
-        click.echo(f"interrupted: servers stopped; finished variants kept in {folder / results.RUN_FILE}",
-                   err=True)
+        click.echo(
+            f"interrupted: servers stopped; finished variants kept in {folder / results.RUN_FILE}", err=True
+        )
         sys.exit(INTERRUPTED_EXIT_CODE)
     if as_json:
         click.echo(results.to_json(doc), nl=False)
@@ -145,9 +170,16 @@ def compare(run_a: str, run_b: str, out_dir: Path) -> None:
 
 @cli.command("export")
 @click.argument("run_ref", metavar="RUN")
-@click.option("--format", "fmt", type=click.Choice(sorted(exporters.FORMATS)), default="json", show_default=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write to this file instead of stdout.")
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(exporters.FORMATS)), default="json", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
 @results_option
 def export_command(run_ref: str, fmt: str, output: Path | None, out_dir: Path) -> None:
     """Export a saved run as JSON, CSV (one row per request) or Markdown."""

@@ -12,8 +12,21 @@ from bench.results import RunDocument, to_json
 def to_csv(doc: RunDocument) -> str:
     """One row per request, every variant, with the variant's name in the first column."""
     out = io.StringIO()
-    fields = ["variant", "client", "token", "sent_s", "first_byte_s", "responded_s", "done_s", "status", "pid",
-              "error", "work_start_s", "work_pid", "work_thread"]
+    fields = [
+        "variant",
+        "client",
+        "token",
+        "sent_s",
+        "first_byte_s",
+        "responded_s",
+        "done_s",
+        "status",
+        "pid",
+        "error",
+        "work_start_s",
+        "work_pid",
+        "work_thread",
+    ]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for v in doc.variants:
@@ -29,26 +42,34 @@ def _cell(value: float | int | None) -> str:
 
 
 def to_markdown(doc: RunDocument) -> str:
-    lines = [f"# {doc.scenario.get('name')}: {doc.scenario.get('title')}", "",
-             f"Run `{doc.run_id}` ({doc.status}), time scale {doc.time_scale:g}, "
-             f"Python {doc.environment.get('python')}, {doc.environment.get('cpus_usable')} CPUs.", "",
-             "| variant | response p50 (s) | response max (s) | all responded (s) | all done (s) "
-             "| expected all done (s) | parallelism | lost | errors |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# {doc.scenario.get('name')}: {doc.scenario.get('title')}",
+        "",
+        f"Run `{doc.run_id}` ({doc.status}), time scale {doc.time_scale:g}, "
+        f"Python {doc.environment.get('python')}, {doc.environment.get('cpus_usable')} CPUs.",
+        "",
+        "| variant | response p50 (s) | response max (s) | all responded (s) | all done (s) "
+        "| expected all done (s) | parallelism | lost | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for v in doc.variants:
         s, e = v.summary, v.expected
         if s is None:
             lines.append(f"| {v.name} | failed to run | | | | | | | |")
             continue
-        lines.append(f"| {v.name} | {_cell(s.response_p50_s)} | {_cell(s.response_max_s)} | "
-                     f"{_cell(s.all_responded_s)} | {_cell(s.all_done_s)} | {_cell(e.all_done_s if e else None)} | "
-                     f"{_cell(s.parallelism)} | {s.lost} | {s.errors} |")
+        lines.append(
+            f"| {v.name} | {_cell(s.response_p50_s)} | {_cell(s.response_max_s)} | "
+            f"{_cell(s.all_responded_s)} | {_cell(s.all_done_s)} | {_cell(e.all_done_s if e else None)} | "
+            f"{_cell(s.parallelism)} | {s.lost} | {s.errors} |"
+        )
     claims = doc.claims()
     if claims:
         lines += ["", "| | claim | variant | says | measured | expected |", "|---|---|---|---|---:|---:|"]
         for c in claims:
-            lines.append(f"| {'✓' if c.holds else '✗'} | {c.id} | {c.variant} | {c.says} | {c.measured_text} "
-                         f"| {c.expected_text} |")
+            lines.append(
+                f"| {'✓' if c.holds else '✗'} | {c.id} | {c.variant} | {c.says} | {c.measured_text} "
+                f"| {c.expected_text} |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -38,7 +38,9 @@ class Response:
 class Connection:
     """One HTTP/1.1 connection, reused for sequential requests while the server keeps it."""
 
-    def __init__(self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.host, self.port = host, port
         self._reader, self._writer = reader, writer
         self.usable = True
@@ -56,7 +58,9 @@ class Connection:
     async def get(self, path: str, timeout_s: float) -> Response:
         if not self.usable:
             raise HttpError("closed", "the connection was closed by an earlier response")
-        request = f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUser-Agent: bench\r\n\r\n".encode()
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUser-Agent: bench\r\n\r\n".encode()
+        )
         try:
             return await asyncio.wait_for(self._exchange(request), timeout_s)
         except asyncio.TimeoutError:
@@ -112,7 +116,7 @@ class Connection:
 
     async def _read_body(self, headers: dict[str, str]) -> bytes:
         if "chunked" in headers.get("transfer-encoding", "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size_line = await self._reader.readuntil(b"\r\n")
                 try:

@@ -13,6 +13,7 @@ Readiness is a signal, never a sleep: ``GET /health`` answers 200 and the log sh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -76,8 +77,19 @@ def last_lines(path: Path, count: int = 15) -> str:
 
 
 def _command(spec: ServerSpec, port: int) -> list[str]:
-    cmd = [sys.executable, "-m", "uvicorn", spec.app, "--host", HOST, "--port", str(port),
-           "--app-dir", str(spec.app_dir), "--no-access-log"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        spec.app,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--app-dir",
+        str(spec.app_dir),
+        "--no-access-log",
+    ]
     if spec.workers > 1:
         cmd += ["--workers", str(spec.workers)]
     return cmd
@@ -90,8 +102,12 @@ def _start(spec: ServerSpec, port: int) -> subprocess.Popen[bytes]:
         log.write(f"$ {' '.join(_command(spec, port))}\n".encode())
         log.flush()
         return subprocess.Popen(
-            _command(spec, port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env=env, start_new_session=True,
+            _command(spec, port),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
         )
 
 
@@ -103,20 +119,16 @@ def stop(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
     pgid = process.pid  # leader of its own session, so its pid is the group id
     if process.poll() is None:
         _signal_group(pgid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            pass
     _signal_group(pgid, signal.SIGKILL)
     process.wait()
     _wait_group_gone(pgid, timeout_s=grace_s)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _wait_group_gone(pgid: int, timeout_s: float) -> None:
@@ -180,5 +192,7 @@ async def serve(spec: ServerSpec) -> AsyncIterator[RunningServer]:
         finally:
             stop(process, spec.stop_grace_s)
         return
-    raise LaunchError(f"no free port after {PORT_ATTEMPTS} attempts; last lines of {spec.log_path}:\n"
-                      f"{last_lines(spec.log_path)}")
+    raise LaunchError(
+        f"no free port after {PORT_ATTEMPTS} attempts; last lines of {spec.log_path}:\n"
+        f"{last_lines(spec.log_path)}"
+    )

@@ -47,8 +47,15 @@ class LedgerReader:
             if not line.strip():
                 continue
             raw = json.loads(line)
-            records.append(WorkRecord(token=raw["token"], start=float(raw["start"]), end=float(raw["end"]),
-                                      pid=int(raw["pid"]), thread=str(raw["thread"])))
+            records.append(
+                WorkRecord(
+                    token=raw["token"],
+                    start=float(raw["start"]),
+                    end=float(raw["end"]),
+                    pid=int(raw["pid"]),
+                    thread=str(raw["thread"]),
+                )
+            )
         return records
 
 

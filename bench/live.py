@@ -61,8 +61,8 @@ class Board:
     current: VariantProgress | None = None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Text(f"bench run {self.scenario}: variant {len(self.finished) + 1 if self.current else len(self.finished)}"
-                   f" of {len(self.variants)}", style="bold")
+        number = len(self.finished) + (1 if self.current else 0)
+        yield Text(f"bench run {self.scenario}: variant {number} of {len(self.variants)}", style="bold")
         yield from self.finished
         if self.current is not None:
             yield _current(self.current)
@@ -90,7 +90,8 @@ def _current(p: VariantProgress) -> Table:
         elif tab.sent is None:
             state = "not sent yet"
         table.add_row(
-            str(i), Text(state, style=style),
+            str(i),
+            Text(state, style=style),
             "" if tab.responded is None else f"{tab.responded - zero:.2f} s",
             "" if tab.done is None else f"{tab.done - zero:.2f} s",
         )

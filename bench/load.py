@@ -94,7 +94,15 @@ async def burst(
         responded = clock.wall(response.done)
         observe("responded", client, responded)
         pid = response.headers.get(PID_HEADER)
-        return Sample(client, token, clock.wall(response.sent), clock.wall(response.first_byte), responded,
-                      response.status, int(pid) if pid and pid.isdigit() else None, None)
+        return Sample(
+            client,
+            token,
+            clock.wall(response.sent),
+            clock.wall(response.first_byte),
+            responded,
+            response.status,
+            int(pid) if pid and pid.isdigit() else None,
+            None,
+        )
 
     return list(await asyncio.gather(*(one(i, token, path) for i, (token, path) in enumerate(paths))))

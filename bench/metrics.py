@@ -62,7 +62,9 @@ def summarise(records: Sequence[RequestRecord]) -> Summary:
     errors = [r for r in records if not is_success(r.status)]
     by_kind = Counter(r.error or f"http {r.status}" for r in errors)
     pids = Counter(str(r.pid) for r in ok if r.pid is not None)
-    intervals = [(r.work_start_s, r.done_s) for r in done if r.work_start_s is not None and r.done_s is not None]
+    intervals = [
+        (r.work_start_s, r.done_s) for r in done if r.work_start_s is not None and r.done_s is not None
+    ]
 
     def pct(values: list[float], q: float) -> float | None:
         return percentile(values, q) if values else None
@@ -70,7 +72,9 @@ def summarise(records: Sequence[RequestRecord]) -> Summary:
     return Summary(
         requests=len(records),
         ok=len(ok),
-        first_response_s=(first.responded_s - first.sent_s) if first and first.responded_s is not None else None,
+        first_response_s=(first.responded_s - first.sent_s)
+        if first and first.responded_s is not None
+        else None,
         response_min_s=min(response, default=None),
         response_p50_s=pct(response, 50),
         response_p95_s=pct(response, 95),

@@ -62,9 +62,16 @@ def response_table(variants: Iterable[VariantResult]) -> Table:
         if s is None:
             table.add_row(v.name, *["—"] * 6, Text("failed to run", style="red"))
             continue
-        table.add_row(v.name, seconds(s.response_min_s), seconds(s.response_p50_s), seconds(s.response_p95_s),
-                      seconds(s.response_p99_s), seconds(s.response_max_s), seconds(s.all_responded_s),
-                      served_by(v))
+        table.add_row(
+            v.name,
+            seconds(s.response_min_s),
+            seconds(s.response_p50_s),
+            seconds(s.response_p95_s),
+            seconds(s.response_p99_s),
+            seconds(s.response_max_s),
+            seconds(s.all_responded_s),
+            served_by(v),
+        )
     return table
 
 
@@ -77,7 +84,9 @@ def served_by(v: VariantResult) -> str:
 
 
 def work_table(variants: Iterable[VariantResult]) -> Table:
-    table = Table(title="Work (s): first request sent → last unit of work recorded done", title_justify="left")
+    table = Table(
+        title="Work (s): first request sent → last unit of work recorded done", title_justify="left"
+    )
     table.add_column("variant", style="bold")
     table.add_column("all done", justify="right")
     table.add_column("expected", justify="right")
@@ -91,10 +100,16 @@ def work_table(variants: Iterable[VariantResult]) -> Table:
         if s is None:
             table.add_row(v.name, *["—"] * 7)
             continue
-        table.add_row(v.name, seconds(s.all_done_s), seconds(e.all_done_s if e else None),
-                      ratio(s.all_done_s, e.all_done_s if e else None), seconds(s.done_time_p50_s),
-                      "—" if s.parallelism is None else f"{s.parallelism:.2f}",
-                      _count(s.lost), _count(s.errors, _kinds(s)))
+        table.add_row(
+            v.name,
+            seconds(s.all_done_s),
+            seconds(e.all_done_s if e else None),
+            ratio(s.all_done_s, e.all_done_s if e else None),
+            seconds(s.done_time_p50_s),
+            "—" if s.parallelism is None else f"{s.parallelism:.2f}",
+            _count(s.lost),
+            _count(s.errors, _kinds(s)),
+        )
     return table
 
 
@@ -110,8 +125,9 @@ def tabs_table(variants: list[VariantResult]) -> Table:
     """The four-tabs story: for each tab, when it was answered and when its work was done."""
     ran = [v for v in variants if v.summary is not None]
     clients = max((len(v.requests) for v in ran), default=0)
-    table = Table(title="Per tab, seconds from the first request: answered / done  [theory: done]",
-                  title_justify="left")
+    table = Table(
+        title="Per tab, seconds from the first request: answered / done  [theory: done]", title_justify="left"
+    )
     table.add_column("variant", style="bold")
     for i in range(clients):
         sent = next((v.requests[i].sent_s for v in ran if i < len(v.requests)), None)
@@ -130,19 +146,29 @@ def timeline(variants: list[VariantResult], width: int = 48) -> Table:
     """One row per request: ━ waiting for the answer, ╌ work still running after it, ● done."""
     ran = [v for v in variants if v.summary is not None and v.requests]
     end = max((r.done_s or r.responded_s or 0.0 for v in ran for r in v.requests), default=0.0) or 1.0
-    table = Table(title=f"Timeline, 0 → {end:.2f} s:  ━ waiting for the answer  ╌ work still running after "
-                        "the answer  ● work done  ✗ failed", title_justify="left", box=None, padding=(0, 1))
+    table = Table(
+        title=f"Timeline, 0 → {end:.2f} s:  ━ waiting for the answer  ╌ work still running after "
+        "the answer  ● work done  ✗ failed",
+        title_justify="left",
+        box=None,
+        padding=(0, 1),
+    )
     table.add_column("variant", min_width=14)
     table.add_column("tab", justify="right")
     table.add_column("", min_width=width + 1)
     for v in ran:
         for r in v.requests:
-            table.add_row(v.name if r.client == 1 else "", str(r.client), _bar(r.sent_s, r.responded_s, r.done_s,
-                                                                               r.error is not None, end, width))
+            table.add_row(
+                v.name if r.client == 1 else "",
+                str(r.client),
+                _bar(r.sent_s, r.responded_s, r.done_s, r.error is not None, end, width),
+            )
     return table
 
 
-def _bar(sent: float, responded: float | None, done: float | None, failed: bool, end: float, width: int) -> Text:
+def _bar(
+    sent: float, responded: float | None, done: float | None, failed: bool, end: float, width: int
+) -> Text:
     def col(t: float) -> int:
         return min(width - 1, max(0, round(t / end * (width - 1))))
 
@@ -209,7 +235,9 @@ def build_run(doc: RunDocument) -> Group:
     if doc.variants:
         parts.append(theory_notes(doc.variants))
     if doc.status == "interrupted":
-        parts.append(Text("The run was interrupted: the variants above are the ones that finished.", style="yellow"))
+        parts.append(
+            Text("The run was interrupted: the variants above are the ones that finished.", style="yellow")
+        )
     return Group(*(Padding(p, (1, 0, 0, 0), expand=False) for p in parts))
 
 
@@ -225,8 +253,10 @@ COMPARED = (
 
 
 def build_compare(a: RunDocument, b: RunDocument) -> Group:
-    table = Table(title=f"A = {a.run_id} (time scale {a.time_scale:g})   B = {b.run_id} (time scale {b.time_scale:g})",
-                  title_justify="left")
+    table = Table(
+        title=f"A = {a.run_id} (time scale {a.time_scale:g})   B = {b.run_id} (time scale {b.time_scale:g})",
+        title_justify="left",
+    )
     table.add_column("variant", style="bold")
     table.add_column("figure")
     table.add_column("A", justify="right")
@@ -242,12 +272,22 @@ def build_compare(a: RunDocument, b: RunDocument) -> Group:
         for i, (label, key) in enumerate(COMPARED):
             x, y = getattr(va.summary, key), getattr(vb.summary, key)
             fmt = (lambda n: "—" if n is None else str(n)) if isinstance(x, int) else seconds
-            table.add_row(va.name if i == 0 else "", label, fmt(x), fmt(y), ratio(y, x) if x else "—",
-                          end_section=i == len(COMPARED) - 1)
+            table.add_row(
+                va.name if i == 0 else "",
+                label,
+                fmt(x),
+                fmt(y),
+                ratio(y, x) if x else "—",
+                end_section=i == len(COMPARED) - 1,
+            )
     only_b = [v.name for v in b.variants if v.name not in {v.name for v in a.variants}]
     if only_b:
         notes.append(Text(f"only in B: {', '.join(only_b)}", style="dim"))
     if a.time_scale != b.time_scale:
-        notes.append(Text("The runs used different time scales: compare ratios to 'expected', not seconds.",
-                          style="yellow"))
+        notes.append(
+            Text(
+                "The runs used different time scales: compare ratios to 'expected', not seconds.",
+                style="yellow",
+            )
+        )
     return Group(table, *notes)

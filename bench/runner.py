@@ -1,10 +1,10 @@
 """One variant, start to finish: launch, load, wait for the work, tear down, measure.
 
-    launcher: the server on a free loopback port, ready by /health (bench.launcher)
-    load:     the burst of tabs, every request timestamped (bench.load)
-    ledger:   wait for every accepted unit of work to be recorded done (bench.ledger)
-    teardown: the whole process group, always (the ``serve`` context manager)
-    measure:  records -> summary, theory, claims (pure: bench.metrics/theory/claims)
+launcher: the server on a free loopback port, ready by /health (bench.launcher)
+load:     the burst of tabs, every request timestamped (bench.load)
+ledger:   wait for every accepted unit of work to be recorded done (bench.ledger)
+teardown: the whole process group, always (the ``serve`` context manager)
+measure:  records -> summary, theory, claims (pure: bench.metrics/theory/claims)
 """
 
 from __future__ import annotations
@@ -50,8 +50,11 @@ class RunPlan:
 
 
 def capacity(variant: Variant) -> Capacity:
-    return Capacity(workers=variant.workers, work_slots_per_worker=theory.slots_per_worker(variant),
-                    thread_limit=theory.ANYIO_DEFAULT_THREADS)
+    return Capacity(
+        workers=variant.workers,
+        work_slots_per_worker=theory.slots_per_worker(variant),
+        thread_limit=theory.ANYIO_DEFAULT_THREADS,
+    )
 
 
 def pid_split(pids: dict[str, int], workers: int) -> str:
@@ -63,8 +66,9 @@ def pid_split(pids: dict[str, int], workers: int) -> str:
     return ", ".join(parts)
 
 
-async def run_variant(plan: RunPlan, variant: Variant, folder: Path,
-                      progress: VariantProgress | None = None) -> VariantResult:
+async def run_variant(
+    plan: RunPlan, variant: Variant, folder: Path, progress: VariantProgress | None = None
+) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
     expected = theory.expected(variant, plan.clients, plan.gap_s, plan.work_s)
     spec = ServerSpec(
@@ -86,8 +90,9 @@ async def run_variant(plan: RunPlan, variant: Variant, folder: Path,
             progress.on_done(client_of[record.token], record.end)
 
     watcher = LedgerWatcher(LedgerReader(folder / LEDGER_FILE), on_record)
-    result = VariantResult(name=variant.name, title=variant.title, app=variant.app,
-                           capacity=capacity(variant), status="failed")
+    result = VariantResult(
+        name=variant.name, title=variant.title, app=variant.app, capacity=capacity(variant), status="failed"
+    )
     timeout_s = 2 * expected.all_done_s + 10
     try:
         async with serve(spec) as server:
@@ -95,8 +100,14 @@ async def run_variant(plan: RunPlan, variant: Variant, folder: Path,
                 progress.phase = "load: tabs sent"
             follower = asyncio.create_task(watcher.follow())
             try:
-                samples = await burst(HOST, server.port, [(t, f"/push/{t}") for t in tokens], plan.gap_s,
-                                      timeout_s, progress.on_load if progress else lambda *a: None)
+                samples = await burst(
+                    HOST,
+                    server.port,
+                    [(t, f"/push/{t}") for t in tokens],
+                    plan.gap_s,
+                    timeout_s,
+                    progress.on_load if progress else lambda *a: None,
+                )
             finally:
                 follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -118,8 +129,11 @@ async def run_variant(plan: RunPlan, variant: Variant, folder: Path,
     result.summary = summary
     result.expected = expected
     result.requests = records
-    result.claims = [claims.check(c, summary, plan.work_s, split) for c in plan.scenario.claims
-                     if c.variant == variant.name]
+    result.claims = [
+        claims.check(c, summary, plan.work_s, split)
+        for c in plan.scenario.claims
+        if c.variant == variant.name
+    ]
     return result
 
 
@@ -133,10 +147,20 @@ def _records(samples: list[Sample], work: dict[str, WorkRecord]) -> list[Request
     out = []
     for s in sorted(samples, key=lambda s: s.client):
         done = work.get(s.token) if metrics.is_success(s.status) else None
-        out.append(RequestRecord(
-            client=s.client + 1, token=s.token, sent_s=s.sent - t0, first_byte_s=rel(s.first_byte),
-            responded_s=rel(s.responded), done_s=rel(done.end) if done else None, status=s.status, pid=s.pid,
-            error=s.error, work_start_s=rel(done.start) if done else None,
-            work_pid=done.pid if done else None, work_thread=done.thread if done else None,
-        ))
+        out.append(
+            RequestRecord(
+                client=s.client + 1,
+                token=s.token,
+                sent_s=s.sent - t0,
+                first_byte_s=rel(s.first_byte),
+                responded_s=rel(s.responded),
+                done_s=rel(done.end) if done else None,
+                status=s.status,
+                pid=s.pid,
+                error=s.error,
+                work_start_s=rel(done.start) if done else None,
+                work_pid=done.pid if done else None,
+                work_thread=done.thread if done else None,
+            )
+        )
     return out

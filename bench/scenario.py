@@ -173,14 +173,17 @@ def _to_python(
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise BenchError(f"{source}:{key_node.start_mark.line + 1}: '<<' merge keys are not supported")
+                raise BenchError(
+                    f"{source}:{key_node.start_mark.line + 1}: '<<' merge keys are not supported"
+                )
             if not isinstance(key_node, yaml.ScalarNode):
                 raise BenchError(f"{source}:{key_node.start_mark.line + 1}: a key must be a plain name")
             key = str(key_node.value)
+            here = (*path, key)
             if key in out:
-                raise BenchError(f"{source}:{key_node.start_mark.line + 1}: {_dotted((*path, key))}: duplicate key")
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            out[key] = _to_python(value_node, (*path, key), lines, source)
+                raise BenchError(f"{source}:{key_node.start_mark.line + 1}: {_dotted(here)}: duplicate key")
+            lines[here] = key_node.start_mark.line + 1
+            out[key] = _to_python(value_node, here, lines, source)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(item, (*path, i), lines, source) for i, item in enumerate(node.value)]
@@ -191,14 +194,18 @@ def _dotted(path: Iterable[str | int]) -> str:
     return ".".join(f"[{p}]" if isinstance(p, int) else p for p in path).replace(".[", "[")
 
 
-def _error(source: str, lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...], msg: str) -> BenchError:
+def _error(
+    source: str, lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...], msg: str
+) -> BenchError:
     # The deepest prefix of the path that has a line in the file (pydantic adds parts
     # such as the union member's type that the file does not have).
     probe = path
     while probe and probe not in lines:
         probe = probe[:-1]
     line = lines.get(probe, 1)
-    field = _dotted(p for p in path if not (isinstance(p, str) and re.match(r"^(int|str|float|literal\[)", p)))
+    field = _dotted(
+        p for p in path if not (isinstance(p, str) and re.match(r"^(int|str|float|literal\[)", p))
+    )
     return BenchError(f"{source}:{line}: {field or '(top level)'}: {msg}")
 
 
@@ -207,41 +214,67 @@ def _validate(data: Any, lines: dict[tuple[str | int, ...], int], source: str) -
         raise _error(source, lines, (), "the file must be a mapping with 'variants:' and 'scenarios:'")
     unknown_top = sorted(set(data) - {"variants", "scenarios"})
     if unknown_top:
-        raise _error(source, lines, (unknown_top[0],), "unknown section (expected 'variants' and 'scenarios')")
+        raise _error(
+            source, lines, (unknown_top[0],), "unknown section (expected 'variants' and 'scenarios')"
+        )
     sections: dict[str, dict[str, Any]] = {}
     for section in ("variants", "scenarios"):
         value = data.get(section)
         if not isinstance(value, dict) or not value:
-            raise _error(source, lines, (section,), f"'{section}' must be a non-empty mapping of name to entry")
+            raise _error(
+                source, lines, (section,), f"'{section}' must be a non-empty mapping of name to entry"
+            )
         sections[section] = value
 
     variants = {
-        name: _model(Variant, {"name": name, **_mapping(entry, source, lines, ("variants", name))},
-                     source, lines, ("variants", name))
+        name: _model(
+            Variant,
+            {"name": name, **_mapping(entry, source, lines, ("variants", name))},
+            source,
+            lines,
+            ("variants", name),
+        )
         for name, entry in sections["variants"].items()
     }
     scenarios = {
-        name: _model(Scenario, {"name": name, **_mapping(entry, source, lines, ("scenarios", name))},
-                     source, lines, ("scenarios", name))
+        name: _model(
+            Scenario,
+            {"name": name, **_mapping(entry, source, lines, ("scenarios", name))},
+            source,
+            lines,
+            ("scenarios", name),
+        )
         for name, entry in sections["scenarios"].items()
     }
     for name, scenario in scenarios.items():
         for i, variant in enumerate(scenario.variants):
             if variant not in variants:
-                raise _error(source, lines, ("scenarios", name, "variants", i),
-                             f"unknown variant {variant!r}; known: {', '.join(variants)}")
+                raise _error(
+                    source,
+                    lines,
+                    ("scenarios", name, "variants", i),
+                    f"unknown variant {variant!r}; known: {', '.join(variants)}",
+                )
         seen: set[str] = set()
         for i, claim in enumerate(scenario.claims):
             if claim.variant not in scenario.variants:
-                raise _error(source, lines, ("scenarios", name, "claims", i, "variant"),
-                             f"claim {claim.id} names {claim.variant!r}, which this scenario does not run")
+                raise _error(
+                    source,
+                    lines,
+                    ("scenarios", name, "claims", i, "variant"),
+                    f"claim {claim.id} names {claim.variant!r}, which this scenario does not run",
+                )
             if claim.id in seen:
-                raise _error(source, lines, ("scenarios", name, "claims", i, "id"), f"duplicate claim id {claim.id!r}")
+                raise _error(
+                    source, lines, ("scenarios", name, "claims", i, "id"), f"duplicate claim id {claim.id!r}"
+                )
             seen.add(claim.id)
     return Catalog(source=source, variants=variants, scenarios=scenarios)
 
 
-def _mapping(entry: Any, source: str, lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> dict[str, Any]:
+def _mapping(
+    entry: Any, source: str, lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]
+) -> dict[str, Any]:
     if not isinstance(entry, dict):
         raise _error(source, lines, path, "must be a mapping of fields")
     if "name" in entry:
@@ -249,8 +282,13 @@ def _mapping(entry: Any, source: str, lines: dict[tuple[str | int, ...], int], p
     return entry
 
 
-def _model(cls: type[Frozen], data: dict[str, Any], source: str,
-           lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> Any:
+def _model(
+    cls: type[Frozen],
+    data: dict[str, Any],
+    source: str,
+    lines: dict[tuple[str | int, ...], int],
+    path: tuple[str | int, ...],
+) -> Any:
     try:
         return cls.model_validate(data)
     except ValidationError as exc:

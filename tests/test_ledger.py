@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from bench.ledger import LedgerReader, LedgerWatcher
+
+
+def line(token: str, end: float = 2.0) -> bytes:
+    return (json.dumps({"token": token, "start": 1.0, "end": end, "pid": 5, "thread": "T"}) + "\n").encode()
+
+
+def test_reader_returns_only_new_complete_lines(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    reader = LedgerReader(path)
+    assert reader.read_new() == []  # no file yet
+    path.write_bytes(line("a") + line("b")[:10])  # a half-written second line
+    assert [r.token for r in reader.read_new()] == ["a"]
+    with path.open("ab") as f:
+        f.write(line("b")[10:] + line("c"))
+    assert [r.token for r in reader.read_new()] == ["b", "c"]
+    assert reader.read_new() == []
+
+
+def test_watcher_waits_for_tokens_and_gives_up_at_the_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    seen: list[str] = []
+    watcher = LedgerWatcher(LedgerReader(path), lambda r: seen.append(r.token))
+
+    async def scenario() -> tuple[bool, bool]:
+        async def write_later() -> None:
+            await asyncio.sleep(0.05)
+            path.write_bytes(line("a") + line("b"))
+
+        writer = asyncio.create_task(write_later())
+        all_done = await watcher.wait_for(["a", "b"], timeout_s=5)
+        await writer
+        missing = await watcher.wait_for(["a", "never"], timeout_s=0.1)
+        return all_done, missing
+
+    all_done, missing = asyncio.run(scenario())
+    assert all_done and not missing
+    assert seen == ["a", "b"] and set(watcher.found) == {"a", "b"}

@@ -1,0 +1,20 @@
+"""The check that runs after every integration test must itself be able to fail."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from bench.launcher import OWNER_ENV
+from tests.conftest import leftover_processes
+
+
+def test_a_process_the_harness_started_is_seen_until_stopped() -> None:
+    env = {**os.environ, OWNER_ENV: str(os.getpid())}
+    proc = subprocess.Popen(["sleep", "30"], env=env)
+    try:
+        assert any(line.startswith(f"{proc.pid}:") for line in leftover_processes())
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not any(line.startswith(f"{proc.pid}:") for line in leftover_processes())

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from rich.console import Console
+
+from bench.export import FORMATS
+from bench.report import build_compare, build_run
+from tests.factories import run_document, variant_result
+
+
+def render(renderable: object, width: int = 140) -> str:
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(renderable)
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert isinstance(out, str)
+    return out
+
+
+def test_run_report_has_every_table() -> None:
+    text = render(build_run(run_document()))
+    for part in ("Response time", "Work (s)", "Per tab", "Timeline", "claims, checked", "Theory behind"):
+        assert part in text
+    for name in ("sync", "multi-worker", "background"):
+        assert name in text
+    assert "1 of 2 claims hold" in text
+    assert "✓" in text and "✗" in text
+    assert "They raced." in text  # the finding of a claim that did not hold
+
+
+def test_pid_split_is_shown_for_several_workers() -> None:
+    doc = run_document(
+        variants=[variant_result("multi-worker", [1.0, 2.0, 1.0, 2.0], workers=2, pids=[11, 11, 12, 12])]
+    )
+    assert "2 on pid 11, 2 on pid 12" in render(build_run(doc))
+    doc = run_document(
+        variants=[variant_result("multi-worker", [1.0, 2.0, 3.0, 4.0], workers=2, pids=[11] * 4)]
+    )
+    assert "4 on pid 11, 0 on the other 1 worker" in render(build_run(doc))
+
+
+def test_timeline_marks_waiting_and_background_work() -> None:
+    text = render(build_run(run_document()))
+    timeline = text[text.index("Timeline") :]
+    assert "━" in timeline and "╌" in timeline and "●" in timeline
+
+
+def test_failed_variant_is_reported_with_its_error() -> None:
+    doc = run_document()
+    failed = doc.variants[0].model_copy(
+        update={
+            "status": "failed",
+            "summary": None,
+            "error": "boom: last lines",
+            "requests": [],
+            "claims": [],
+        }
+    )
+    doc.variants.append(failed.model_copy(update={"name": "broken"}))
+    text = render(build_run(doc))
+    assert "broken did not run: boom: last lines" in text
+
+
+def test_compare_shows_both_runs_and_the_ratio() -> None:
+    a = run_document("A-run")
+    b = run_document("B-run", variants=[variant_result("sync", [2.0, 4.0, 6.0, 8.0])])
+    text = render(build_compare(a, b))
+    assert "A-run" in text and "B-run" in text
+    assert "2.00×" in text  # all done doubled
+    assert "multi-worker: not measured in both runs" in text
+
+
+def test_exports() -> None:
+    doc = run_document()
+    assert json.loads(FORMATS["json"](doc))["run_id"] == doc.run_id
+    rows = list(csv.DictReader(io.StringIO(FORMATS["csv"](doc))))
+    assert len(rows) == 12 and rows[0]["variant"] == "sync" and float(rows[3]["done_s"]) == 4.0
+    md = FORMATS["markdown"](doc)
+    assert md.startswith("# four-tabs")
+    assert "| sync |" in md and "| ✗ | 2 | multi-worker |" in md

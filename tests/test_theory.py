@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+
+from bench.scenario import Variant
+from bench.theory import expected, schedule
+
+
+def variant(slots: int | str, answers: str = "after-work", workers: int = 1) -> Variant:
+    return Variant.model_validate(
+        {
+            "name": "v",
+            "title": "t",
+            "app": "m:app",
+            "work_slots": slots,
+            "answers": answers,
+            "workers": workers,
+        }
+    )
+
+
+def test_one_slot_serialises_in_arrival_order() -> None:
+    assert schedule([0, 0.3, 0.6, 0.9], 10, 1) == [10, 20, 30, 40]
+
+
+def test_two_slots_split_the_work() -> None:
+    assert schedule([0, 0.3, 0.6, 0.9], 10, 2) == pytest.approx([10, 10.3, 20, 20.3])
+
+
+def test_enough_slots_or_unbounded_run_everything_at_once() -> None:
+    assert schedule([0, 0, 0], 1, None) == [1, 1, 1]
+    assert schedule([0, 0, 0], 1, 40) == [1, 1, 1]
+
+
+def test_thread_limit_makes_waves() -> None:
+    done = schedule([0.0] * 100, 1, 40)
+    assert sorted(set(done)) == [1, 2, 3]
+    assert done.count(3) == 20
+
+
+def test_late_arrival_after_idle_slot_starts_at_arrival() -> None:
+    assert schedule([0, 5], 1, 1) == [1, 6]
+
+
+def test_results_follow_input_order_even_when_unsorted() -> None:
+    assert schedule([0.9, 0.0], 10, 1) == pytest.approx([20, 10])
+
+
+def test_expected_for_the_tutorial_variants() -> None:
+    sync = expected(variant(1), clients=4, gap_s=0.03, work_s=1.0)
+    assert sync.all_done_s == pytest.approx(4.0)
+    assert sync.responded_s == sync.done_s
+
+    workers = expected(variant(1, workers=2), clients=4, gap_s=0.0, work_s=1.0)
+    assert workers.all_done_s == pytest.approx(2.0)
+
+    background = expected(variant("threads", "at-once"), clients=4, gap_s=0.03, work_s=1.0)
+    assert background.all_done_s == pytest.approx(1.09)
+    assert background.responded_s == pytest.approx([0, 0.03, 0.06, 0.09])
+    assert "answers at once" in background.model
