@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -68,11 +68,17 @@ class Board:
             yield _current(self.current)
 
 
-def _current(p: VariantProgress) -> Table:
+def _current(p: VariantProgress) -> Group:
     now = time.time()
     zero = p.first_sent if p.first_sent is not None else now
-    title = f"▶ {p.name} — {p.phase} ({now - p.started:.1f} s; theory: all done at {p.expected_done_s:.2f} s)"
-    table = Table(title=title, title_justify="left", box=None, padding=(0, 2))
+    heading = Text()
+    heading.append(f"▶ {p.name}", style="bold")
+    heading.append(
+        f" — {p.title}\n  {p.phase} · {now - p.started:.1f} s since start · theory: all done "
+        f"{p.expected_done_s:.2f} s after the first request",
+        style="dim",
+    )
+    table = Table(box=None, padding=(0, 2))
     table.add_column("tab")
     table.add_column("state")
     table.add_column("answered at", justify="right")
@@ -82,20 +88,18 @@ def _current(p: VariantProgress) -> Table:
         for tab in p.tabs:
             counts[_state(tab)[0]] += 1
         table.add_row("all", ", ".join(f"{v} {k}" for k, v in counts.items() if v), "", "")
-        return table
+        return Group(heading, table)
     for i, tab in enumerate(p.tabs, start=1):
         state, style = _state(tab)
-        if tab.sent is not None and state == "waiting":
-            state = f"waiting {now - tab.sent:.1f} s"
-        elif tab.sent is None:
-            state = "not sent yet"
+        if state == "waiting":
+            state = "not sent yet" if tab.sent is None else f"waiting {now - tab.sent:.1f} s"
         table.add_row(
             str(i),
             Text(state, style=style),
             "" if tab.responded is None else f"{tab.responded - zero:.2f} s",
             "" if tab.done is None else f"{tab.done - zero:.2f} s",
         )
-    return table
+    return Group(heading, table)
 
 
 def _state(tab: TabState) -> tuple[str, str]:

@@ -126,7 +126,8 @@ def tabs_table(variants: list[VariantResult]) -> Table:
     ran = [v for v in variants if v.summary is not None]
     clients = max((len(v.requests) for v in ran), default=0)
     table = Table(
-        title="Per tab, seconds from the first request: answered / done  [theory: done]", title_justify="left"
+        title=Text("Per tab, seconds from the first request: answered / done  [theory: done]"),
+        title_justify="left",
     )
     table.add_column("variant", style="bold")
     for i in range(clients):
@@ -142,17 +143,16 @@ def tabs_table(variants: list[VariantResult]) -> Table:
     return table
 
 
-def timeline(variants: list[VariantResult], width: int = 48) -> Table:
+def timeline(variants: list[VariantResult], width: int = 48) -> Group:
     """One row per request: ━ waiting for the answer, ╌ work still running after it, ● done."""
     ran = [v for v in variants if v.summary is not None and v.requests]
     end = max((r.done_s or r.responded_s or 0.0 for v in ran for r in v.requests), default=0.0) or 1.0
-    table = Table(
-        title=f"Timeline, 0 → {end:.2f} s:  ━ waiting for the answer  ╌ work still running after "
-        "the answer  ● work done  ✗ failed",
-        title_justify="left",
-        box=None,
-        padding=(0, 1),
-    )
+    legend = Text(f"Timeline, 0 → {end:.2f} s", style="italic")
+    legend.append("   ━ waiting for the answer", style="cyan")
+    legend.append("   ╌ work still running after the answer", style="yellow")
+    legend.append("   ● work done", style="green")
+    legend.append("   ✗ failed", style="red")
+    table = Table(box=None, padding=(0, 1))
     table.add_column("variant", min_width=14)
     table.add_column("tab", justify="right")
     table.add_column("", min_width=width + 1)
@@ -163,7 +163,7 @@ def timeline(variants: list[VariantResult], width: int = 48) -> Table:
                 str(r.client),
                 _bar(r.sent_s, r.responded_s, r.done_s, r.error is not None, end, width),
             )
-    return table
+    return Group(legend, table)
 
 
 def _bar(

@@ -80,3 +80,26 @@ def test_exports() -> None:
     md = FORMATS["markdown"](doc)
     assert md.startswith("# four-tabs")
     assert "| sync |" in md and "| ✗ | 2 | multi-worker |" in md
+
+
+def test_live_board_shows_each_tab_and_keeps_ticking() -> None:
+    import time
+
+    from bench.live import Board, VariantProgress
+
+    board = Board("four-tabs", ["sync", "background"])
+    progress = VariantProgress("sync", "blocking", clients=4, expected_done_s=4.0)
+    board.current = progress
+    now = time.time()
+    progress.on_load("sent", 0, now - 2.0)
+    progress.on_load("responded", 0, now - 1.0)
+    progress.on_done(0, now - 1.0)
+    progress.on_load("sent", 1, now - 1.9)
+    progress.on_load("failed", 3, now)
+    text = render(board, width=120)
+    assert "variant 1 of 2" in text and "▶ sync" in text
+    assert "done" in text and "1.00 s" in text  # tab 1 answered and done 1 s after the first request
+    assert "waiting 1.9 s" in text  # tab 2 still waiting, with its clock
+    assert "not sent yet" in text and "failed" in text
+    time.sleep(0.15)
+    assert "waiting 2.0 s" in render(board, width=120) or "waiting 2.1 s" in render(board, width=120)
