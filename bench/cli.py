@@ -7,7 +7,6 @@ and keeps the variants already finished (exit 130).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
@@ -21,12 +20,16 @@ from rich.console import Console
 from rich.live import Live
 
 from bench import export as exporters
-from bench import report, results
+from bench import loadreport, loops, report, results
+from bench.clients import CLIENT_KINDS, ClientKind, make_client
 from bench.errors import USAGE_EXIT_CODE, BenchError
-from bench.live import Board
+from bench.live import Board, LoadProgress
+from bench.load import Request, Sample, closed_loop, open_loop
+from bench.pump import closed_loop_raw
 from bench.runner import RunPlan
 from bench.scenario import Catalog, default_scenarios_path, load_catalog
 from bench.session import new_run_id, run_scenario
+from bench.target import parse_target
 
 F = TypeVar("F", bound=Callable[..., Any])
 INTERRUPTED_EXIT_CODE = 130
@@ -51,6 +54,17 @@ def scenarios_option(f: F) -> F:
         type=click.Path(path_type=Path),
         default=None,
         help="A scenarios file other than the project's scenarios.yaml.",
+    )(f)
+
+
+def client_option(f: F) -> F:
+    return click.option(
+        "--client",
+        type=click.Choice(CLIENT_KINDS),
+        default="raw",
+        show_default=True,
+        help="The load's HTTP client: the raw asyncio client, or a shared httpx.AsyncClient "
+        "(to see what a slow client does to the figures).",
     )(f)
 
 
@@ -99,6 +113,7 @@ def list_command(scenarios_file: Path | None) -> None:
     help="Multiply every duration (work, gaps, theory): 0.1 turns 10 s into 1 s.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run document on stdout and nothing else.")
+@client_option
 @results_option
 @scenarios_option
 def run(
@@ -106,6 +121,7 @@ def run(
     only: str | None,
     time_scale: float,
     as_json: bool,
+    client: ClientKind,
     out_dir: Path,
     scenarios_file: Path | None,
 ) -> None:
@@ -115,16 +131,14 @@ def run(
     wanted = [n.strip() for n in only.split(",") if n.strip()] if only is not None else None
     variants = catalog.pick_variants(sc, wanted)
     app_dir = Path(catalog.source).resolve().parent
-    plan = RunPlan.of(sc, time_scale, app_dir)
+    plan = RunPlan.of(sc, time_scale, app_dir, client)
     folder = out_dir / new_run_id(sc.name)
 
     out = _console()
     progress_console = _console(sys.stderr) if as_json else out
     board = Board(sc.name, [v.name for v in variants])
     live: AbstractContextManager[Any] = (
-        Live(board, console=progress_console, refresh_per_second=8)
-        if progress_console.is_terminal
-        else nullcontext()
+        Live(board, console=progress_console, refresh_per_second=8) if progress_console.is_terminal else nullcontext()
     )
 
     def on_variant(result: results.VariantResult) -> None:
@@ -133,11 +147,9 @@ def run(
 
     try:
         with live:
-            doc = asyncio.run(run_scenario(plan, variants, folder, board, on_variant))
+            doc = loops.run(run_scenario(plan, variants, folder, board, on_variant))
     except KeyboardInterrupt:
-        click.echo(
-            f"interrupted: servers stopped; finished variants kept in {folder / results.RUN_FILE}", err=True
-        )
+        click.echo(f"interrupted: servers stopped; finished variants kept in {folder / results.RUN_FILE}", err=True)
         sys.exit(INTERRUPTED_EXIT_CODE)
     if as_json:
         click.echo(results.to_json(doc), nl=False)
@@ -146,6 +158,99 @@ def run(
         out.print(f"\nsaved: {folder / results.RUN_FILE}")
     if any(v.status == "failed" for v in doc.variants):
         sys.exit(1)
+
+
+@cli.command()
+@click.argument("url")
+@click.option(
+    "-c",
+    "--connections",
+    type=click.IntRange(1, 10_000),
+    default=None,
+    help="Closed loop: connections, each sending its next request when answered [default: 10]. "
+    "With --rate: the most connections the pool may open [default: 1000].",
+)
+@click.option(
+    "-d",
+    "--duration",
+    type=click.FloatRange(0.01, 3600),
+    default=None,
+    help="Seconds to send for [default: 10 unless -n is given].",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(0.1, 1_000_000),
+    default=None,
+    help="Open loop: start this many requests per second whatever the server does; latency counts "
+    "from each request's intended start.",
+)
+@click.option("-n", "--total", type=click.IntRange(1, 10_000_000), default=None, help="Stop after this many requests.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.01, 600),
+    default=10.0,
+    show_default=True,
+    help="Seconds a request may take before it counts as a timeout error.",
+)
+@client_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON document and nothing else.")
+@click.option("--allow-remote", is_flag=True, help="Allow a target that is not a loopback address.")
+def load(
+    url: str,
+    connections: int | None,
+    duration: float | None,
+    rate: float | None,
+    total: int | None,
+    timeout: float,
+    client: ClientKind,
+    as_json: bool,
+    allow_remote: bool,
+) -> None:
+    """Fire HTTP GET load at URL, like wrk (closed loop) or wrk2 -R (--rate, open loop)."""
+    target = parse_target(url, allow_remote)
+    if duration is None and total is None:
+        duration = 10.0
+    pattern = "open" if rate is not None else "closed"
+    pool = connections or (1000 if rate is not None else 10)
+    progress = LoadProgress(duration, total)
+    show_on = _console(sys.stderr) if as_json else _console()
+    live: AbstractContextManager[Any] = (
+        Live(progress, console=show_on, refresh_per_second=8, transient=True) if show_on.is_terminal else nullcontext()
+    )
+
+    async def fire() -> list[Sample]:
+        http = make_client(client, target.host, target.port, max_connections=pool)
+
+        def next_request(index: int) -> Request:
+            return "", target.path
+
+        progress.start()
+        try:
+            if rate is not None:
+                return await open_loop(http, next_request, rate, duration, total, timeout, pool, progress.observe)
+            if client == "raw":
+                return await closed_loop_raw(
+                    target.host,
+                    target.port,
+                    next_request,
+                    pool,
+                    duration,
+                    total,
+                    timeout,
+                    progress.observe,
+                    observe_sent=False,
+                )
+            return await closed_loop(http, next_request, pool, duration, total, timeout, progress.observe)
+        finally:
+            await http.aclose()
+
+    with live:
+        samples = loops.run(fire())
+    result = loadreport.figures(samples, target.url, pattern, client, loops.loop_name(), pool)
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+    else:
+        _console().print(loadreport.build(result))
 
 
 @cli.command()
@@ -170,9 +275,7 @@ def compare(run_a: str, run_b: str, out_dir: Path) -> None:
 
 @cli.command("export")
 @click.argument("run_ref", metavar="RUN")
-@click.option(
-    "--format", "fmt", type=click.Choice(sorted(exporters.FORMATS)), default="json", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(sorted(exporters.FORMATS)), default="json", show_default=True)
 @click.option(
     "-o",
     "--output",

@@ -6,27 +6,13 @@ import csv
 import io
 from collections.abc import Callable
 
-from bench.results import RunDocument, to_json
+from bench.results import RequestRecord, RunDocument, to_json
 
 
 def to_csv(doc: RunDocument) -> str:
     """One row per request, every variant, with the variant's name in the first column."""
     out = io.StringIO()
-    fields = [
-        "variant",
-        "client",
-        "token",
-        "sent_s",
-        "first_byte_s",
-        "responded_s",
-        "done_s",
-        "status",
-        "pid",
-        "error",
-        "work_start_s",
-        "work_pid",
-        "work_thread",
-    ]
+    fields = ["variant", *RequestRecord.model_fields]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for v in doc.variants:

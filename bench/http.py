@@ -1,12 +1,14 @@
-"""A minimal asyncio HTTP/1.1 client for the load: GET only, timestamps, nothing else.
+"""A minimal HTTP/1.1 client for the load: GET only, timestamps, nothing else.
 
-Not httpx: its shared AsyncClient collapses under concurrency (about 90 req/s at 64
-connections here, encode/httpx#3215), and a load generator that measures itself
-teaches the wrong lesson. httpx is used only for control calls (readiness).
+Built on ``asyncio.Protocol`` with httptools' C parser (the one uvicorn uses), so that
+the client is never the bottleneck it measures: httpx's shared AsyncClient collapses
+under concurrency (about 90 req/s at 64 connections here, encode/httpx#3215). On
+uvloop (``bench.loops``) this client reaches most of wrk's rate; see benchmarks/.
+httpx stays for control calls (readiness) and for ``--client httpx``, which shows the
+difference on purpose.
 
 Every failure is an ``HttpError`` with a short ``kind`` (connect, timeout, reset,
-closed, protocol) so that reports can count errors by kind; nothing hangs past its
-timeout.
+closed, protocol) so reports can count errors by kind; nothing waits past its timeout.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import cast
 
-MAX_HEADER_BYTES = 64 * 1024
+import httptools
+
+ERROR_KINDS = ("connect", "timeout", "reset", "closed", "protocol")
 
 
 class HttpError(Exception):
@@ -24,121 +29,184 @@ class HttpError(Exception):
         self.kind = kind
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Response:
     status: int
-    headers: dict[str, str]  # lower-cased names; a repeated header keeps its last value
+    raw_headers: list[tuple[bytes, bytes]]  # as received; ``headers`` decodes them when asked
     body: bytes
     sent: float  # time.perf_counter() when the request was written
-    first_byte: float  # ... when the status line arrived
-    done: float  # ... when the body was complete
+    first_byte: float  # ... when the first byte of the response arrived
+    done: float  # ... when the response was complete
     keep_alive: bool
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Lower-cased names; a repeated header keeps its last value."""
+        return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.raw_headers}
+
+    def header(self, name: bytes) -> bytes | None:
+        """One header's raw value by lower-case name, without decoding the others (the hot path)."""
+        for key, value in self.raw_headers:
+            if key.lower() == name:
+                return value
+        return None
+
+
+class _ResponseReader(asyncio.Protocol):
+    """Parses responses as bytes arrive and hands each complete one to the waiting request."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.waiter: asyncio.Future[Response] | None = None
+        self.lost = False
+        self._reset(0.0)
+
+    def _reset(self, sent: float) -> None:
+        self.sent = sent
+        self.first_byte = 0.0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.headers_done = False
+        self.framed = False  # the body has a length or is chunked: its end is known
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass, but quacks alike
+
+    def data_received(self, data: bytes) -> None:
+        if not self.first_byte:
+            self.first_byte = time.perf_counter()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail("protocol", f"bad response: {exc}")
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        if self.waiter is None or self.waiter.done():
+            return
+        if self.headers_done and not self.framed and exc is None:
+            self.on_message_complete()  # the body ended with the connection, as HTTP/1.0 allows
+        elif isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+            self._fail("reset", str(exc) or type(exc).__name__)
+        elif self.first_byte:
+            self._fail("closed", "the server closed the connection mid-response")
+        else:
+            self._fail("closed", "the server closed the connection without answering")
+
+    # httptools callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+        key = name.lower()
+        if key == b"content-length" or (key == b"transfer-encoding" and b"chunked" in value.lower()):
+            self.framed = True
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        keep_alive = bool(self.parser.should_keep_alive()) and not self.lost
+        waiter.set_result(
+            Response(
+                self.parser.get_status_code(),
+                self.headers,
+                b"".join(self.body),
+                self.sent,
+                self.first_byte,
+                time.perf_counter(),
+                keep_alive,
+            )
+        )
+
+    def _fail(self, kind: str, detail: str) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(HttpError(kind, detail))
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
 
 class Connection:
-    """One HTTP/1.1 connection, reused for sequential requests while the server keeps it."""
+    """One HTTP/1.1 connection, reused for sequential requests while the server keeps it.
 
-    def __init__(
-        self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    The timeout costs nothing per request: each request only sets a deadline, and one
+    timer per connection, re-armed only when it fires early, enforces it.
+    """
+
+    def __init__(self, host: str, port: int, transport: asyncio.Transport, reader: _ResponseReader) -> None:
         self.host, self.port = host, port
-        self._reader, self._writer = reader, writer
-        self.usable = True
+        self._transport = transport
+        self._reader = reader
+        self._loop = asyncio.get_running_loop()
+        self._suffix = f" HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: bench\r\n\r\n".encode()
+        self._last_path = ""
+        self._last_request = b""
+        self._deadline = 0.0
+        self._timeout_s = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def usable(self) -> bool:
+        return not self._reader.lost and not self._transport.is_closing()
 
     @classmethod
     async def open(cls, host: str, port: int, timeout_s: float) -> Connection:
+        loop = asyncio.get_running_loop()
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+            transport, reader = await asyncio.wait_for(loop.create_connection(_ResponseReader, host, port), timeout_s)
         except asyncio.TimeoutError:
             raise HttpError("connect", f"no connection to {host}:{port} within {timeout_s:g} s") from None
         except OSError as exc:
             raise HttpError("connect", f"{host}:{port}: {exc.strerror or exc}") from None
-        return cls(host, port, reader, writer)
+        return cls(host, port, transport, reader)
 
     async def get(self, path: str, timeout_s: float) -> Response:
         if not self.usable:
-            raise HttpError("closed", "the connection was closed by an earlier response")
-        request = (
-            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUser-Agent: bench\r\n\r\n".encode()
-        )
+            raise HttpError("closed", "the connection is closed")
+        if path != self._last_path:
+            self._last_path, self._last_request = path, b"GET " + path.encode() + self._suffix
+        reader = self._reader
+        waiter: asyncio.Future[Response] = self._loop.create_future()
+        reader.waiter = waiter
+        now = time.perf_counter()
+        reader._reset(now)
+        self._deadline, self._timeout_s = now + timeout_s, timeout_s
+        if self._timer is None:
+            self._timer = self._loop.call_later(timeout_s, self._check_deadline)
+        self._transport.write(self._last_request)
         try:
-            return await asyncio.wait_for(self._exchange(request), timeout_s)
-        except asyncio.TimeoutError:
-            self.close()
-            raise HttpError("timeout", f"no complete response within {timeout_s:g} s") from None
-        except (ConnectionResetError, BrokenPipeError) as exc:
-            self.close()
-            raise HttpError("reset", str(exc) or type(exc).__name__) from None
-        except asyncio.IncompleteReadError:
-            self.close()
-            raise HttpError("closed", "the server closed the connection mid-response") from None
-        except asyncio.LimitOverrunError:
-            self.close()
-            raise HttpError("protocol", "a header line is too long") from None
+            response = await waiter
         except HttpError:
             self.close()
             raise
-
-    async def _exchange(self, request: bytes) -> Response:
-        sent = time.perf_counter()
-        self._writer.write(request)
-        await self._writer.drain()
-        status_line = await self._reader.readline()
-        first_byte = time.perf_counter()
-        if not status_line:
-            raise HttpError("closed", "the server closed the connection without answering")
-        parts = status_line.decode("latin-1").split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            raise HttpError("protocol", f"bad status line {status_line[:60]!r}")
-        status = int(parts[1])
-        headers = await self._read_headers()
-        body = await self._read_body(headers)
-        done = time.perf_counter()
-        keep_alive = headers.get("connection", "").lower() != "close" and parts[0] == "HTTP/1.1"
-        if not keep_alive:
+        finally:
+            reader.waiter = None
+        if not response.keep_alive:
             self.close()
-        return Response(status, headers, body, sent, first_byte, done, keep_alive)
+        return response
 
-    async def _read_headers(self) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        size = 0
-        while True:
-            line = await self._reader.readuntil(b"\r\n")
-            size += len(line)
-            if size > MAX_HEADER_BYTES:
-                raise HttpError("protocol", "the response headers are too large")
-            if line == b"\r\n":
-                return headers
-            name, sep, value = line.decode("latin-1").partition(":")
-            if not sep:
-                raise HttpError("protocol", f"bad header line {line[:60]!r}")
-            headers[name.strip().lower()] = value.strip()
-
-    async def _read_body(self, headers: dict[str, str]) -> bytes:
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size_line = await self._reader.readuntil(b"\r\n")
-                try:
-                    size = int(size_line.split(b";")[0].strip(), 16)
-                except ValueError:
-                    raise HttpError("protocol", f"bad chunk size {size_line[:30]!r}") from None
-                if size == 0:
-                    while await self._reader.readuntil(b"\r\n") != b"\r\n":
-                        pass  # trailers
-                    return b"".join(chunks)
-                chunks.append(await self._reader.readexactly(size))
-                await self._reader.readexactly(2)
-        if "content-length" in headers:
-            try:
-                length = int(headers["content-length"])
-            except ValueError:
-                raise HttpError("protocol", "bad content-length") from None
-            return await self._reader.readexactly(length)
-        body = await self._reader.read()  # no length: the body ends when the server closes
-        self.usable = False
-        return body
+    def _check_deadline(self) -> None:
+        self._timer = None
+        waiter = self._reader.waiter
+        if waiter is None or waiter.done():
+            return
+        left = self._deadline - time.perf_counter()
+        if left > 0:  # a later request on the same connection: wait for its own deadline
+            self._timer = self._loop.call_later(left, self._check_deadline)
+            return
+        self._reader._fail("timeout", f"no complete response within {self._timeout_s:g} s")
 
     def close(self) -> None:
-        self.usable = False
-        self._writer.close()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._reader.close()

@@ -193,6 +193,5 @@ async def serve(spec: ServerSpec) -> AsyncIterator[RunningServer]:
             stop(process, spec.stop_grace_s)
         return
     raise LaunchError(
-        f"no free port after {PORT_ATTEMPTS} attempts; last lines of {spec.log_path}:\n"
-        f"{last_lines(spec.log_path)}"
+        f"no free port after {PORT_ATTEMPTS} attempts; last lines of {spec.log_path}:\n{last_lines(spec.log_path)}"
     )

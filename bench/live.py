@@ -28,7 +28,7 @@ class VariantProgress:
     name: str
     title: str
     clients: int
-    expected_done_s: float
+    expected_done_s: float | None
     phase: str = "starting server"
     started: float = field(default_factory=time.time)
     first_sent: float | None = None
@@ -37,8 +37,13 @@ class VariantProgress:
     def __post_init__(self) -> None:
         self.tabs = [TabState() for _ in range(self.clients)]
 
+    def _tab(self, client: int) -> TabState:
+        while client >= len(self.tabs):  # closed and open loops do not know their count in advance
+            self.tabs.append(TabState())
+        return self.tabs[client]
+
     def on_load(self, event: str, client: int, at: float) -> None:
-        tab = self.tabs[client]
+        tab = self._tab(client)
         if event == "sent":
             tab.sent = at
             self.first_sent = at if self.first_sent is None else min(self.first_sent, at)
@@ -48,7 +53,7 @@ class VariantProgress:
             tab.failed = True
 
     def on_done(self, client: int, at: float) -> None:
-        self.tabs[client].done = at
+        self._tab(client).done = at
 
 
 @dataclass
@@ -73,17 +78,16 @@ def _current(p: VariantProgress) -> Group:
     zero = p.first_sent if p.first_sent is not None else now
     heading = Text()
     heading.append(f"▶ {p.name}", style="bold")
-    heading.append(
-        f" — {p.title}\n  {p.phase} · {now - p.started:.1f} s since start · theory: all done "
-        f"{p.expected_done_s:.2f} s after the first request",
-        style="dim",
+    theory = (
+        "" if p.expected_done_s is None else f" · theory: all done {p.expected_done_s:.2f} s after the first request"
     )
+    heading.append(f" — {p.title}\n  {p.phase} · {now - p.started:.1f} s since start{theory}", style="dim")
     table = Table(box=None, padding=(0, 2))
     table.add_column("tab")
     table.add_column("state")
     table.add_column("answered at", justify="right")
     table.add_column("done at", justify="right")
-    if p.clients > 16:
+    if len(p.tabs) > 16:
         counts = {"waiting": 0, "answered": 0, "done": 0, "failed": 0}
         for tab in p.tabs:
             counts[_state(tab)[0]] += 1
@@ -110,3 +114,41 @@ def _state(tab: TabState) -> tuple[str, str]:
     if tab.responded is not None:
         return "answered", "yellow"
     return "waiting", "cyan"
+
+
+class LoadProgress:
+    """The live line of ``bench load``: elapsed time, answered requests, the recent rate, errors."""
+
+    def __init__(self, duration_s: float | None, total: int | None) -> None:
+        self.duration_s, self.total = duration_s, total
+        self.started = time.monotonic()
+        self.answered = 0
+        self.failed = 0
+        self._last = (self.started, 0)
+        self._rate = 0.0
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+        self._last = (self.started, 0)
+
+    def observe(self, event: str, client: int, at: float) -> None:
+        if event == "responded":
+            self.answered += 1
+        elif event == "failed":
+            self.failed += 1
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        now = time.monotonic()
+        then, count = self._last
+        if now - then >= 0.5:
+            self._rate = (self.answered - count) / (now - then)
+            self._last = (now, self.answered)
+        limit = [
+            f"{self.duration_s:g} s" if self.duration_s is not None else "",
+            f"{self.total} requests" if self.total is not None else "",
+        ]
+        yield Text(
+            f"{now - self.started:.1f} s of {' or '.join(x for x in limit if x)} · {self.answered} answered · "
+            f"{self._rate:,.0f} req/s now · {self.failed} failed",
+            style="dim",
+        )

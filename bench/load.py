@@ -1,23 +1,37 @@
 """Firing the load and timestamping it; nothing here judges the figures.
 
-The pattern of the core is the *burst*: N clients (the tabs), each on its own
-connection, sending one request each, either all at the same instant (gap 0: the
-connections are opened first and the requests leave together) or one after another
-``gap_s`` apart, as a person reloads tabs. Times are wall-clock seconds
-(``time.time()`` scale, taken from ``perf_counter`` for precision) so they line up
-with the timestamps the servers write to the ledger.
+Three patterns, each on any ``bench.clients.Client``:
+
+- ``burst``: N clients (the tabs), each on its own connection, one request each, either
+  all at the same instant (gap 0: connections are opened first, then the requests leave
+  together) or one after another ``gap_s`` apart, as a person reloads tabs.
+- ``closed_loop``: N connections, each sending its next request as soon as the last one
+  is answered, for a duration and/or a total (like wrk, hey). The server's slowness
+  slows the senders down: that is *coordinated omission*, fine for throughput.
+- ``open_loop``: requests *start* at a constant rate whatever the server does (like
+  wrk2 -R, oha -q, k6's constant-arrival-rate), each on a free connection from a pool
+  that grows as needed. Latency counts from the *intended* start, so a stalled server
+  shows in every request scheduled during the stall; the time a request waited in the
+  client before it could be written is kept apart (``queued_s``), and a request that
+  found no connection and no room for another is *dropped* (k6's dropped iterations).
+
+Times are wall-clock seconds (``time.time()`` scale, from ``perf_counter`` for precision)
+so they line up with the timestamps the servers write to the ledger.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bench.http import Connection, HttpError
+from bench.clients import Client, ClientConnection
+from bench.http import HttpError, Response
 
-PID_HEADER = "x-worker-pid"
+PID_HEADER = b"x-worker-pid"
+DROPPED = "dropped"
 
 
 class WallClock:
@@ -34,75 +48,222 @@ class WallClock:
         return self.wall(time.perf_counter())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sample:
     """One request as the client saw it (wall-clock seconds)."""
 
     client: int
     token: str
-    sent: float
+    sent: float  # when it was written; in an open loop, when it was *meant* to start
     first_byte: float | None
     responded: float | None
     status: int | None
     pid: int | None
-    error: str | None  # the error kind (connect, timeout, reset, closed, protocol)
+    error: str | None  # connect, timeout, reset, closed, protocol, or dropped
+    queued_s: float | None = None  # open loop: intended start -> written
 
 
 Observer = Callable[[str, int, float], None]
 """Called with (event, client, wall time); events: 'sent', 'responded', 'failed'."""
+Request = tuple[str, str]  # (token, path)
+
+
+def _no_observer(event: str, client: int, at: float) -> None:
+    return None
+
+
+def _sample(
+    clock: WallClock,
+    client: int,
+    token: str,
+    response: Response,
+    sent_perf: float | None = None,
+    queued_s: float | None = None,
+) -> Sample:
+    pid = response.header(PID_HEADER)
+    return Sample(
+        client,
+        token,
+        clock.wall(response.sent if sent_perf is None else sent_perf),
+        clock.wall(response.first_byte),
+        clock.wall(response.done),
+        response.status,
+        int(pid) if pid and pid.isdigit() else None,
+        None,
+        queued_s,
+    )
 
 
 async def burst(
-    host: str,
-    port: int,
-    paths: Sequence[tuple[str, str]],
+    client: Client,
+    requests: Sequence[Request],
     gap_s: float,
     timeout_s: float,
-    observe: Observer = lambda event, client, at: None,
+    observe: Observer = _no_observer,
 ) -> list[Sample]:
-    """One request per client; ``paths`` holds (token, path) per client, in arrival order."""
+    """One request per client, in arrival order."""
     clock = WallClock()
     start = time.perf_counter()
     go = asyncio.Event()
     connected = 0
 
-    async def one(client: int, token: str, path: str) -> Sample:
+    async def one(index: int, token: str, path: str) -> Sample:
         nonlocal connected
-        conn: Connection | None = None
+        conn: ClientConnection | None = None
         if gap_s > 0:
-            await asyncio.sleep(max(0.0, start + client * gap_s - time.perf_counter()))
+            await asyncio.sleep(max(0.0, start + index * gap_s - time.perf_counter()))
         sent = clock.now()
         try:
-            conn = await Connection.open(host, port, timeout_s)
+            conn = await client.connect(timeout_s)
             if gap_s == 0:
                 connected += 1
-                if connected == len(paths):
+                if connected == len(requests):
                     go.set()
                 await go.wait()
                 sent = clock.now()
-            observe("sent", client, sent)
+            observe("sent", index, sent)
             response = await conn.get(path, timeout_s)
         except HttpError as exc:
-            if gap_s == 0 and not go.is_set():
-                go.set()  # do not hold the others back when one cannot connect
-            failed = clock.now()
-            observe("failed", client, failed)
-            return Sample(client, token, sent, None, None, None, None, exc.kind)
+            go.set()  # one that cannot connect must not hold the others back
+            observe("failed", index, clock.now())
+            return Sample(index, token, sent, None, None, None, None, exc.kind)
         finally:
             if conn is not None:
                 conn.close()
-        responded = clock.wall(response.done)
-        observe("responded", client, responded)
-        pid = response.headers.get(PID_HEADER)
-        return Sample(
-            client,
-            token,
-            clock.wall(response.sent),
-            clock.wall(response.first_byte),
-            responded,
-            response.status,
-            int(pid) if pid and pid.isdigit() else None,
-            None,
-        )
+        sample = _sample(clock, index, token, response)
+        observe("responded", index, sample.responded or 0.0)
+        return sample
 
-    return list(await asyncio.gather(*(one(i, token, path) for i, (token, path) in enumerate(paths))))
+    return list(await asyncio.gather(*(one(i, token, path) for i, (token, path) in enumerate(requests))))
+
+
+async def closed_loop(
+    client: Client,
+    next_request: Callable[[int], Request],
+    connections: int,
+    duration_s: float | None,
+    total: int | None,
+    timeout_s: float,
+    observe: Observer = _no_observer,
+) -> list[Sample]:
+    """``connections`` senders, each one request after another, until the duration or the total is reached."""
+    if duration_s is None and total is None:
+        raise ValueError("a closed loop needs a duration, a total, or both")
+    clock = WallClock()
+    deadline = None if duration_s is None else time.perf_counter() + duration_s
+    samples: list[Sample] = []
+    issued = 0
+
+    def may_send() -> bool:
+        return (total is None or issued < total) and (deadline is None or time.perf_counter() < deadline)
+
+    async def sender() -> None:
+        nonlocal issued
+        conn: ClientConnection | None = None
+        try:
+            while may_send():
+                index = issued
+                issued += 1
+                token, path = next_request(index)
+                sent = clock.now()
+                try:
+                    if conn is None or not conn.usable:
+                        conn = await client.connect(timeout_s)
+                    observe("sent", index, sent)
+                    response = await conn.get(path, timeout_s)
+                except HttpError as exc:
+                    conn = None
+                    samples.append(Sample(index, token, sent, None, None, None, None, exc.kind))
+                    observe("failed", index, clock.now())
+                    continue
+                sample = _sample(clock, index, token, response)
+                samples.append(sample)
+                observe("responded", index, sample.responded or 0.0)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    await asyncio.gather(*(sender() for _ in range(connections)))
+    return samples
+
+
+async def open_loop(
+    client: Client,
+    next_request: Callable[[int], Request],
+    rate: float,
+    duration_s: float | None,
+    total: int | None,
+    timeout_s: float,
+    max_connections: int,
+    observe: Observer = _no_observer,
+) -> list[Sample]:
+    """Start request i at ``i / rate`` seconds, whatever the server does; see the module doc."""
+    if rate <= 0:
+        raise ValueError("the rate must be positive")
+    if duration_s is None and total is None:
+        raise ValueError("an open loop needs a duration, a total, or both")
+    by_duration = None if duration_s is None else int(duration_s * rate)
+    count = min(n for n in (total, by_duration) if n is not None)
+    clock = WallClock()
+    idle: deque[ClientConnection] = deque()
+    opened = 0
+    samples: list[Sample] = []
+    start = time.perf_counter()
+
+    async def fire(index: int, intended: float) -> None:
+        nonlocal opened
+        token, path = next_request(index)
+        intended_wall = clock.wall(intended)
+        conn = None
+        while idle and conn is None:
+            candidate = idle.pop()
+            conn = candidate if candidate.usable else None
+            if conn is None:
+                opened -= 1
+        try:
+            if conn is None:
+                if opened >= max_connections:
+                    samples.append(Sample(index, token, intended_wall, None, None, None, None, DROPPED))
+                    observe("failed", index, clock.now())
+                    return
+                opened += 1
+                try:
+                    conn = await client.connect(timeout_s)
+                except HttpError:
+                    opened -= 1
+                    raise
+            observe("sent", index, intended_wall)
+            response = await conn.get(path, timeout_s)
+        except HttpError as exc:
+            if conn is not None:
+                opened -= 1
+                conn.close()
+            samples.append(Sample(index, token, intended_wall, None, None, None, None, exc.kind))
+            observe("failed", index, clock.now())
+            return
+        sample = _sample(clock, index, token, response, sent_perf=intended, queued_s=response.sent - intended)
+        samples.append(sample)
+        observe("responded", index, sample.responded or 0.0)
+        if conn.usable:
+            idle.append(conn)
+        else:
+            opened -= 1
+
+    in_flight: set[asyncio.Task[None]] = set()
+    try:
+        for index in range(count):
+            intended = start + index / rate
+            delay = intended - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(fire(index, intended))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+        if in_flight:
+            await asyncio.gather(*in_flight)
+    finally:
+        for task in in_flight:
+            task.cancel()
+        while idle:
+            idle.pop().close()
+    return samples

@@ -14,6 +14,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
+from bench.load import DROPPED
 from bench.results import RequestRecord, Summary
 
 
@@ -59,12 +60,13 @@ def summarise(records: Sequence[RequestRecord]) -> Summary:
     done = [r for r in ok if r.done_s is not None]
     done_times = [r.done_s - r.sent_s for r in done if r.done_s is not None]
     first = min(ok, key=lambda r: r.sent_s, default=None)
-    errors = [r for r in records if not is_success(r.status)]
+    dropped = [r for r in records if r.error == DROPPED]
+    errors = [r for r in records if not is_success(r.status) and r.error != DROPPED]
+    queued = [r.queued_s for r in records if r.queued_s is not None]
+    span = (max(r.responded_s for r in ok if r.responded_s is not None) - min(r.sent_s for r in records)) if ok else 0
     by_kind = Counter(r.error or f"http {r.status}" for r in errors)
     pids = Counter(str(r.pid) for r in ok if r.pid is not None)
-    intervals = [
-        (r.work_start_s, r.done_s) for r in done if r.work_start_s is not None and r.done_s is not None
-    ]
+    intervals = [(r.work_start_s, r.done_s) for r in done if r.work_start_s is not None and r.done_s is not None]
 
     def pct(values: list[float], q: float) -> float | None:
         return percentile(values, q) if values else None
@@ -72,9 +74,7 @@ def summarise(records: Sequence[RequestRecord]) -> Summary:
     return Summary(
         requests=len(records),
         ok=len(ok),
-        first_response_s=(first.responded_s - first.sent_s)
-        if first and first.responded_s is not None
-        else None,
+        first_response_s=(first.responded_s - first.sent_s) if first and first.responded_s is not None else None,
         response_min_s=min(response, default=None),
         response_p50_s=pct(response, 50),
         response_p95_s=pct(response, 95),
@@ -88,5 +88,8 @@ def summarise(records: Sequence[RequestRecord]) -> Summary:
         lost=len(ok) - len(done),
         errors=len(errors),
         errors_by_kind=dict(by_kind),
+        dropped=len(dropped),
+        throughput_rps=len(ok) / span if span > 0 else None,
+        client_queue_p99_s=pct(queued, 99),
         pids=dict(sorted(pids.items(), key=lambda kv: -kv[1])),
     )

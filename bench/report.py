@@ -84,9 +84,7 @@ def served_by(v: VariantResult) -> str:
 
 
 def work_table(variants: Iterable[VariantResult]) -> Table:
-    table = Table(
-        title="Work (s): first request sent → last unit of work recorded done", title_justify="left"
-    )
+    table = Table(title="Work (s): first request sent → last unit of work recorded done", title_justify="left")
     table.add_column("variant", style="bold")
     table.add_column("all done", justify="right")
     table.add_column("expected", justify="right")
@@ -166,9 +164,7 @@ def timeline(variants: list[VariantResult], width: int = 48) -> Group:
     return Group(legend, table)
 
 
-def _bar(
-    sent: float, responded: float | None, done: float | None, failed: bool, end: float, width: int
-) -> Text:
+def _bar(sent: float, responded: float | None, done: float | None, failed: bool, end: float, width: int) -> Text:
     def col(t: float) -> int:
         return min(width - 1, max(0, round(t / end * (width - 1))))
 
@@ -235,9 +231,7 @@ def build_run(doc: RunDocument) -> Group:
     if doc.variants:
         parts.append(theory_notes(doc.variants))
     if doc.status == "interrupted":
-        parts.append(
-            Text("The run was interrupted: the variants above are the ones that finished.", style="yellow")
-        )
+        parts.append(Text("The run was interrupted: the variants above are the ones that finished.", style="yellow"))
     return Group(*(Padding(p, (1, 0, 0, 0), expand=False) for p in parts))
 
 

@@ -35,6 +35,7 @@ class RequestRecord(Model):
     status: int | None
     pid: int | None  # the process that answered
     error: str | None = None
+    queued_s: float | None = None  # open loop: waited in the client from its intended start to being written
     work_start_s: float | None = None
     work_pid: int | None = None  # the process that did the work
     work_thread: str | None = None
@@ -57,6 +58,9 @@ class Summary(Model):
     lost: int
     errors: int
     errors_by_kind: dict[str, int]
+    dropped: int = 0  # open loop: requests the client could not start (no connection free, none allowed)
+    throughput_rps: float | None = None  # answered requests / (last answer - first send)
+    client_queue_p99_s: float | None = None  # open loop
     pids: dict[str, int]  # pid (as text, for JSON) -> requests it answered
 
 

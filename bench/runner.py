@@ -12,41 +12,72 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench import claims, metrics, theory
+from bench.clients import ClientKind, make_client
 from bench.launcher import HOST, LaunchError, ServerSpec, serve
 from bench.ledger import LedgerReader, LedgerWatcher, WorkRecord
 from bench.live import VariantProgress
-from bench.load import Sample, burst
-from bench.results import Capacity, RequestRecord, VariantResult
+from bench.load import Request, Sample, burst, closed_loop, open_loop
+from bench.pump import closed_loop_raw
+from bench.results import Capacity, Expected, RequestRecord, VariantResult
 from bench.scenario import Scenario, Variant
 
 LEDGER_FILE = "ledger.jsonl"  # written by servers.work
+DEFAULT_OPEN_LOOP_CONNECTIONS = 1000
 
 
 @dataclass(frozen=True)
 class RunPlan:
-    """A scenario with its times scaled: what one run actually does."""
+    """A scenario with its times scaled: what one run actually does.
+
+    Durations and gaps shrink with the time scale and the arrival rate grows with it,
+    so a scaled run has the same shape (the same number of requests, the same overlap
+    of work) as the true one, only faster.
+    """
 
     scenario: Scenario
     time_scale: float
     work_s: float
-    gap_s: float
+    pattern: str
     clients: int
+    gap_s: float
+    duration_s: float | None
+    rate: float | None
+    total: int | None
     app_dir: Path
+    client: ClientKind = "raw"
 
     @classmethod
-    def of(cls, scenario: Scenario, time_scale: float, app_dir: Path) -> RunPlan:
+    def of(cls, scenario: Scenario, time_scale: float, app_dir: Path, client: ClientKind = "raw") -> RunPlan:
+        load = scenario.load
         return cls(
             scenario=scenario,
             time_scale=time_scale,
             work_s=scenario.work.seconds * time_scale,
-            gap_s=scenario.load.gap * time_scale,
-            clients=scenario.load.clients,
+            pattern=load.pattern,
+            clients=load.clients or DEFAULT_OPEN_LOOP_CONNECTIONS,
+            gap_s=load.gap * time_scale,
+            duration_s=None if load.duration is None else load.duration * time_scale,
+            rate=None if load.rate is None else load.rate / time_scale,
+            total=load.total,
             app_dir=app_dir,
+            client=client,
         )
+
+    def expected(self, variant: Variant) -> Expected | None:
+        """The theory, for the burst pattern (arrivals known in advance); None otherwise."""
+        if self.pattern != "burst":
+            return None
+        return theory.expected(variant, self.clients, self.gap_s, self.work_s)
+
+    def request_timeout_s(self, expected: Expected | None) -> float:
+        if expected is not None:
+            return 2 * expected.all_done_s + 10
+        return 10 * self.work_s + 30
 
 
 def capacity(variant: Variant) -> Capacity:
@@ -70,7 +101,7 @@ async def run_variant(
     plan: RunPlan, variant: Variant, folder: Path, progress: VariantProgress | None = None
 ) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
-    expected = theory.expected(variant, plan.clients, plan.gap_s, plan.work_s)
+    expected = plan.expected(variant)
     spec = ServerSpec(
         app=variant.app,
         workers=variant.workers,
@@ -82,8 +113,13 @@ async def run_variant(
         app_dir=plan.app_dir,
         log_path=folder / "server.log",
     )
-    tokens = [f"tab{i + 1}-{secrets.token_hex(4)}" for i in range(plan.clients)]
-    client_of = {token: i for i, token in enumerate(tokens)}
+    nonce = secrets.token_hex(4)
+    client_of: dict[str, int] = {}
+
+    def next_request(index: int) -> Request:
+        token = f"tab{index + 1}-{nonce}" if plan.pattern == "burst" else f"r{index + 1}-{nonce}"
+        client_of[token] = index
+        return token, f"/push/{token}"
 
     def on_record(record: WorkRecord) -> None:
         if progress is not None and record.token in client_of:
@@ -93,21 +129,14 @@ async def run_variant(
     result = VariantResult(
         name=variant.name, title=variant.title, app=variant.app, capacity=capacity(variant), status="failed"
     )
-    timeout_s = 2 * expected.all_done_s + 10
+    timeout_s = plan.request_timeout_s(expected)
     try:
         async with serve(spec) as server:
             if progress is not None:
-                progress.phase = "load: tabs sent"
+                progress.phase = f"load: {plan.pattern}, client {plan.client}"
             follower = asyncio.create_task(watcher.follow())
             try:
-                samples = await burst(
-                    HOST,
-                    server.port,
-                    [(t, f"/push/{t}") for t in tokens],
-                    plan.gap_s,
-                    timeout_s,
-                    progress.on_load if progress else lambda *a: None,
-                )
+                samples = await _fire(plan, server.port, next_request, timeout_s, progress)
             finally:
                 follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -125,21 +154,48 @@ async def run_variant(
     summary = metrics.summarise(records)
     split = pid_split(summary.pids, variant.workers) if variant.workers > 1 else ""
     result.status = "ok"
-    result.started_at = min(s.sent for s in samples)
+    result.started_at = min((s.sent for s in samples), default=None)
     result.summary = summary
     result.expected = expected
     result.requests = records
     result.claims = [
-        claims.check(c, summary, plan.work_s, split)
-        for c in plan.scenario.claims
-        if c.variant == variant.name
+        claims.check(c, summary, plan.work_s, split) for c in plan.scenario.claims if c.variant == variant.name
     ]
     return result
 
 
+async def _fire(
+    plan: RunPlan,
+    port: int,
+    next_request: Callable[[int], Request],
+    timeout_s: float,
+    progress: VariantProgress | None,
+) -> list[Sample]:
+    observe = progress.on_load if progress is not None else (lambda event, client, at: None)
+    client = make_client(plan.client, HOST, port, max_connections=plan.clients)
+    try:
+        if plan.pattern == "burst":
+            requests = [next_request(i) for i in range(plan.clients)]
+            return await burst(client, requests, plan.gap_s, timeout_s, observe)
+        if plan.pattern == "closed" and plan.client == "raw":
+            return await closed_loop_raw(
+                HOST, port, next_request, plan.clients, plan.duration_s, plan.total, timeout_s, observe
+            )
+        if plan.pattern == "closed":
+            return await closed_loop(
+                client, next_request, plan.clients, plan.duration_s, plan.total, timeout_s, observe
+            )
+        assert plan.rate is not None
+        return await open_loop(
+            client, next_request, plan.rate, plan.duration_s, plan.total, timeout_s, plan.clients, observe
+        )
+    finally:
+        await client.aclose()
+
+
 def _records(samples: list[Sample], work: dict[str, WorkRecord]) -> list[RequestRecord]:
     """Join what the client saw with what the ledger says, in seconds from the first send."""
-    t0 = min(s.sent for s in samples)
+    t0 = min((s.sent for s in samples), default=0.0)
 
     def rel(t: float | None) -> float | None:
         return None if t is None else t - t0
@@ -158,6 +214,7 @@ def _records(samples: list[Sample], work: dict[str, WorkRecord]) -> list[Request
                 status=s.status,
                 pid=s.pid,
                 error=s.error,
+                queued_s=s.queued_s,
                 work_start_s=rel(done.start) if done else None,
                 work_pid=done.pid if done else None,
                 work_thread=done.thread if done else None,

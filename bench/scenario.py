@@ -72,9 +72,35 @@ class Work(Frozen):
 
 
 class Load(Frozen):
-    pattern: Literal["burst"] = "burst"
-    clients: int = Field(ge=1, le=1000)
+    """How the requests arrive (see ``bench.load``). Durations are at true scale.
+
+    burst: ``clients`` requests, ``gap`` seconds apart (0: all at once).
+    closed: ``clients`` connections, each sending its next request when answered, for
+        ``duration`` seconds and/or ``total`` requests.
+    open: ``rate`` requests per second for ``duration`` seconds and/or ``total``
+        requests, on at most ``clients`` connections (default 1000).
+    """
+
+    pattern: Literal["burst", "closed", "open"] = "burst"
+    clients: int | None = Field(default=None, ge=1, le=10000)
     gap: float = Field(default=0.0, ge=0, le=60, description="seconds between two clients' arrivals")
+    duration: float | None = Field(default=None, gt=0, le=3600)
+    rate: float | None = Field(default=None, gt=0, le=1_000_000)
+    total: int | None = Field(default=None, ge=1, le=10_000_000)
+
+    @model_validator(mode="after")
+    def _fields_of_the_pattern(self) -> Load:
+        if self.pattern in ("burst", "closed") and self.clients is None:
+            raise ValueError(f"a {self.pattern} load needs 'clients'")
+        if self.pattern != "burst" and self.duration is None and self.total is None:
+            raise ValueError(f"a {self.pattern} load needs 'duration', 'total' or both")
+        if self.pattern == "open" and self.rate is None:
+            raise ValueError("an open load needs 'rate' (requests per second)")
+        if self.pattern != "open" and self.rate is not None:
+            raise ValueError("'rate' belongs to the open pattern")
+        if self.pattern != "burst" and self.gap:
+            raise ValueError("'gap' belongs to the burst pattern")
+        return self
 
 
 class Claim(Frozen):
@@ -173,9 +199,7 @@ def _to_python(
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise BenchError(
-                    f"{source}:{key_node.start_mark.line + 1}: '<<' merge keys are not supported"
-                )
+                raise BenchError(f"{source}:{key_node.start_mark.line + 1}: '<<' merge keys are not supported")
             if not isinstance(key_node, yaml.ScalarNode):
                 raise BenchError(f"{source}:{key_node.start_mark.line + 1}: a key must be a plain name")
             key = str(key_node.value)
@@ -194,18 +218,14 @@ def _dotted(path: Iterable[str | int]) -> str:
     return ".".join(f"[{p}]" if isinstance(p, int) else p for p in path).replace(".[", "[")
 
 
-def _error(
-    source: str, lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...], msg: str
-) -> BenchError:
+def _error(source: str, lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...], msg: str) -> BenchError:
     # The deepest prefix of the path that has a line in the file (pydantic adds parts
     # such as the union member's type that the file does not have).
     probe = path
     while probe and probe not in lines:
         probe = probe[:-1]
     line = lines.get(probe, 1)
-    field = _dotted(
-        p for p in path if not (isinstance(p, str) and re.match(r"^(int|str|float|literal\[)", p))
-    )
+    field = _dotted(p for p in path if not (isinstance(p, str) and re.match(r"^(int|str|float|literal\[)", p)))
     return BenchError(f"{source}:{line}: {field or '(top level)'}: {msg}")
 
 
@@ -214,16 +234,12 @@ def _validate(data: Any, lines: dict[tuple[str | int, ...], int], source: str) -
         raise _error(source, lines, (), "the file must be a mapping with 'variants:' and 'scenarios:'")
     unknown_top = sorted(set(data) - {"variants", "scenarios"})
     if unknown_top:
-        raise _error(
-            source, lines, (unknown_top[0],), "unknown section (expected 'variants' and 'scenarios')"
-        )
+        raise _error(source, lines, (unknown_top[0],), "unknown section (expected 'variants' and 'scenarios')")
     sections: dict[str, dict[str, Any]] = {}
     for section in ("variants", "scenarios"):
         value = data.get(section)
         if not isinstance(value, dict) or not value:
-            raise _error(
-                source, lines, (section,), f"'{section}' must be a non-empty mapping of name to entry"
-            )
+            raise _error(source, lines, (section,), f"'{section}' must be a non-empty mapping of name to entry")
         sections[section] = value
 
     variants = {
@@ -265,9 +281,7 @@ def _validate(data: Any, lines: dict[tuple[str | int, ...], int], source: str) -
                     f"claim {claim.id} names {claim.variant!r}, which this scenario does not run",
                 )
             if claim.id in seen:
-                raise _error(
-                    source, lines, ("scenarios", name, "claims", i, "id"), f"duplicate claim id {claim.id!r}"
-                )
+                raise _error(source, lines, ("scenarios", name, "claims", i, "id"), f"duplicate claim id {claim.id!r}")
             seen.add(claim.id)
     return Catalog(source=source, variants=variants, scenarios=scenarios)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.text import Text
 
-from bench import environment, theory
+from bench import environment
 from bench.live import Board, VariantProgress
 from bench.results import RunDocument, VariantResult, save
 from bench.runner import RunPlan, run_variant
@@ -30,7 +30,13 @@ def new_run_id(scenario: str, now: dt.datetime | None = None) -> str:
 def scenario_as_run(plan: RunPlan, variants: tuple[Variant, ...]) -> dict[str, object]:
     data = plan.scenario.model_dump(mode="json")
     data["variants"] = [v.model_dump(mode="json") for v in variants]
-    data["scaled"] = {"work_s": plan.work_s, "gap_s": plan.gap_s}
+    data["scaled"] = {
+        "work_s": plan.work_s,
+        "gap_s": plan.gap_s,
+        "duration_s": plan.duration_s,
+        "rate": plan.rate,
+        "client": plan.client,
+    }
     return data
 
 
@@ -52,7 +58,8 @@ async def run_scenario(
     save(doc, folder)
     try:
         for variant in variants:
-            expected_done = _expected_done(plan, variant)
+            expected = plan.expected(variant)
+            expected_done = None if expected is None else expected.all_done_s
             progress = VariantProgress(variant.name, variant.title, plan.clients, expected_done)
             if board is not None:
                 board.current = progress
@@ -70,10 +77,6 @@ async def run_scenario(
     doc.status = "complete"
     save(doc, folder)
     return doc
-
-
-def _expected_done(plan: RunPlan, variant: Variant) -> float:
-    return theory.expected(variant, plan.clients, plan.gap_s, plan.work_s).all_done_s
 
 
 def _one_line(result: VariantResult) -> Text:

@@ -33,9 +33,7 @@ def summary_with_all_done(all_done: float, response: float = 0.01) -> Any:
     )
 
 
-@pytest.mark.parametrize(
-    ("measured", "holds"), [(4.0, True), (3.5, True), (4.55, True), (3.3, False), (4.7, False)]
-)
+@pytest.mark.parametrize(("measured", "holds"), [(4.0, True), (3.5, True), (4.55, True), (3.3, False), (4.7, False)])
 def test_approx_in_units_of_d(measured: float, holds: bool) -> None:
     result = check(claim(approx=4, tolerance=0.15), summary_with_all_done(measured), work_s=1.0)
     assert result.holds is holds
@@ -61,9 +59,7 @@ def test_above() -> None:
 
 def test_a_claim_that_does_not_hold_explains_and_shows_the_split() -> None:
     c = claim(approx=2, if_not="The workers raced.")
-    result = check(
-        c, summary_with_all_done(4.0), work_s=1.0, pid_split="4 on pid 12, 0 on the other 1 worker"
-    )
+    result = check(c, summary_with_all_done(4.0), work_s=1.0, pid_split="4 on pid 12, 0 on the other 1 worker")
     assert not result.holds
     assert result.note is not None
     assert "The workers raced." in result.note and "4 on pid 12" in result.note

@@ -56,9 +56,7 @@ def test_bad_input_is_one_line_and_exit_2(
     args: list[str], words: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     code, out, err = (
-        bench(*args, "--out", str(tmp_path), capsys=capsys)
-        if args[0] == "show"
-        else bench(*args, capsys=capsys)
+        bench(*args, "--out", str(tmp_path), capsys=capsys) if args[0] == "show" else bench(*args, capsys=capsys)
     )
     assert code == 2
     assert words in err
@@ -257,11 +255,7 @@ def test_interrupt_stops_everything_and_keeps_finished_variants(tmp_path: Path, 
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # wait until the first variant is saved and the second is loading
             runs = list(out.glob("*/run.json"))
-            if (
-                runs
-                and json.loads(runs[0].read_text())["variants"]
-                and list(out.glob("*/threadpool/server.log"))
-            ):
+            if runs and json.loads(runs[0].read_text())["variants"] and list(out.glob("*/threadpool/server.log")):
                 break
             time.sleep(0.05)
         else:

@@ -53,9 +53,7 @@ def test_content_length_body_and_keep_alive() -> None:
         conn.close()
         return bodies
 
-    result = with_server(
-        answer(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Worker-Pid: 42\r\n\r\nhello"), client
-    )
+    result = with_server(answer(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Worker-Pid: 42\r\n\r\nhello"), client)
     assert result == [b"hello"] * 3
 
 
@@ -116,9 +114,7 @@ def test_closed_without_answer() -> None:
 
 def test_closed_mid_body() -> None:
     assert (
-        with_server(
-            answer(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", close=True), _kind_of_failure
-        )
+        with_server(answer(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", close=True), _kind_of_failure)
         == "closed"
     )
 

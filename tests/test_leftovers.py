@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 
 from bench.launcher import OWNER_ENV
 from tests.conftest import leftover_processes
@@ -13,7 +14,10 @@ def test_a_process_the_harness_started_is_seen_until_stopped() -> None:
     env = {**os.environ, OWNER_ENV: str(os.getpid())}
     proc = subprocess.Popen(["sleep", "30"], env=env)
     try:
-        assert any(line.startswith(f"{proc.pid}:") for line in leftover_processes())
+        deadline = time.monotonic() + 5  # until exec, /proc shows the parent's environment
+        while not any(line.startswith(f"{proc.pid}:") for line in leftover_processes()):
+            assert time.monotonic() < deadline, "the marked process was never seen"
+            time.sleep(0.01)
     finally:
         proc.kill()
         proc.wait()

@@ -35,9 +35,7 @@ def test_pid_split_is_shown_for_several_workers() -> None:
         variants=[variant_result("multi-worker", [1.0, 2.0, 1.0, 2.0], workers=2, pids=[11, 11, 12, 12])]
     )
     assert "2 on pid 11, 2 on pid 12" in render(build_run(doc))
-    doc = run_document(
-        variants=[variant_result("multi-worker", [1.0, 2.0, 3.0, 4.0], workers=2, pids=[11] * 4)]
-    )
+    doc = run_document(variants=[variant_result("multi-worker", [1.0, 2.0, 3.0, 4.0], workers=2, pids=[11] * 4)])
     assert "4 on pid 11, 0 on the other 1 worker" in render(build_run(doc))
 
 
