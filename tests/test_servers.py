@@ -50,7 +50,7 @@ def test_variant_serves_the_api_and_records_its_work(name: str, tmp_path: Path) 
 
     records = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines()]
     assert [r["token"] for r in records] == ["Good_token-1"]
-    assert records[0]["end"] - records[0]["start"] >= 0.05
+    assert records[0]["end"] - records[0]["start"] >= 0.045  # loops may wake up to a clock tick early
     assert records[0]["pid"] > 0 and records[0]["thread"]
     log = (tmp_path / "notification.log").read_text()
     assert log == "Successfully sent push notification to Good_token-1\n"
