@@ -241,7 +241,15 @@ async def open_loop(
             samples.append(Sample(index, token, intended_wall, None, None, None, None, exc.kind))
             observe("failed", index, clock.now())
             return
-        sample = _sample(clock, index, token, response, sent_perf=intended, queued_s=response.sent - intended)
+        # A timer may wake a hair before the intended start: count from whichever came first.
+        sample = _sample(
+            clock,
+            index,
+            token,
+            response,
+            sent_perf=min(intended, response.sent),
+            queued_s=max(0.0, response.sent - intended),
+        )
         samples.append(sample)
         observe("responded", index, sample.responded or 0.0)
         if conn.usable:

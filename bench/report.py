@@ -8,6 +8,7 @@ ones saved in the document, so ``bench show`` re-renders a run faithfully.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.padding import Padding
@@ -30,18 +31,37 @@ def ratio(measured: float | None, expected: float | None) -> str:
     return f"{measured / expected:.2f}×"
 
 
+def describe_load(load: dict[str, Any], scaled: dict[str, Any]) -> str:
+    """The load of a run in words, at the scale it ran."""
+    pattern = load.get("pattern", "burst")
+    if pattern == "closed":
+        bound = [
+            f"{seconds(scaled.get('duration_s'), 2)} s" if scaled.get("duration_s") else "",
+            f"{load.get('total')} requests" if load.get("total") else "",
+        ]
+        return f"closed loop: {load.get('clients')} connections for {' or '.join(b for b in bound if b)}"
+    if pattern == "open":
+        rate = scaled.get("rate")
+        bound = [
+            f"{seconds(scaled.get('duration_s'), 2)} s" if scaled.get("duration_s") else "",
+            f"{load.get('total')} requests" if load.get("total") else "",
+        ]
+        rate_text = f"{rate:g}" if isinstance(rate, (int, float)) else "?"
+        return f"open loop: {rate_text} requests/s for {' or '.join(b for b in bound if b)}"
+    return f"{load.get('clients')} clients, {seconds(scaled.get('gap_s'))} s apart"
+
+
 def header(doc: RunDocument) -> Text:
     sc = doc.scenario
     scaled = sc.get("scaled", {})
     env = doc.environment
     pkgs = env.get("packages", {})
-    load = sc.get("load", {})
     text = Text()
     text.append(f"{sc.get('name')}: {sc.get('title')}\n", style="bold")
+    work = f"d = {seconds(scaled.get('work_s'))} s of {sc.get('work', {}).get('kind')} work"
     text.append(
-        f"{load.get('clients')} clients, {seconds(scaled.get('gap_s'))} s apart; each asks for "
-        f"d = {seconds(scaled.get('work_s'))} s of {sc.get('work', {}).get('kind')} work "
-        f"(time scale {doc.time_scale:g})\n"
+        f"{describe_load(sc.get('load', {}), scaled)}; each request asks for {work} "
+        f"(time scale {doc.time_scale:g}, client {scaled.get('client', 'raw')})\n"
     )
     text.append(
         f"run {doc.run_id} ({doc.status}) · Python {env.get('python')} · fastapi {pkgs.get('fastapi')} · "
@@ -51,27 +71,30 @@ def header(doc: RunDocument) -> Text:
     return text
 
 
-def response_table(variants: Iterable[VariantResult]) -> Table:
+def response_table(variants: Iterable[VariantResult], rates: bool = False) -> Table:
     table = Table(title="Response time (s): request sent → response received", title_justify="left")
     table.add_column("variant", style="bold")
     for name in ("min", "p50", "p95", "p99", "max", "all responded"):
         table.add_column(name, justify="right")
+    if rates:
+        table.add_column("req/s", justify="right")
     table.add_column("served by")
     for v in variants:
         s = v.summary
         if s is None:
-            table.add_row(v.name, *["—"] * 6, Text("failed to run", style="red"))
+            table.add_row(v.name, *["—"] * (7 if rates else 6), Text("failed to run", style="red"))
             continue
-        table.add_row(
-            v.name,
+        cells = [
             seconds(s.response_min_s),
             seconds(s.response_p50_s),
             seconds(s.response_p95_s),
             seconds(s.response_p99_s),
             seconds(s.response_max_s),
             seconds(s.all_responded_s),
-            served_by(v),
-        )
+        ]
+        if rates:
+            cells.append("—" if s.throughput_rps is None else f"{s.throughput_rps:,.1f}")
+        table.add_row(v.name, *cells, served_by(v))
     return table
 
 
@@ -219,7 +242,8 @@ def failures(variants: Iterable[VariantResult]) -> list[RenderableType]:
 def build_run(doc: RunDocument) -> Group:
     parts: list[RenderableType] = [header(doc)]
     if doc.variants:
-        parts += [response_table(doc.variants), work_table(doc.variants)]
+        burst = doc.scenario.get("load", {}).get("pattern", "burst") == "burst"
+        parts += [response_table(doc.variants, rates=not burst), work_table(doc.variants)]
         if max(len(v.requests) for v in doc.variants) <= MAX_TABS_SHOWN:
             parts += [tabs_table(doc.variants), timeline(doc.variants)]
     claims = doc.claims()

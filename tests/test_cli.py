@@ -273,3 +273,36 @@ def test_interrupt_stops_everything_and_keeps_finished_variants(tmp_path: Path, 
     assert doc["status"] == "interrupted"
     assert [v["name"] for v in doc["variants"]] == ["background"]
     # the autouse fixture then checks that no server outlived the run
+
+
+@pytest.mark.integration
+def test_run_with_the_httpx_client_and_an_open_loop_scenario(tmp_path: Path) -> None:
+    result = run_bench(
+        "run",
+        "four-tabs-burst",
+        "--time-scale",
+        "0.05",
+        "--variants",
+        "asyncio",
+        "--client",
+        "httpx",
+        "--json",
+        "--out",
+        str(tmp_path),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["scenario"]["scaled"]["client"] == "httpx"
+    assert doc["variants"][0]["summary"]["ok"] == 4
+
+    result = run_bench("run", "steady-rate", "--time-scale", "0.05", "--json", "--out", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    for v in doc["variants"]:
+        s = v["summary"]
+        assert s["requests"] == 200 and s["ok"] == 200 and s["lost"] == 0 and s["dropped"] == 0
+        assert s["response_min_s"] >= 0
+        assert s["throughput_rps"] > 0
+    background = next(v for v in doc["variants"] if v["name"] == "background")
+    assert background["summary"]["response_p50_s"] < 0.05

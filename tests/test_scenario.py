@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,31 @@ def test_unknown_scenario_and_variant_list_what_exists() -> None:
         catalog.pick_variants(catalog.scenario("four-tabs"), ["sync", "nope"])
     picked = catalog.pick_variants(catalog.scenario("four-tabs"), ["background", "sync"])
     assert [v.name for v in picked] == ["sync", "background"]  # the scenario's order
+
+
+@pytest.mark.parametrize(
+    ("load", "words"),
+    [
+        ("{ pattern: closed, clients: 4 }", "needs 'duration', 'total' or both"),
+        ("{ pattern: open, duration: 1 }", "needs 'rate'"),
+        ("{ pattern: burst }", "needs 'clients'"),
+        ("{ pattern: burst, clients: 2, rate: 3 }", "'rate' belongs to the open pattern"),
+        ("{ pattern: open, rate: 5, duration: 1, gap: 0.1 }", "'gap' belongs to the burst pattern"),
+        ("{ pattern: open, rate: -5, duration: 1 }", "greater than 0"),
+    ],
+)
+def test_load_patterns_need_their_own_fields(scenarios_text: str, load: str, words: str) -> None:
+    text = scenarios_text.replace("load: { pattern: burst, clients: 4, gap: 0.3 }", f"load: {load}", 1)
+    with pytest.raises(BenchError, match=re.escape(words)):
+        parse_catalog(text, source="s.yaml")
+
+
+def test_scaled_plan_keeps_the_shape_of_an_open_loop() -> None:
+    from bench.runner import RunPlan
+
+    catalog = load_catalog(default_scenarios_path())
+    plan = RunPlan.of(catalog.scenario("steady-rate"), 0.1, Path("."))
+    assert plan.work_s == pytest.approx(0.1)
+    assert plan.duration_s == pytest.approx(1.0)
+    assert plan.rate == pytest.approx(200.0)  # ten times the rate for a tenth of the time: same requests, same overlap
+    assert plan.expected(catalog.variants["asyncio"]) is None  # theory is for bursts
