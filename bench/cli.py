@@ -21,13 +21,14 @@ from rich.live import Live
 
 from bench import export as exporters
 from bench import loadreport, loops, report, results
+from bench.browser import find_chromium
 from bench.clients import CLIENT_KINDS, ClientKind, make_client
 from bench.errors import USAGE_EXIT_CODE, BenchError
 from bench.live import Board, LoadProgress
 from bench.load import Request, Sample, closed_loop, open_loop
 from bench.pump import closed_loop_raw
-from bench.runner import RunPlan
-from bench.scenario import Catalog, default_scenarios_path, load_catalog
+from bench.runner import RunPlan, run_name
+from bench.scenario import Catalog, RunClient, default_scenarios_path, load_catalog
 from bench.session import new_run_id, run_scenario
 from bench.target import parse_target
 
@@ -113,7 +114,14 @@ def list_command(scenarios_file: Path | None) -> None:
     help="Multiply every duration (work, gaps, theory): 0.1 turns 10 s into 1 s.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run document on stdout and nothing else.")
-@client_option
+@click.option(
+    "--client",
+    type=click.Choice(["raw", "httpx", "browser"]),
+    default=None,
+    help="The load's client: the raw asyncio client (default), a shared httpx.AsyncClient, or real headless "
+    "Chromium with one tab per client (burst loads).",
+)
+@click.option("--same-url", is_flag=True, help="Every tab on the same URL, as the tutorial's /push/1 (burst loads).")
 @results_option
 @scenarios_option
 def run(
@@ -121,7 +129,8 @@ def run(
     only: str | None,
     time_scale: float,
     as_json: bool,
-    client: ClientKind,
+    client: RunClient | None,
+    same_url: bool,
     out_dir: Path,
     scenarios_file: Path | None,
 ) -> None:
@@ -131,12 +140,14 @@ def run(
     wanted = [n.strip() for n in only.split(",") if n.strip()] if only is not None else None
     variants = catalog.pick_variants(sc, wanted)
     app_dir = Path(catalog.source).resolve().parent
-    plan = RunPlan.of(sc, time_scale, app_dir, client)
+    plan = RunPlan.of(sc, time_scale, app_dir, client, same_url)
+    if plan.client == "browser":
+        find_chromium()  # no Chromium: say so now, with the install command
     folder = out_dir / new_run_id(sc.name)
 
     out = _console()
     progress_console = _console(sys.stderr) if as_json else out
-    board = Board(sc.name, [v.name for v in variants])
+    board = Board(sc.name, [run_name(v, same) for v in variants for same in plan.url_modes()])
     live: AbstractContextManager[Any] = (
         Live(board, console=progress_console, refresh_per_second=8) if progress_console.is_terminal else nullcontext()
     )

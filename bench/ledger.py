@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,16 +61,20 @@ class LedgerReader:
 
 
 class LedgerWatcher:
-    """Keeps every record seen so far, by token, and tells a listener about new ones."""
+    """Keeps every record seen so far, by token, and tells a listener about new ones.
+
+    A token may be done several times (the tutorial's tabs all on ``/push/1``): each
+    record is kept, in the order the work finished.
+    """
 
     def __init__(self, reader: LedgerReader, on_record: Callable[[WorkRecord], None] | None = None) -> None:
         self.reader = reader
-        self.found: dict[str, WorkRecord] = {}
+        self.found: dict[str, list[WorkRecord]] = {}
         self._on_record = on_record
 
     def poll(self) -> None:
         for record in self.reader.read_new():
-            self.found.setdefault(record.token, record)
+            self.found.setdefault(record.token, []).append(record)
             if self._on_record is not None:
                 self._on_record(record)
 
@@ -85,9 +90,10 @@ class LedgerWatcher:
         A token still missing afterwards is lost work.
         """
         deadline = time.monotonic() + timeout_s
+        wanted = Counter(tokens)
         while True:
             self.poll()
-            if all(t in self.found for t in tokens):
+            if all(len(self.found.get(t, ())) >= n for t, n in wanted.items()):
                 return True
             if time.monotonic() >= deadline:
                 return False

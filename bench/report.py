@@ -48,7 +48,10 @@ def describe_load(load: dict[str, Any], scaled: dict[str, Any]) -> str:
         ]
         rate_text = f"{rate:g}" if isinstance(rate, (int, float)) else "?"
         return f"open loop: {rate_text} requests/s for {' or '.join(b for b in bound if b)}"
-    return f"{load.get('clients')} clients, {seconds(scaled.get('gap_s'))} s apart"
+    who = "tabs" if scaled.get("client") == "browser" else "clients"
+    if not scaled.get("gap_s"):
+        return f"{load.get('clients')} {who} at the same instant"
+    return f"{load.get('clients')} {who}, {seconds(scaled.get('gap_s'))} s apart"
 
 
 def header(doc: RunDocument) -> Text:

@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import claims, metrics, theory
-from bench.clients import ClientKind, make_client
+from bench.browser import browser_burst
+from bench.clients import make_client
+from bench.errors import BenchError
 from bench.launcher import HOST, LaunchError, ServerSpec, serve
 from bench.ledger import LedgerReader, LedgerWatcher, WorkRecord
 from bench.live import VariantProgress
 from bench.load import Request, Sample, burst, closed_loop, open_loop
 from bench.pump import closed_loop_raw
 from bench.results import Capacity, Expected, RequestRecord, VariantResult
-from bench.scenario import Scenario, Variant
+from bench.scenario import SAME_URL_SUFFIX, RunClient, Scenario, UrlMode, Variant
 
 LEDGER_FILE = "ledger.jsonl"  # written by servers.work
 DEFAULT_OPEN_LOOP_CONNECTIONS = 1000
@@ -49,11 +51,28 @@ class RunPlan:
     rate: float | None
     total: int | None
     app_dir: Path
-    client: ClientKind = "raw"
+    client: RunClient = "raw"
+    urls: UrlMode = "distinct"
 
     @classmethod
-    def of(cls, scenario: Scenario, time_scale: float, app_dir: Path, client: ClientKind = "raw") -> RunPlan:
+    def of(
+        cls,
+        scenario: Scenario,
+        time_scale: float,
+        app_dir: Path,
+        client: RunClient | None = None,
+        same_url: bool = False,
+    ) -> RunPlan:
+        """``client`` and ``same_url`` (the command line's) override the scenario's."""
         load = scenario.load
+        client = client or load.client or "raw"
+        urls: UrlMode = "same" if same_url else load.urls
+        if client == "browser" and load.pattern != "burst":
+            raise BenchError(
+                f"--client browser opens tabs: it needs a burst load, and {scenario.name!r} is {load.pattern}"
+            )
+        if urls != "distinct" and load.pattern != "burst":
+            raise BenchError(f"--same-url is for burst loads (tabs), and {scenario.name!r} is {load.pattern}")
         return cls(
             scenario=scenario,
             time_scale=time_scale,
@@ -66,13 +85,21 @@ class RunPlan:
             total=load.total,
             app_dir=app_dir,
             client=client,
+            urls=urls,
         )
 
-    def expected(self, variant: Variant) -> Expected | None:
+    def url_modes(self) -> tuple[bool, ...]:
+        """Each variant runs once per mode: False = one URL per tab, True = every tab on the same URL."""
+        return {"distinct": (False,), "same": (True,), "both": (False, True)}[self.urls]
+
+    def expected(self, variant: Variant, same_url: bool = False) -> Expected | None:
         """The theory, for the burst pattern (arrivals known in advance); None otherwise."""
         if self.pattern != "burst":
             return None
-        return theory.expected(variant, self.clients, self.gap_s, self.work_s)
+        cap = None
+        if self.client == "browser":
+            cap = theory.BROWSER_SAME_URL if same_url else theory.BROWSER_PER_HOST
+        return theory.expected(variant, self.clients, self.gap_s, self.work_s, cap)
 
     def request_timeout_s(self, expected: Expected | None) -> float:
         if expected is not None:
@@ -97,11 +124,17 @@ def pid_split(pids: dict[str, int], workers: int) -> str:
     return ", ".join(parts)
 
 
+def run_name(variant: Variant, same_url: bool) -> str:
+    """The name a variant's result carries: ``asyncio``, or ``asyncio+same-url``."""
+    return f"{variant.name}{SAME_URL_SUFFIX}" if same_url else variant.name
+
+
 async def run_variant(
-    plan: RunPlan, variant: Variant, folder: Path, progress: VariantProgress | None = None
+    plan: RunPlan, variant: Variant, folder: Path, progress: VariantProgress | None = None, same_url: bool = False
 ) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
-    expected = plan.expected(variant)
+    name = run_name(variant, same_url)
+    expected = plan.expected(variant, same_url)
     spec = ServerSpec(
         app=variant.app,
         workers=variant.workers,
@@ -114,20 +147,28 @@ async def run_variant(
         log_path=folder / "server.log",
     )
     nonce = secrets.token_hex(4)
-    client_of: dict[str, int] = {}
+    clients_of: dict[str, list[int]] = {}
 
     def next_request(index: int) -> Request:
-        token = f"tab{index + 1}-{nonce}" if plan.pattern == "burst" else f"r{index + 1}-{nonce}"
-        client_of[token] = index
+        if same_url:  # every tab on one URL, as the tutorial's /push/1
+            token = f"same-{nonce}"
+        else:
+            token = f"tab{index + 1}-{nonce}" if plan.pattern == "burst" else f"r{index + 1}-{nonce}"
+        clients_of.setdefault(token, []).append(index)
         return token, f"/push/{token}"
 
     def on_record(record: WorkRecord) -> None:
-        if progress is not None and record.token in client_of:
-            progress.on_done(client_of[record.token], record.end)
+        waiting = clients_of.get(record.token)
+        if progress is not None and waiting:
+            progress.on_done(waiting.pop(0), record.end)
 
     watcher = LedgerWatcher(LedgerReader(folder / LEDGER_FILE), on_record)
     result = VariantResult(
-        name=variant.name, title=variant.title, app=variant.app, capacity=capacity(variant), status="failed"
+        name=name,
+        title=variant.title + (" — every tab on the same URL" if same_url else ""),
+        app=variant.app,
+        capacity=capacity(variant),
+        status="failed",
     )
     timeout_s = plan.request_timeout_s(expected)
     try:
@@ -158,9 +199,7 @@ async def run_variant(
     result.summary = summary
     result.expected = expected
     result.requests = records
-    result.claims = [
-        claims.check(c, summary, plan.work_s, split) for c in plan.scenario.claims if c.variant == variant.name
-    ]
+    result.claims = [claims.check(c, summary, plan.work_s, split) for c in plan.scenario.claims if c.variant == name]
     return result
 
 
@@ -172,6 +211,9 @@ async def _fire(
     progress: VariantProgress | None,
 ) -> list[Sample]:
     observe = progress.on_load if progress is not None else (lambda event, client, at: None)
+    if plan.client == "browser":
+        requests = [next_request(i) for i in range(plan.clients)]
+        return await browser_burst(HOST, port, requests, plan.gap_s, timeout_s, observe)
     client = make_client(plan.client, HOST, port, max_connections=plan.clients)
     try:
         if plan.pattern == "burst":
@@ -193,16 +235,26 @@ async def _fire(
         await client.aclose()
 
 
-def _records(samples: list[Sample], work: dict[str, WorkRecord]) -> list[RequestRecord]:
-    """Join what the client saw with what the ledger says, in seconds from the first send."""
+def _records(samples: list[Sample], work: dict[str, list[WorkRecord]]) -> list[RequestRecord]:
+    """Join what the client saw with what the ledger says, in seconds from the first send.
+
+    When several requests share a token (same URL), the k-th answered gets the k-th
+    finished unit of work: each one's work is done before its answer, in the same order.
+    """
     t0 = min((s.sent for s in samples), default=0.0)
 
     def rel(t: float | None) -> float | None:
         return None if t is None else t - t0
 
+    queues = {token: sorted(records, key=lambda r: r.end) for token, records in work.items()}
+    done_of: dict[int, WorkRecord] = {}
+    for s in sorted(samples, key=lambda s: s.responded or float("inf")):
+        queue = queues.get(s.token)
+        if metrics.is_success(s.status) and queue:
+            done_of[s.client] = queue.pop(0)
     out = []
     for s in sorted(samples, key=lambda s: s.client):
-        done = work.get(s.token) if metrics.is_success(s.status) else None
+        done = done_of.get(s.client)
         out.append(
             RequestRecord(
                 client=s.client + 1,

@@ -35,6 +35,10 @@ Measure = Literal[
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
+RunClient = Literal["raw", "httpx", "browser"]
+UrlMode = Literal["distinct", "same", "both"]
+SAME_URL_SUFFIX = "+same-url"
+
 # How many units of work one server process runs at once (see scenarios.yaml).
 WorkSlots = int | Literal["threads", "unbounded"]
 
@@ -87,9 +91,13 @@ class Load(Frozen):
     duration: float | None = Field(default=None, gt=0, le=3600)
     rate: float | None = Field(default=None, gt=0, le=1_000_000)
     total: int | None = Field(default=None, ge=1, le=10_000_000)
+    client: RunClient | None = None  # None: the command line's --client, else raw
+    urls: UrlMode = "distinct"  # burst only: one URL per tab, all on one URL, or each variant both ways
 
     @model_validator(mode="after")
     def _fields_of_the_pattern(self) -> Load:
+        if self.pattern != "burst" and (self.client == "browser" or self.urls != "distinct"):
+            raise ValueError("'client: browser' and 'urls' are for burst loads (tabs)")
         if self.pattern in ("burst", "closed") and self.clients is None:
             raise ValueError(f"a {self.pattern} load needs 'clients'")
         if self.pattern != "burst" and self.duration is None and self.total is None:
@@ -272,8 +280,11 @@ def _validate(data: Any, lines: dict[tuple[str | int, ...], int], source: str) -
                     f"unknown variant {variant!r}; known: {', '.join(variants)}",
                 )
         seen: set[str] = set()
+        runs = set(scenario.variants) if scenario.load.urls != "same" else set()
+        if scenario.load.urls != "distinct":
+            runs |= {v + SAME_URL_SUFFIX for v in scenario.variants}
         for i, claim in enumerate(scenario.claims):
-            if claim.variant not in scenario.variants:
+            if claim.variant not in runs:
                 raise _error(
                     source,
                     lines,

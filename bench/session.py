@@ -18,7 +18,7 @@ from rich.text import Text
 from bench import environment
 from bench.live import Board, VariantProgress
 from bench.results import RunDocument, VariantResult, save
-from bench.runner import RunPlan, run_variant
+from bench.runner import RunPlan, run_name, run_variant
 from bench.scenario import Variant
 
 
@@ -36,6 +36,7 @@ def scenario_as_run(plan: RunPlan, variants: tuple[Variant, ...]) -> dict[str, o
         "duration_s": plan.duration_s,
         "rate": plan.rate,
         "client": plan.client,
+        "urls": plan.urls,
     }
     return data
 
@@ -56,14 +57,16 @@ async def run_scenario(
         environment=environment.capture(),
     )
     save(doc, folder)
+    runs = [(variant, same_url) for variant in variants for same_url in plan.url_modes()]
     try:
-        for variant in variants:
-            expected = plan.expected(variant)
+        for variant, same_url in runs:
+            expected = plan.expected(variant, same_url)
             expected_done = None if expected is None else expected.all_done_s
-            progress = VariantProgress(variant.name, variant.title, plan.clients, expected_done)
+            name = run_name(variant, same_url)
+            progress = VariantProgress(name, variant.title, plan.clients, expected_done)
             if board is not None:
                 board.current = progress
-            result = await run_variant(plan, variant, folder / variant.name, progress)
+            result = await run_variant(plan, variant, folder / name, progress, same_url)
             doc.variants.append(result)
             save(doc, folder)
             if board is not None:

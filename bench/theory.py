@@ -46,14 +46,27 @@ def schedule(arrivals: Sequence[float], duration: float, slots: int | None) -> l
     return result
 
 
-def expected(variant: Variant, clients: int, gap_s: float, work_s: float) -> Expected:
+# What a browser lets through to one host at once: Chromium's HTTP cache lock passes one
+# request for an identical URL at a time; otherwise 6 connections per host.
+BROWSER_SAME_URL = 1
+BROWSER_PER_HOST = 6
+
+
+def expected(variant: Variant, clients: int, gap_s: float, work_s: float, client_cap: int | None = None) -> Expected:
+    """``client_cap``: how many requests the client itself lets out at once (a browser's limits)."""
     arrivals = [i * gap_s for i in range(clients)]
     per_worker = slots_per_worker(variant)
     slots = None if per_worker is None else per_worker * variant.workers
+    server_slots = slots
+    if client_cap is not None:
+        slots = client_cap if slots is None else min(slots, client_cap)
     done = schedule(arrivals, work_s, slots)
     responded = done if variant.answers == "after-work" else list(arrivals)
+    model = _describe(variant, server_slots)
+    if client_cap is not None and (server_slots is None or client_cap < server_slots):
+        model += f"; the browser lets {client_cap} request{'s' if client_cap > 1 else ''} through at once"
     return Expected(
-        model=_describe(variant, slots),
+        model=model,
         all_responded_s=max(responded),
         all_done_s=max(done),
         responded_s=responded,

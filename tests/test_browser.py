@@ -1,0 +1,150 @@
+"""The four tabs in real headless Chromium (Debian's package; .ci/run installs it).
+
+Skipped with a message when no Chromium is installed, except where BENCH_REQUIRE_BROWSER
+is set (CI): there a missing browser fails the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.browser import CANDIDATES
+from bench.errors import BenchError
+from bench.results import RunDocument
+from bench.runner import RunPlan
+from bench.scenario import default_scenarios_path, load_catalog
+from bench.session import run_scenario
+
+TIME_SCALE = 0.25  # the scenario's 4 s of work become d = 1 s
+
+
+def have_chromium() -> bool:
+    try:
+        from bench.browser import find_chromium
+
+        find_chromium()
+    except BenchError:
+        return False
+    return True
+
+
+if not have_chromium():
+    if os.environ.get("BENCH_REQUIRE_BROWSER"):
+        pytest.fail("BENCH_REQUIRE_BROWSER is set but no Chromium is installed", pytrace=False)
+    pytest.skip("no Chromium installed (apt-get install chromium); browser tests skipped", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> RunDocument:
+    import asyncio
+
+    catalog = load_catalog(default_scenarios_path())
+    scenario = catalog.scenario("browser-tabs")
+    plan = RunPlan.of(scenario, TIME_SCALE, Path(catalog.source).parent)
+    folder = tmp_path_factory.mktemp("browser") / "browser-tabs"
+    return asyncio.run(run_scenario(plan, catalog.pick_variants(scenario, None), folder))
+
+
+def done_times(run: RunDocument, name: str) -> list[float]:
+    variant = next(v for v in run.variants if v.name == name)
+    assert variant.status == "ok", variant.error
+    assert variant.summary is not None and variant.summary.ok == 4 and variant.summary.lost == 0
+    return sorted(r.done_s or 0.0 for r in variant.requests)
+
+
+D = 1.0
+
+
+@pytest.mark.integration
+def test_distinct_urls_on_a_parallel_server_finish_together(run: RunDocument) -> None:
+    times = done_times(run, "asyncio")
+    assert times[0] >= 0.98 * D and times[-1] <= 1.35 * D
+
+
+@pytest.mark.integration
+def test_the_same_url_is_serialised_by_the_browser(run: RunDocument) -> None:
+    times = done_times(run, "asyncio+same-url")
+    for i, t in enumerate(times, start=1):  # d, 2 d, 3 d, 4 d although the server is parallel
+        assert 0.98 * i * D <= t <= i * D + 0.35 * D, times
+    claim = next(c for c in run.claims() if c.id == "tabs-same-url")
+    assert claim.holds
+
+
+@pytest.mark.parametrize("name", ["sync", "sync+same-url"])
+@pytest.mark.integration
+def test_a_blocked_server_is_serialised_either_way(run: RunDocument, name: str) -> None:
+    times = done_times(run, name)
+    for i, t in enumerate(times, start=1):
+        assert 0.98 * i * D <= t <= i * D + 0.35 * D, times
+
+
+@pytest.mark.integration
+def test_tab_times_come_from_the_browser(run: RunDocument) -> None:
+    variant = next(v for v in run.variants if v.name == "asyncio")
+    assert run.scenario["scaled"]["client"] == "browser"
+    for r in variant.requests:
+        assert r.status == 200 and r.pid is not None
+        assert r.first_byte_s is not None and r.responded_s is not None
+        assert r.sent_s <= r.first_byte_s <= r.responded_s
+
+
+@pytest.mark.integration
+def test_same_url_from_the_command_line(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "run",
+            "four-tabs-burst",
+            "--variants",
+            "asyncio",
+            "--client",
+            "browser",
+            "--same-url",
+            "--time-scale",
+            "0.05",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    (variant,) = doc["variants"]
+    assert variant["name"] == "asyncio+same-url"
+    assert len({r["token"] for r in variant["requests"]}) == 1  # all four tabs on one URL
+    assert variant["summary"]["lost"] == 0 and variant["summary"]["ok"] == 4
+
+
+def test_no_chromium_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+    bin_dir = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if k != "BENCH_CHROMIUM"}
+    env["PATH"] = str(bin_dir)  # the venv's bin only: no chromium in it
+    assert not any((bin_dir / name).exists() for name in CANDIDATES)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "browser-tabs", "--time-scale", "0.1", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "no Chromium found" in out.stderr and "apt-get install chromium" in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) <= 2
+    assert not list(tmp_path.glob("*/run.json"))  # refused before anything started
+
+
+def test_browser_needs_a_burst() -> None:
+    catalog = load_catalog(default_scenarios_path())
+    with pytest.raises(BenchError, match="needs a burst load"):
+        RunPlan.of(catalog.scenario("steady-rate"), 1.0, Path("."), client="browser")
