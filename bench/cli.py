@@ -26,10 +26,11 @@ from bench.clients import CLIENT_KINDS, ClientKind, make_client
 from bench.errors import USAGE_EXIT_CODE, BenchError
 from bench.live import Board, LoadProgress
 from bench.load import Request, Sample, closed_loop, open_loop
+from bench.locustrun import DEFAULT_UI_PORT, LocustOptions, check_port_free, run_locust
 from bench.pump import closed_loop_raw
 from bench.runner import RunPlan, run_name
 from bench.scenario import Catalog, RunClient, default_scenarios_path, load_catalog
-from bench.session import new_run_id, run_scenario
+from bench.session import new_document, new_run_id, run_scenario
 from bench.target import parse_target
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -264,6 +265,132 @@ def load(
         _console().print(loadreport.build(result))
 
 
+@cli.command("locust")
+@click.argument("variant")
+@click.option(
+    "--scenario",
+    "scenario_name",
+    default="four-tabs",
+    show_default=True,
+    help="The scenario whose work (kind and duration) the variant does.",
+)
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0.001, max=10.0),
+    default=1.0,
+    show_default=True,
+    help="Multiply the work's duration: 0.1 turns 10 s into 1 s.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=DEFAULT_UI_PORT,
+    show_default=True,
+    help="The web UI's port on 127.0.0.1.",
+)
+@click.option("--headless", is_flag=True, help="No web UI: run --users for --run-time and report.")
+@click.option("-u", "--users", type=click.IntRange(1, 10_000), default=10, show_default=True)
+@click.option(
+    "-r",
+    "--spawn-rate",
+    type=click.FloatRange(0.1, 10_000),
+    default=10.0,
+    show_default=True,
+    help="Users started per second.",
+)
+@click.option(
+    "-t",
+    "--run-time",
+    type=click.FloatRange(1, 3600),
+    default=30.0,
+    show_default=True,
+    help="Seconds of load (headless).",
+)
+@click.option(
+    "--pace",
+    type=click.FloatRange(0, 3600),
+    default=1.0,
+    show_default=True,
+    help="Seconds between one user's requests (Locust's constant_pacing); 0: no wait at all.",
+)
+@click.option(
+    "--processes",
+    "--workers",
+    "processes",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="Local Locust workers under a master (Locust's distributed mode); 0: one Locust process.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run document on stdout and nothing else.")
+@results_option
+@scenarios_option
+def locust_command(
+    variant: str,
+    scenario_name: str,
+    time_scale: float,
+    port: int,
+    headless: bool,
+    users: int,
+    spawn_rate: float,
+    run_time: float,
+    pace: float,
+    processes: int,
+    as_json: bool,
+    out_dir: Path,
+    scenarios_file: Path | None,
+) -> None:
+    """Load VARIANT with Locust: its web UI (default) or headless, and report the work Locust cannot see."""
+    catalog = _catalog(scenarios_file)
+    sc = catalog.scenario(scenario_name)
+    if variant not in catalog.variants:
+        raise BenchError(f"unknown variant {variant!r}; known: {', '.join(catalog.variants)}")
+    chosen = catalog.variants[variant]
+    if not headless:
+        check_port_free(port)
+    plan = RunPlan.of(sc, time_scale, Path(catalog.source).resolve().parent)
+    options = LocustOptions(headless, users, spawn_rate, run_time, processes, port, pace)
+    folder = out_dir / new_run_id(f"locust-{variant}")
+    load = {
+        "pattern": "locust",
+        "mode": "headless" if headless else "web UI",
+        "users": users if headless else None,
+        "spawn_rate": spawn_rate if headless else None,
+        "run_time": run_time if headless else None,
+        "processes": processes,
+        "pace": pace,
+    }
+    scenario = {
+        "name": f"locust-{variant}",
+        "title": f"Locust against {variant} with the work of {sc.name}",
+        "work": sc.work.model_dump(),
+        "load": load,
+        "variants": [chosen.model_dump()],
+        "claims": [],
+        "scaled": {"work_s": plan.work_s, "client": "locust"},
+    }
+    doc = new_document(folder, scenario, time_scale)
+    out = _console()
+    announce_on = _console(sys.stderr) if as_json else out
+    try:
+        result = loops.run(run_locust(plan, chosen, folder / variant, options, announce_on.print))
+    except KeyboardInterrupt:
+        doc.status = "interrupted"
+        results.save(doc, folder)
+        click.echo(f"interrupted: Locust and the server stopped; run kept in {folder / results.RUN_FILE}", err=True)
+        sys.exit(INTERRUPTED_EXIT_CODE)
+    doc.variants.append(result)
+    doc.status = "complete"
+    results.save(doc, folder)
+    if as_json:
+        click.echo(results.to_json(doc), nl=False)
+    else:
+        out.print(report.build_run(doc))
+        out.print(f"\nsaved: {folder / results.RUN_FILE}")
+    if result.status == "failed":
+        sys.exit(1)
+
+
 @cli.command()
 @click.argument("run_ref", metavar="[RUN]", required=False)
 @results_option
@@ -311,6 +438,9 @@ def _sigterm_as_interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # A job started in the background by a script inherits SIGINT ignored; the harness must
+    # still stop its processes on an interrupt, so Ctrl-C and SIGTERM always take that path.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         cli.main(args=argv, prog_name="bench", standalone_mode=False)

@@ -95,20 +95,21 @@ def _command(spec: ServerSpec, port: int) -> list[str]:
     return cmd
 
 
-def _start(spec: ServerSpec, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **spec.env, "PYTHONUNBUFFERED": "1", OWNER_ENV: str(os.getpid())}
-    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-    with spec.log_path.open("ab") as log:
-        log.write(f"$ {' '.join(_command(spec, port))}\n".encode())
+def spawn(cmd: list[str], log_path: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start a process the harness owns: its own session (a terminal's Ctrl-C does not reach
+    it; ``stop`` ends its whole group), output appended to ``log_path``, and the owner mark."""
+    full_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", OWNER_ENV: str(os.getpid())}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        log.write(f"$ {' '.join(cmd)}\n".encode())
         log.flush()
         return subprocess.Popen(
-            _command(spec, port),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=full_env, start_new_session=True
         )
+
+
+def _start(spec: ServerSpec, port: int) -> subprocess.Popen[bytes]:
+    return spawn(_command(spec, port), spec.log_path, spec.env)
 
 
 def stop(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:

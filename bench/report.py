@@ -48,6 +48,18 @@ def describe_load(load: dict[str, Any], scaled: dict[str, Any]) -> str:
         ]
         rate_text = f"{rate:g}" if isinstance(rate, (int, float)) else "?"
         return f"open loop: {rate_text} requests/s for {' or '.join(b for b in bound if b)}"
+    if pattern == "locust":
+        if load.get("mode") == "web UI":
+            how = "web UI, users chosen there"
+        else:
+            how = (
+                f"headless, {load.get('users')} users spawned at {load.get('spawn_rate')}/s "
+                f"for {load.get('run_time')} s"
+            )
+        workers = f", {load.get('processes')} local workers" if load.get("processes") else ""
+        pace = load.get("pace")
+        pacing = f", one request per user every {pace:g} s" if pace else ", users never wait"
+        return f"Locust ({how}{pacing}{workers})"
     who = "tabs" if scaled.get("client") == "browser" else "clients"
     if not scaled.get("gap_s"):
         return f"{load.get('clients')} {who} at the same instant"

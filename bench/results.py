@@ -104,6 +104,7 @@ class VariantResult(Model):
     claims: list[ClaimResult] = []
     requests: list[RequestRecord] = []
     started_at: float | None = None  # wall clock of the first request
+    locust: dict[str, Any] | None = None  # bench locust: mode, users, workers, Locust's own statistics
 
 
 class RunDocument(Model):

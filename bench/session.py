@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 
@@ -41,6 +42,20 @@ def scenario_as_run(plan: RunPlan, variants: tuple[Variant, ...]) -> dict[str, o
     return data
 
 
+def new_document(folder: Path, scenario: dict[str, Any], time_scale: float) -> RunDocument:
+    """A run document for ``folder``, saved at once so that even an early crash leaves a trace."""
+    doc = RunDocument(
+        run_id=folder.name,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        status="running",
+        scenario=scenario,
+        time_scale=time_scale,
+        environment=environment.capture(),
+    )
+    save(doc, folder)
+    return doc
+
+
 async def run_scenario(
     plan: RunPlan,
     variants: tuple[Variant, ...],
@@ -48,15 +63,7 @@ async def run_scenario(
     board: Board | None = None,
     on_variant: Callable[[VariantResult], None] = lambda result: None,
 ) -> RunDocument:
-    doc = RunDocument(
-        run_id=folder.name,
-        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        status="running",
-        scenario=scenario_as_run(plan, variants),
-        time_scale=plan.time_scale,
-        environment=environment.capture(),
-    )
-    save(doc, folder)
+    doc = new_document(folder, scenario_as_run(plan, variants), plan.time_scale)
     runs = [(variant, same_url) for variant in variants for same_url in plan.url_modes()]
     try:
         for variant, same_url in runs:

@@ -1,0 +1,205 @@
+"""``bench locust``: headless, web UI through Locust's own HTTP API, and distributed mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bench.locustrun import LocustOptions, commands, histogram_percentile, summarise
+from bench.tokens import sent_at as token_sent_at
+from tests.test_cli import bench
+
+SCALE = "0.02"  # the four-tabs work (10 s) becomes 0.2 s
+
+
+def test_tokens_carry_their_send_time() -> None:
+    assert token_sent_at("l1795486741439800-abc1231") == pytest.approx(1795486741.4398)
+    assert token_sent_at("tab1-abcd") is None and token_sent_at("lxyz-1") is None
+
+
+def test_histogram_percentile_as_locust_counts() -> None:
+    times = {"1": 50, "2": 40, "10": 9, "100": 1}
+    assert histogram_percentile(times, 0.5) == 1
+    assert histogram_percentile(times, 0.9) == 2
+    assert histogram_percentile(times, 0.99) == 10
+    assert histogram_percentile(times, 1.0) == 100
+    assert histogram_percentile({}, 0.5) is None
+
+
+def test_commands_bind_to_loopback_and_wire_the_workers(tmp_path: Path) -> None:
+    ui = commands(LocustOptions(False, 1, 1, 1, 0, 8089), "http://127.0.0.1:5", tmp_path / "s.json", 5557)
+    assert len(ui) == 1 and "--web-host" in ui[0] and ui[0][ui[0].index("--web-host") + 1] == "127.0.0.1"
+    dist = commands(LocustOptions(True, 4, 2, 3, 2, 8089), "http://127.0.0.1:5", tmp_path / "s.json", 5557)
+    master, *workers = dist
+    assert len(workers) == 2 and "--master" in master and "--headless" in master
+    assert master[master.index("--master-bind-host") + 1] == "127.0.0.1"
+    assert all("--worker" in w and w[w.index("--master-port") + 1] == "5557" for w in workers)
+
+
+def test_summary_joins_locust_figures_and_the_ledger() -> None:
+    from bench.ledger import WorkRecord
+
+    push = {
+        "name": "/push/[token] x",
+        "num_requests": 3,
+        "num_failures": 0,
+        "start_time": 100.0,
+        "last_request_timestamp": 101.0,
+        "min_response_time": 1.0,
+        "max_response_time": 3.0,
+        "response_times": {"1": 1, "2": 1, "3": 1},
+    }
+    work = [
+        WorkRecord(f"l{100_000_000 + i * 100_000}-a{i}", 100.0 + i * 0.1, 100.5 + i * 0.1, 9, "T") for i in range(2)
+    ]
+    summary, records = summarise(push, work, started=99.0)
+    assert summary.requests == 3 and summary.ok == 3
+    assert summary.lost == 1  # three answered, two recorded done
+    assert summary.done_time_p50_s == pytest.approx(0.5)
+    assert summary.response_p50_s == pytest.approx(0.002)
+    assert [r.sent_s for r in records] == pytest.approx([0.0, 0.1])
+
+
+def run_locust(tmp_path: Path, *args: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "locust",
+            *args,
+            "--time-scale",
+            SCALE,
+            "--headless",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    doc = json.loads(out.stdout)
+    assert isinstance(doc, dict)
+    return doc
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("variant", ["asyncio", "background"])
+def test_headless_run_reports_locust_and_ledger_figures(tmp_path: Path, variant: str) -> None:
+    doc = run_locust(tmp_path, variant, "-u", "4", "-r", "4", "-t", "2", "--pace", "0.2")
+    (v,) = doc["variants"]
+    s = v["summary"]
+    assert v["status"] == "ok" and s["requests"] > 0 and s["errors"] == 0
+    assert s["lost"] == 0 and len(v["requests"]) == s["ok"]
+    assert s["done_time_p50_s"] >= 0.2 * 0.95  # the work's 0.2 s, seen from the ledger
+    assert any(e["name"].startswith("/health") for e in v["locust"]["stats"])
+    shown = subprocess.run(
+        [sys.executable, "-m", "bench", "show", doc["run_id"], "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0 and "Locust (headless" in shown.stdout
+
+
+@pytest.mark.integration
+def test_distributed_run_with_two_local_workers(tmp_path: Path) -> None:
+    doc = run_locust(tmp_path, "asyncio", "-u", "4", "-r", "4", "-t", "3", "--pace", "0.2", "--processes", "2")
+    (v,) = doc["variants"]
+    assert v["locust"]["workers"] == 2
+    assert v["summary"]["requests"] > 0 and v["summary"]["errors"] == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.integration
+def test_web_ui_swarm_stats_stop_and_teardown(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "locust",
+            "background",
+            "--port",
+            str(port),
+            "--time-scale",
+            SCALE,
+            "--pace",
+            "0.2",
+            "--out",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    ui = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        announced = ""
+        assert proc.stdout is not None
+        while "web UI" not in announced:
+            assert time.monotonic() < deadline, "the web UI was never announced"
+            ready, _, _ = select.select([proc.stdout], [], [], 1)
+            if ready:
+                announced += proc.stdout.readline()
+        assert ui in announced
+        assert httpx.get(ui + "/", trust_env=False).status_code == 200
+        swarm = httpx.post(ui + "/swarm", data={"user_count": 3, "spawn_rate": 3}, trust_env=False).json()
+        assert swarm["success"]
+        for _ in range(100):
+            stats = httpx.get(ui + "/stats/requests", trust_env=False).json()
+            pushes = [s for s in stats["stats"] if s["name"].startswith("/push/")]
+            if pushes and pushes[0]["num_requests"] >= 5:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"no requests reached the stats: {stats}")
+        assert httpx.post(ui + "/stop", trust_env=False).status_code == 200
+        os.kill(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "saved:" in out and "Locust (web UI" in out
+    doc = json.loads(next(tmp_path.glob("*/run.json")).read_text())
+    s = doc["variants"][0]["summary"]
+    assert s["requests"] >= 5 and s["errors"] == 0 and s["lost"] == 0
+    with socket.socket() as probe:  # the UI port is free again
+        probe.bind(("127.0.0.1", port))
+
+
+def test_unknown_variant_lists_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = bench("locust", "nope", capsys=capsys)
+    assert code == 2 and "unknown variant 'nope'; known: sync, multi-worker" in err
+
+
+def test_ui_port_in_use_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = bench("locust", "asyncio", "--port", str(port), capsys=capsys)
+    assert code == 2 and f"port {port} on 127.0.0.1 is already in use" in err
