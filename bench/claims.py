@@ -16,10 +16,17 @@ def _is_time(claim: Claim) -> bool:
     return claim.measure.endswith("_s")
 
 
-def check(claim: Claim, summary: Summary | None, work_s: float, pid_split: str = "") -> ClaimResult:
-    """Compare one measured figure with the claim; ``work_s`` is the (scaled) work duration d."""
+def check(
+    claim: Claim, summary: Summary | None, work_s: float, pid_split: str = "", facts: dict[str, float] | None = None
+) -> ClaimResult:
+    """Compare one measured figure with the claim; ``work_s`` is the (scaled) work duration d.
+
+    The figure comes from the summary, or from ``facts`` that an experiment measured."""
     ref = threshold(claim, work_s)
-    measured = getattr(summary, claim.measure) if summary is not None else None
+    if facts is not None and claim.measure in facts:
+        measured: float | None = facts[claim.measure]
+    else:
+        measured = getattr(summary, claim.measure, None) if summary is not None else None
     if claim.approx is not None:
         lo, hi = ref * (1 - claim.tolerance), ref * (1 + claim.tolerance)
         holds = measured is not None and lo <= measured <= hi

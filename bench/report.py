@@ -128,13 +128,14 @@ def work_table(variants: Iterable[VariantResult]) -> Table:
     table.add_column("expected", justify="right")
     table.add_column("measured / expected", justify="right")
     table.add_column("done time p50", justify="right")
+    table.add_column("work began p50", justify="right")
     table.add_column("parallelism", justify="right")
     table.add_column("lost", justify="right")
     table.add_column("errors", justify="right")
     for v in variants:
         s, e = v.summary, v.expected
         if s is None:
-            table.add_row(v.name, *["—"] * 7)
+            table.add_row(v.name, *["—"] * 8)
             continue
         table.add_row(
             v.name,
@@ -142,6 +143,7 @@ def work_table(variants: Iterable[VariantResult]) -> Table:
             seconds(e.all_done_s if e else None),
             ratio(s.all_done_s, e.all_done_s if e else None),
             seconds(s.done_time_p50_s),
+            seconds(s.work_began_p50_s),
             "—" if s.parallelism is None else f"{s.parallelism:.2f}",
             _count(s.lost),
             _count(s.errors, _kinds(s)),
@@ -219,7 +221,7 @@ def _bar(sent: float, responded: float | None, done: float | None, failed: bool,
 
 
 def claims_table(claims: list[ClaimResult]) -> Table:
-    table = Table(title="The tutorial's claims, checked", title_justify="left", show_lines=True)
+    table = Table(title="The claims, checked", title_justify="left", show_lines=True)
     table.add_column("", width=1)
     table.add_column("claim: what it says · why it should hold · what happened", ratio=1)
     table.add_column("measured", justify="right")
@@ -237,13 +239,23 @@ def claims_table(claims: list[ClaimResult]) -> Table:
 
 
 def theory_notes(variants: Iterable[VariantResult]) -> Table:
-    table = Table(title="Theory behind 'expected'", title_justify="left", box=None, padding=(0, 2))
+    table = Table(title="Capacity, and the theory behind 'expected'", title_justify="left", box=None, padding=(0, 2))
     table.add_column("variant", style="bold")
     table.add_column("strategy")
+    table.add_column("capacity")
     table.add_column("model")
     for v in variants:
-        table.add_row(v.name, v.title, v.expected.model if v.expected else "—")
+        table.add_row(v.name, v.title, describe_capacity(v), v.expected.model if v.expected else "—")
     return table
+
+
+def describe_capacity(v: VariantResult) -> str:
+    """What each variant was given, so that unequal budgets are visible beside the figures."""
+    c = v.capacity
+    parts = [f"{c.workers} web worker{'s' if c.workers > 1 else ''}", f"{c.thread_limit} threads each"]
+    if c.celery_concurrency is not None:
+        parts.append(f"Celery {c.celery_concurrency} × {c.celery_pool}, prefetch {c.celery_prefetch}")
+    return ", ".join(parts)
 
 
 def failures(variants: Iterable[VariantResult]) -> list[RenderableType]:
@@ -254,9 +266,23 @@ def failures(variants: Iterable[VariantResult]) -> list[RenderableType]:
     return out
 
 
+def happenings(variants: Iterable[VariantResult]) -> list[RenderableType]:
+    """What the harness did besides the load, and what it saw: brokers, disruptions, notes."""
+    lines = Text()
+    for v in variants:
+        for what in (
+            ([f"broker: {v.broker}"] if v.broker else [])
+            + ([f"disruption: {v.disruption}"] if v.disruption else [])
+            + v.notes
+        ):
+            lines.append(f"{v.name}: ", style="bold")
+            lines.append(what + "\n")
+    return [lines] if lines.plain else []
+
+
 def build_run(doc: RunDocument) -> Group:
     parts: list[RenderableType] = [header(doc)]
-    if doc.variants:
+    if any(v.summary is not None for v in doc.variants):
         burst = doc.scenario.get("load", {}).get("pattern", "burst") == "burst"
         parts += [response_table(doc.variants, rates=not burst), work_table(doc.variants)]
         if max(len(v.requests) for v in doc.variants) <= MAX_TABS_SHOWN:
@@ -266,6 +292,7 @@ def build_run(doc: RunDocument) -> Group:
         held = sum(c.holds for c in claims)
         parts.append(claims_table(claims))
         parts.append(Text(f"{held} of {len(claims)} claims hold in this run.", style="bold"))
+    parts += happenings(doc.variants)
     parts += failures(doc.variants)
     if doc.variants:
         parts.append(theory_notes(doc.variants))

@@ -61,6 +61,7 @@ class Summary(Model):
     dropped: int = 0  # open loop: requests the client could not start (no connection free, none allowed)
     throughput_rps: float | None = None  # answered requests / (last answer - first send)
     client_queue_p99_s: float | None = None  # open loop
+    work_began_p50_s: float | None = None  # request sent -> its work started (queues, brokers)
     pids: dict[str, int]  # pid (as text, for JSON) -> requests it answered
 
 
@@ -90,6 +91,9 @@ class Capacity(Model):
     workers: int
     work_slots_per_worker: int | None  # None: unbounded
     thread_limit: int | None
+    celery_concurrency: int | None = None
+    celery_pool: str | None = None
+    celery_prefetch: int | None = None
 
 
 class VariantResult(Model):
@@ -105,6 +109,10 @@ class VariantResult(Model):
     requests: list[RequestRecord] = []
     started_at: float | None = None  # wall clock of the first request
     locust: dict[str, Any] | None = None  # bench locust: mode, users, workers, Locust's own statistics
+    broker: str | None = None  # the Celery variants' broker, as run
+    disruption: str | None = None  # what the restart experiments did to a process
+    facts: dict[str, float] = {}  # what an experiment (task-control) measured besides the summary
+    notes: list[str] = []  # what happened, in words
 
 
 class RunDocument(Model):

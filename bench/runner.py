@@ -19,6 +19,7 @@ from pathlib import Path
 from bench import claims, metrics, theory
 from bench.browser import browser_burst
 from bench.clients import make_client
+from bench.disrupt import disrupt
 from bench.errors import BenchError
 from bench.launcher import HOST, LaunchError, ServerSpec, serve
 from bench.ledger import LedgerReader, LedgerWatcher, WorkRecord
@@ -27,6 +28,7 @@ from bench.load import Request, Sample, burst, closed_loop, open_loop
 from bench.pump import closed_loop_raw
 from bench.results import Capacity, Expected, RequestRecord, VariantResult
 from bench.scenario import SAME_URL_SUFFIX, RunClient, Scenario, UrlMode, Variant
+from bench.sidecars import sidecars
 
 LEDGER_FILE = "ledger.jsonl"  # written by servers.work
 DEFAULT_OPEN_LOOP_CONNECTIONS = 1000
@@ -53,6 +55,7 @@ class RunPlan:
     app_dir: Path
     client: RunClient = "raw"
     urls: UrlMode = "distinct"
+    broker_url: str | None = None  # --broker: a Redis for the Celery variants instead of starting one
 
     @classmethod
     def of(
@@ -62,6 +65,7 @@ class RunPlan:
         app_dir: Path,
         client: RunClient | None = None,
         same_url: bool = False,
+        broker_url: str | None = None,
     ) -> RunPlan:
         """``client`` and ``same_url`` (the command line's) override the scenario's."""
         load = scenario.load
@@ -86,6 +90,7 @@ class RunPlan:
             app_dir=app_dir,
             client=client,
             urls=urls,
+            broker_url=broker_url,
         )
 
     def url_modes(self) -> tuple[bool, ...]:
@@ -108,10 +113,14 @@ class RunPlan:
 
 
 def capacity(variant: Variant) -> Capacity:
+    celery = variant.celery
     return Capacity(
         workers=variant.workers,
         work_slots_per_worker=theory.slots_per_worker(variant),
         thread_limit=theory.ANYIO_DEFAULT_THREADS,
+        celery_concurrency=celery.concurrency if celery else None,
+        celery_pool=celery.pool if celery else None,
+        celery_prefetch=celery.prefetch if celery else None,
     )
 
 
@@ -135,17 +144,11 @@ async def run_variant(
     folder.mkdir(parents=True, exist_ok=True)
     name = run_name(variant, same_url)
     expected = plan.expected(variant, same_url)
-    spec = ServerSpec(
-        app=variant.app,
-        workers=variant.workers,
-        env={
-            "BENCH_WORK_KIND": plan.scenario.work.kind,
-            "BENCH_WORK_SECONDS": repr(plan.work_s),
-            "BENCH_LEDGER_DIR": str(folder.resolve()),
-        },
-        app_dir=plan.app_dir,
-        log_path=folder / "server.log",
-    )
+    work_env = {
+        "BENCH_WORK_KIND": plan.scenario.work.kind,
+        "BENCH_WORK_SECONDS": repr(plan.work_s),
+        "BENCH_LEDGER_DIR": str(folder.resolve()),
+    }
     nonce = secrets.token_hex(4)
     clients_of: dict[str, list[int]] = {}
 
@@ -172,7 +175,17 @@ async def run_variant(
     )
     timeout_s = plan.request_timeout_s(expected)
     try:
-        async with serve(spec) as server:
+        async with contextlib.AsyncExitStack() as stack:
+            side = await stack.enter_async_context(sidecars(variant, folder, work_env, plan.broker_url, plan.app_dir))
+            result.broker = side.broker
+            spec = ServerSpec(
+                app=variant.app,
+                workers=variant.workers,
+                env={**work_env, **side.env},
+                app_dir=plan.app_dir,
+                log_path=folder / "server.log",
+            )
+            server = await stack.enter_async_context(serve(spec))
             if progress is not None:
                 progress.phase = f"load: {plan.pattern}, client {plan.client}"
             follower = asyncio.create_task(watcher.follow())
@@ -182,6 +195,15 @@ async def run_variant(
                 follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await follower
+            disruption = plan.scenario.disruption
+            if disruption is not None:
+                if progress is not None:
+                    progress.phase = f"disrupting: SIG{disruption.signal} to the {disruption.target}"
+                result.disruption = await disrupt(disruption, server, side.worker_pid, plan.work_s)
+                if disruption.target == "web-server":
+                    server = await stack.enter_async_context(serve(spec))  # the restart
+                if expected is not None:  # work that died will never come: wait what theory needs, not more
+                    timeout_s = 1.5 * expected.all_done_s + 2
             accepted = [s.token for s in samples if metrics.is_success(s.status)]
             if progress is not None:
                 progress.phase = "waiting for the background work"

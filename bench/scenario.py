@@ -31,6 +31,11 @@ Measure = Literal[
     "parallelism",
     "lost",
     "errors",
+    # facts of the task-control experiment (bench.taskcontrol)
+    "retry_attempts",
+    "retry_succeeded",
+    "started_seen",
+    "revoked_ran",
 ]
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
@@ -47,6 +52,14 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class CeleryWorker(Frozen):
+    """The Celery worker a ``celery`` variant runs beside its web server."""
+
+    concurrency: int = Field(ge=1, le=64)
+    pool: Literal["prefork", "threads", "solo"] = "prefork"
+    prefetch: int = Field(default=1, ge=1, le=100)
+
+
 class Variant(Frozen):
     name: str = Field(pattern=NAME_PATTERN)
     title: str
@@ -54,6 +67,16 @@ class Variant(Frozen):
     workers: int = Field(default=1, ge=1, le=32)
     work_slots: WorkSlots
     answers: Literal["after-work", "at-once"]
+    celery: CeleryWorker | None = None
+
+    @model_validator(mode="after")
+    def _celery_slots(self) -> Variant:
+        if self.celery is not None and self.work_slots != self.celery.concurrency:
+            raise ValueError(
+                f"work_slots must equal celery.concurrency ({self.celery.concurrency}): "
+                "the worker runs that many tasks at once"
+            )
+        return self
 
     @field_validator("app")
     @classmethod
@@ -132,6 +155,14 @@ class Claim(Frozen):
         return self
 
 
+class Disruption(Frozen):
+    """After every answer, with the work in flight: stop a process (see ``bench.disrupt``)."""
+
+    target: Literal["web-server", "celery-worker"]
+    signal: Literal["KILL", "TERM"] = "KILL"
+    at: float = Field(default=0.3, ge=0, le=0.9, description="how far into the work, as a fraction of d")
+
+
 class Scenario(Frozen):
     name: str = Field(pattern=NAME_PATTERN)
     title: str
@@ -140,6 +171,9 @@ class Scenario(Frozen):
     load: Load
     variants: tuple[str, ...] = Field(min_length=1)
     claims: tuple[Claim, ...] = ()
+    disruption: Disruption | None = None
+    experiment: Literal["load", "task-control"] = "load"
+    fail_first: int = Field(default=0, ge=0, le=5, description="task-control: attempts that fail before one succeeds")
 
 
 class Catalog(Frozen):

@@ -21,6 +21,7 @@ from bench.live import Board, VariantProgress
 from bench.results import RunDocument, VariantResult, save
 from bench.runner import RunPlan, run_name, run_variant
 from bench.scenario import Variant
+from bench.taskcontrol import run_task_control
 
 
 def new_run_id(scenario: str, now: dt.datetime | None = None) -> str:
@@ -73,7 +74,11 @@ async def run_scenario(
             progress = VariantProgress(name, variant.title, plan.clients, expected_done)
             if board is not None:
                 board.current = progress
-            result = await run_variant(plan, variant, folder / name, progress, same_url)
+            if plan.scenario.experiment == "task-control":
+                progress.phase = "tracking, retrying and revoking tasks"
+                result = await run_task_control(plan, variant, folder / name)
+            else:
+                result = await run_variant(plan, variant, folder / name, progress, same_url)
             doc.variants.append(result)
             save(doc, folder)
             if board is not None:
@@ -90,8 +95,11 @@ async def run_scenario(
 
 
 def _one_line(result: VariantResult) -> Text:
-    if result.status != "ok" or result.summary is None:
+    if result.status != "ok":
         return Text(f"✗ {result.name}: failed to run", style="red")
+    if result.summary is None:
+        held = sum(c.holds for c in result.claims)
+        return Text(f"✓ {result.name}: {held} of {len(result.claims)} checks hold", style="green")
     s = result.summary
     done = "not done" if s.all_done_s is None else f"all done {s.all_done_s:.2f} s"
     responded = "no answer" if s.all_responded_s is None else f"all responded {s.all_responded_s:.2f} s"

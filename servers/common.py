@@ -7,6 +7,8 @@ listings and cannot drift apart in their API.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 
 from fastapi import FastAPI, Path
@@ -17,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 DeviceToken = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 PID_HEADER = "x-worker-pid"
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 class WorkerPidHeader:
@@ -45,8 +48,8 @@ class WorkerPidHeader:
         await self.app(scope, receive, send_with_pid)
 
 
-def create_app(strategy: str) -> FastAPI:
-    app = FastAPI(title=f"concurrency lab: {strategy}")
+def create_app(strategy: str, lifespan: Lifespan | None = None) -> FastAPI:
+    app = FastAPI(title=f"concurrency lab: {strategy}", lifespan=lifespan)
     app.add_middleware(WorkerPidHeader)
 
     @app.get("/health")

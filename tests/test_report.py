@@ -21,7 +21,7 @@ def render(renderable: object, width: int = 140) -> str:
 
 def test_run_report_has_every_table() -> None:
     text = render(build_run(run_document()))
-    for part in ("Response time", "Work (s)", "Per tab", "Timeline", "claims, checked", "Theory behind"):
+    for part in ("Response time", "Work (s)", "Per tab", "Timeline", "claims, checked", "theory behind"):
         assert part in text
     for name in ("sync", "multi-worker", "background"):
         assert name in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 
 from bench.launcher import ServerSpec, serve
 from bench.scenario import default_scenarios_path, load_catalog
+from bench.sidecars import sidecars
 
 CATALOG = load_catalog(default_scenarios_path())
 BAD_TOKENS = ["has space", "x" * 65, "semi;colon", "new%0Aline", "%2E%2E%2Fetc", "ünïcode"]
@@ -29,13 +31,14 @@ def test_variant_serves_the_api_and_records_its_work(name: str, tmp_path: Path) 
 
     async def exercise() -> tuple[dict[str, object], list[int], httpx.Response]:
         async with (
-            serve(spec) as server,
+            sidecars(variant, tmp_path, spec.env, None, Path(".")) as side,  # Celery: a broker and a worker
+            serve(replace(spec, env={**spec.env, **side.env})) as server,
             httpx.AsyncClient(base_url=server.base_url, trust_env=False) as client,
         ):
             health = (await client.get("/health")).json()
             bad = [(await client.get(f"/push/{token}")).status_code for token in BAD_TOKENS]
             ok = await client.get("/push/Good_token-1")
-            for _ in range(200):  # the at-once variants finish their work after answering
+            for _ in range(500):  # the at-once variants finish their work after answering
                 if (tmp_path / "ledger.jsonl").exists():
                     break
                 await asyncio.sleep(0.01)
@@ -45,7 +48,8 @@ def test_variant_serves_the_api_and_records_its_work(name: str, tmp_path: Path) 
     assert health["status"] == "ok"
     assert all(code in (404, 422) for code in bad), bad
     assert bad[0] == 422 and bad[1] == 422  # a valid path with an invalid token: 422
-    assert ok.status_code == 200 and ok.json() == {"message": "Notification sent"}
+    assert ok.status_code == 200 and ok.json()["message"] == "Notification sent"
+    assert set(ok.json()) == ({"message", "task_id"} if variant.celery else {"message"})
     assert ok.headers["x-worker-pid"].isdigit()
 
     records = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text().splitlines()]
