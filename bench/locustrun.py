@@ -27,10 +27,10 @@ import httpx
 
 from bench import metrics, tokens
 from bench.errors import BenchError
-from bench.launcher import HOST, LaunchError, ServerSpec, free_port, last_lines, serve, spawn, stop
+from bench.launcher import HOST, LaunchError, free_port, last_lines, spawn, stop
 from bench.ledger import LedgerReader, LedgerWatcher, WorkRecord
 from bench.results import RequestRecord, Summary, VariantResult
-from bench.runner import LEDGER_FILE, RunPlan, capacity
+from bench.runner import LEDGER_FILE, RunPlan, capacity, launch, work_env
 from bench.scenario import Variant
 
 DEFAULT_UI_PORT = 8089
@@ -90,24 +90,16 @@ async def run_locust(
     plan: RunPlan, variant: Variant, folder: Path, options: LocustOptions, announce: Callable[[str], None]
 ) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
-    spec = ServerSpec(
-        app=variant.app,
-        workers=variant.workers,
-        app_dir=plan.app_dir,
-        log_path=folder / "server.log",
-        env={
-            "BENCH_WORK_KIND": plan.scenario.work.kind,
-            "BENCH_WORK_SECONDS": repr(plan.work_s),
-            "BENCH_LEDGER_DIR": str(folder.resolve()),
-        },
-    )
     result = VariantResult(
         name=variant.name, title=variant.title, app=variant.app, capacity=capacity(variant), status="failed"
     )
     json_file = folder / "locust.json"
     watcher = LedgerWatcher(LedgerReader(folder / LEDGER_FILE))
     try:
-        async with serve(spec) as server:
+        async with contextlib.AsyncExitStack() as stack:
+            launched = await launch(stack, plan, variant, folder, work_env(plan, folder))
+            server = launched.server
+            result.broker = launched.sidecars.broker
             cmds = commands(options, server.base_url, json_file, free_port())
             procs = [
                 spawn(

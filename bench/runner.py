@@ -21,14 +21,14 @@ from bench.browser import browser_burst
 from bench.clients import make_client
 from bench.disrupt import disrupt
 from bench.errors import BenchError
-from bench.launcher import HOST, LaunchError, ServerSpec, serve
+from bench.launcher import HOST, LaunchError, RunningServer, ServerSpec, serve
 from bench.ledger import LedgerReader, LedgerWatcher, WorkRecord
 from bench.live import VariantProgress
 from bench.load import Request, Sample, burst, closed_loop, open_loop
 from bench.pump import closed_loop_raw
 from bench.results import Capacity, Expected, RequestRecord, VariantResult
 from bench.scenario import SAME_URL_SUFFIX, RunClient, Scenario, UrlMode, Variant
-from bench.sidecars import sidecars
+from bench.sidecars import Sidecars, sidecars
 
 LEDGER_FILE = "ledger.jsonl"  # written by servers.work
 DEFAULT_OPEN_LOOP_CONNECTIONS = 1000
@@ -133,6 +133,41 @@ def pid_split(pids: dict[str, int], workers: int) -> str:
     return ", ".join(parts)
 
 
+def work_env(plan: RunPlan, folder: Path, **extra: str) -> dict[str, str]:
+    """What every process doing the work needs to know: its kind, its duration, the ledger."""
+    return {
+        "BENCH_WORK_KIND": plan.scenario.work.kind,
+        "BENCH_WORK_SECONDS": repr(plan.work_s),
+        "BENCH_LEDGER_DIR": str(folder.resolve()),
+        **extra,
+    }
+
+
+@dataclass(frozen=True)
+class Launched:
+    sidecars: Sidecars
+    spec: ServerSpec  # to start the web server again (the restart experiments)
+    server: RunningServer
+
+
+async def launch(
+    stack: contextlib.AsyncExitStack, plan: RunPlan, variant: Variant, folder: Path, env: dict[str, str]
+) -> Launched:
+    """Start a variant inside ``stack``: its sidecars (Celery: broker, worker), then its web server.
+
+    The stack stops them in reverse order, whatever happens."""
+    side = await stack.enter_async_context(sidecars(variant, folder, env, plan.broker_url, plan.app_dir))
+    spec = ServerSpec(
+        app=variant.app,
+        workers=variant.workers,
+        env={**env, **side.env},
+        app_dir=plan.app_dir,
+        log_path=folder / "server.log",
+    )
+    server = await stack.enter_async_context(serve(spec))
+    return Launched(side, spec, server)
+
+
 def run_name(variant: Variant, same_url: bool) -> str:
     """The name a variant's result carries: ``asyncio``, or ``asyncio+same-url``."""
     return f"{variant.name}{SAME_URL_SUFFIX}" if same_url else variant.name
@@ -144,11 +179,7 @@ async def run_variant(
     folder.mkdir(parents=True, exist_ok=True)
     name = run_name(variant, same_url)
     expected = plan.expected(variant, same_url)
-    work_env = {
-        "BENCH_WORK_KIND": plan.scenario.work.kind,
-        "BENCH_WORK_SECONDS": repr(plan.work_s),
-        "BENCH_LEDGER_DIR": str(folder.resolve()),
-    }
+    env = work_env(plan, folder)
     nonce = secrets.token_hex(4)
     clients_of: dict[str, list[int]] = {}
 
@@ -176,16 +207,9 @@ async def run_variant(
     timeout_s = plan.request_timeout_s(expected)
     try:
         async with contextlib.AsyncExitStack() as stack:
-            side = await stack.enter_async_context(sidecars(variant, folder, work_env, plan.broker_url, plan.app_dir))
-            result.broker = side.broker
-            spec = ServerSpec(
-                app=variant.app,
-                workers=variant.workers,
-                env={**work_env, **side.env},
-                app_dir=plan.app_dir,
-                log_path=folder / "server.log",
-            )
-            server = await stack.enter_async_context(serve(spec))
+            launched = await launch(stack, plan, variant, folder, env)
+            server = launched.server
+            result.broker = launched.sidecars.broker
             if progress is not None:
                 progress.phase = f"load: {plan.pattern}, client {plan.client}"
             follower = asyncio.create_task(watcher.follow())
@@ -199,9 +223,9 @@ async def run_variant(
             if disruption is not None:
                 if progress is not None:
                     progress.phase = f"disrupting: SIG{disruption.signal} to the {disruption.target}"
-                result.disruption = await disrupt(disruption, server, side.worker_pid, plan.work_s)
+                result.disruption = await disrupt(disruption, server, launched.sidecars.worker_pid, plan.work_s)
                 if disruption.target == "web-server":
-                    server = await stack.enter_async_context(serve(spec))  # the restart
+                    server = await stack.enter_async_context(serve(launched.spec))  # the restart
                 if expected is not None:  # work that died will never come: wait what theory needs, not more
                     timeout_s = 1.5 * expected.all_done_s + 2
             accepted = [s.token for s in samples if metrics.is_success(s.status)]

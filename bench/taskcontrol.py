@@ -21,12 +21,11 @@ from typing import Any
 import httpx
 
 from bench import claims
-from bench.launcher import LaunchError, ServerSpec, serve
+from bench.launcher import LaunchError
 from bench.ledger import LedgerReader, LedgerWatcher
 from bench.results import VariantResult
-from bench.runner import LEDGER_FILE, RunPlan, capacity
+from bench.runner import LEDGER_FILE, RunPlan, capacity, launch, work_env
 from bench.scenario import Variant
-from bench.sidecars import sidecars
 
 FINAL = ("SUCCESS", "FAILURE", "REVOKED")
 
@@ -48,13 +47,7 @@ async def _follow(client: httpx.AsyncClient, task_id: str, timeout_s: float) -> 
 
 async def run_task_control(plan: RunPlan, variant: Variant, folder: Path) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
-    fail_first = plan.scenario.fail_first
-    work_env = {
-        "BENCH_WORK_KIND": plan.scenario.work.kind,
-        "BENCH_WORK_SECONDS": repr(plan.work_s),
-        "BENCH_LEDGER_DIR": str(folder.resolve()),
-        "BENCH_FAIL_FIRST": str(fail_first),
-    }
+    env = work_env(plan, folder, BENCH_FAIL_FIRST=str(plan.scenario.fail_first))
     result = VariantResult(
         name=variant.name, title=variant.title, app=variant.app, capacity=capacity(variant), status="failed"
     )
@@ -63,16 +56,9 @@ async def run_task_control(plan: RunPlan, variant: Variant, folder: Path) -> Var
     timeout_s = 4 * plan.work_s + 10
     try:
         async with contextlib.AsyncExitStack() as stack:
-            side = await stack.enter_async_context(sidecars(variant, folder, work_env, plan.broker_url, plan.app_dir))
-            result.broker = side.broker
-            spec = ServerSpec(
-                app=variant.app,
-                workers=variant.workers,
-                env={**work_env, **side.env},
-                app_dir=plan.app_dir,
-                log_path=folder / "server.log",
-            )
-            server = await stack.enter_async_context(serve(spec))
+            launched = await launch(stack, plan, variant, folder, env)
+            result.broker = launched.sidecars.broker
+            server = launched.server
             client = await stack.enter_async_context(
                 httpx.AsyncClient(base_url=server.base_url, timeout=10, trust_env=False)
             )

@@ -97,7 +97,7 @@ def run_locust(tmp_path: Path, *args: str) -> dict[str, Any]:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("variant", ["asyncio", "background"])
+@pytest.mark.parametrize("variant", ["asyncio", "background", "celery-4"])
 def test_headless_run_reports_locust_and_ledger_figures(tmp_path: Path, variant: str) -> None:
     doc = run_locust(tmp_path, variant, "-u", "4", "-r", "4", "-t", "2", "--pace", "0.2")
     (v,) = doc["variants"]
