@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from bench.results import ClaimResult, Summary
+from bench.results import ClaimResult, Expected, Summary
 from bench.scenario import Claim
 
 
-def threshold(claim: Claim, work_s: float) -> float:
+def threshold(claim: Claim, work_s: float, expected: Expected | None = None) -> float:
     """The claim's reference value in seconds (or as a plain number for counts/ratios)."""
     value = next(v for v in (claim.approx, claim.below, claim.above) if v is not None)
+    if claim.unit == "theory":
+        return value * getattr(expected, claim.measure) if expected is not None else float("nan")
     return value * work_s if claim.unit == "d" and _is_time(claim) else value
 
 
@@ -17,12 +19,17 @@ def _is_time(claim: Claim) -> bool:
 
 
 def check(
-    claim: Claim, summary: Summary | None, work_s: float, pid_split: str = "", facts: dict[str, float] | None = None
+    claim: Claim,
+    summary: Summary | None,
+    work_s: float,
+    pid_split: str = "",
+    facts: dict[str, float] | None = None,
+    expected: Expected | None = None,
 ) -> ClaimResult:
     """Compare one measured figure with the claim; ``work_s`` is the (scaled) work duration d.
 
     The figure comes from the summary, or from ``facts`` that an experiment measured."""
-    ref = threshold(claim, work_s)
+    ref = threshold(claim, work_s, expected)
     if facts is not None and claim.measure in facts:
         measured: float | None = facts[claim.measure]
     else:
@@ -61,6 +68,8 @@ def _fmt(claim: Claim, value: float, seconds: float) -> str:
         return f"{value:g}"
     if claim.unit == "d":
         return f"{value:g} d = {seconds:.3g} s"
+    if claim.unit == "theory":
+        return f"{value:g} × theory = {seconds:.3g} s"
     return f"{seconds * 1000:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
 
 

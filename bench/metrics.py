@@ -50,6 +50,13 @@ def parallelism(intervals: Sequence[tuple[float, float]]) -> float | None:
     return busy / span if span > 0 else None
 
 
+def tail(values: Sequence[float]) -> tuple[float | None, float | None]:
+    """(p99, max) of a series of latencies, or (None, None) when there are none."""
+    if not values:
+        return None, None
+    return percentile(values, 99), max(values)
+
+
 def is_success(status: int | None) -> bool:
     return status is not None and 200 <= status < 300
 

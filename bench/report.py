@@ -159,6 +159,32 @@ def _kinds(s: Summary) -> str:
     return f" ({', '.join(f'{k}: {n}' for k, n in s.errors_by_kind.items())})" if s.errors_by_kind else ""
 
 
+def probes_table(variants: Iterable[VariantResult]) -> Table | None:
+    """How long a trivial request waited while the load ran (probed every 50 ms)."""
+    rows = [v for v in variants if v.summary is not None and v.summary.loop_lag_max_s is not None]
+    if not rows:
+        return None
+    table = Table(
+        title="Probes during the load (s): a trivial async def request (event-loop lag) and a def "
+        "request (waiting for a thread)",
+        title_justify="left",
+    )
+    table.add_column("variant", style="bold")
+    for name in ("loop lag p99", "loop lag max", "thread wait p99", "thread wait max"):
+        table.add_column(name, justify="right")
+    for v in rows:
+        s = v.summary
+        assert s is not None
+        table.add_row(
+            v.name,
+            seconds(s.loop_lag_p99_s),
+            seconds(s.loop_lag_max_s),
+            seconds(s.thread_wait_p99_s),
+            seconds(s.thread_wait_max_s),
+        )
+    return table
+
+
 def tabs_table(variants: list[VariantResult]) -> Table:
     """The four-tabs story: for each tab, when it was answered and when its work was done."""
     ran = [v for v in variants if v.summary is not None]
@@ -285,6 +311,9 @@ def build_run(doc: RunDocument) -> Group:
     if any(v.summary is not None for v in doc.variants):
         burst = doc.scenario.get("load", {}).get("pattern", "burst") == "burst"
         parts += [response_table(doc.variants, rates=not burst), work_table(doc.variants)]
+        probes = probes_table(doc.variants)
+        if probes is not None:
+            parts.append(probes)
         if max(len(v.requests) for v in doc.variants) <= MAX_TABS_SHOWN:
             parts += [tabs_table(doc.variants), timeline(doc.variants)]
     claims = doc.claims()

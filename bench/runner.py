@@ -25,6 +25,7 @@ from bench.launcher import HOST, LaunchError, RunningServer, ServerSpec, serve
 from bench.ledger import LedgerReader, LedgerWatcher, WorkRecord
 from bench.live import VariantProgress
 from bench.load import Request, Sample, burst, closed_loop, open_loop
+from bench.probe import probing
 from bench.pump import closed_loop_raw
 from bench.results import Capacity, Expected, RequestRecord, VariantResult
 from bench.scenario import SAME_URL_SUFFIX, RunClient, Scenario, UrlMode, Variant
@@ -117,7 +118,7 @@ def capacity(variant: Variant) -> Capacity:
     return Capacity(
         workers=variant.workers,
         work_slots_per_worker=theory.slots_per_worker(variant),
-        thread_limit=theory.ANYIO_DEFAULT_THREADS,
+        thread_limit=variant.thread_limit or theory.ANYIO_DEFAULT_THREADS,
         celery_concurrency=celery.concurrency if celery else None,
         celery_pool=celery.pool if celery else None,
         celery_prefetch=celery.prefetch if celery else None,
@@ -156,6 +157,8 @@ async def launch(
     """Start a variant inside ``stack``: its sidecars (Celery: broker, worker), then its web server.
 
     The stack stops them in reverse order, whatever happens."""
+    if variant.thread_limit is not None:
+        env = {**env, "BENCH_THREAD_LIMIT": str(variant.thread_limit)}
     side = await stack.enter_async_context(sidecars(variant, folder, env, plan.broker_url, plan.app_dir))
     spec = ServerSpec(
         app=variant.app,
@@ -212,6 +215,9 @@ async def run_variant(
             result.broker = launched.sidecars.broker
             if progress is not None:
                 progress.phase = f"load: {plan.pattern}, client {plan.client}"
+            # Until the work is done (the stack closes it before the servers), sample the
+            # event loop's lag and the thread pool's wait.
+            probes = await stack.enter_async_context(probing(HOST, server.port, timeout_s))
             follower = asyncio.create_task(watcher.follow())
             try:
                 samples = await _fire(plan, server.port, next_request, timeout_s, progress)
@@ -239,13 +245,20 @@ async def run_variant(
         return result
     records = _records(samples, watcher.found)
     summary = metrics.summarise(records)
+    loop_probe, thread_probe = probes
+    summary.loop_lag_p99_s, summary.loop_lag_max_s = metrics.tail(loop_probe.latencies)
+    summary.thread_wait_p99_s, summary.thread_wait_max_s = metrics.tail(thread_probe.latencies)
     split = pid_split(summary.pids, variant.workers) if variant.workers > 1 else ""
     result.status = "ok"
     result.started_at = min((s.sent for s in samples), default=None)
     result.summary = summary
     result.expected = expected
     result.requests = records
-    result.claims = [claims.check(c, summary, plan.work_s, split) for c in plan.scenario.claims if c.variant == name]
+    result.claims = [
+        claims.check(c, summary, plan.work_s, split, expected=expected)
+        for c in plan.scenario.claims
+        if c.variant == name
+    ]
     return result
 
 

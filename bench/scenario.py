@@ -31,6 +31,10 @@ Measure = Literal[
     "parallelism",
     "lost",
     "errors",
+    "loop_lag_p99_s",
+    "loop_lag_max_s",
+    "thread_wait_p99_s",
+    "thread_wait_max_s",
     # facts of the task-control experiment (bench.taskcontrol)
     "retry_attempts",
     "retry_succeeded",
@@ -45,7 +49,7 @@ UrlMode = Literal["distinct", "same", "both"]
 SAME_URL_SUFFIX = "+same-url"
 
 # How many units of work one server process runs at once (see scenarios.yaml).
-WorkSlots = int | Literal["threads", "unbounded"]
+WorkSlots = int | Literal["threads", "executor", "unbounded"]
 
 
 class Frozen(BaseModel):
@@ -68,6 +72,7 @@ class Variant(Frozen):
     work_slots: WorkSlots
     answers: Literal["after-work", "at-once"]
     celery: CeleryWorker | None = None
+    thread_limit: int | None = Field(default=None, ge=1, le=10_000, description="anyio's limiter, raised at startup")
 
     @model_validator(mode="after")
     def _celery_slots(self) -> Variant:
@@ -88,9 +93,9 @@ class Variant(Frozen):
     @field_validator("work_slots", mode="before")
     @classmethod
     def _slots(cls, value: object) -> object:
-        if value in ("threads", "unbounded") or (type(value) is int and value >= 1):
+        if value in ("threads", "executor", "unbounded") or (type(value) is int and value >= 1):
             return value
-        raise ValueError(f"must be a whole number >= 1, 'threads' or 'unbounded' (got {value!r})")
+        raise ValueError(f"must be a whole number >= 1, 'threads', 'executor' or 'unbounded' (got {value!r})")
 
 
 class Work(Frozen):
@@ -142,7 +147,7 @@ class Claim(Frozen):
     approx: float | None = None
     below: float | None = None
     above: float | None = None
-    unit: Literal["d", "s"] = "d"
+    unit: Literal["d", "s", "theory"] = "d"  # theory: times the figure theory expects on this machine
     tolerance: float = Field(default=0.2, gt=0, lt=1)
     why: str
     if_not: str | None = None
@@ -152,6 +157,8 @@ class Claim(Frozen):
         given = [k for k in ("approx", "below", "above") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of approx, below, above (got {', '.join(given) or 'none'})")
+        if self.unit == "theory" and self.measure not in ("all_done_s", "all_responded_s"):
+            raise ValueError("unit 'theory' is for all_done_s and all_responded_s, the figures theory predicts")
         return self
 
 

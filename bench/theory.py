@@ -12,6 +12,7 @@ workers is what the run measures.
 from __future__ import annotations
 
 import heapq
+import os
 from collections.abc import Sequence
 
 from bench.results import Expected
@@ -20,10 +21,17 @@ from bench.scenario import Variant
 ANYIO_DEFAULT_THREADS = 40  # anyio.to_thread's default limiter, shared per event loop
 
 
+def default_executor_threads() -> int:
+    """asyncio's default executor: ThreadPoolExecutor's default, min(32, CPUs + 4)."""
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
 def slots_per_worker(variant: Variant) -> int | None:
     """Units of work one worker runs at once; None means no limit."""
     if variant.work_slots == "threads":
-        return ANYIO_DEFAULT_THREADS
+        return variant.thread_limit or ANYIO_DEFAULT_THREADS
+    if variant.work_slots == "executor":
+        return default_executor_threads()
     if variant.work_slots == "unbounded":
         return None
     return int(variant.work_slots)

@@ -75,3 +75,15 @@ def test_a_claim_needs_exactly_one_comparison() -> None:
         claim(approx=1, below=2)
     with pytest.raises(ValueError, match="exactly one"):
         claim()
+
+
+def test_a_claim_in_units_of_the_theory() -> None:
+    from bench.results import Expected
+
+    theory = Expected(model="m", all_responded_s=2.0, all_done_s=2.0, responded_s=[2.0], done_s=[2.0])
+    c = claim(approx=1, unit="theory", tolerance=0.1)
+    assert check(c, summary_with_all_done(2.1), work_s=1.0, expected=theory).holds
+    assert not check(c, summary_with_all_done(1.0), work_s=1.0, expected=theory).holds
+    assert "× theory" in check(c, summary_with_all_done(2.1), work_s=1.0, expected=theory).expected_text
+    with pytest.raises(ValueError, match="unit 'theory'"):
+        claim(measure="lost", approx=1, unit="theory")

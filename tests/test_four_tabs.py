@@ -112,3 +112,14 @@ def test_work_records_come_from_the_process_and_thread_that_did_it(run: RunDocum
     background = variant(run, "background")
     assert all(r.work_thread != "MainThread" for r in background.requests)  # in the thread pool
     assert {r.work_pid for r in background.requests} == {r.pid for r in background.requests}
+
+
+@pytest.mark.integration
+def test_the_probes_see_the_blocked_event_loop(run: RunDocument) -> None:
+    sync = variant(run, "sync").summary
+    assert sync is not None and sync.loop_lag_max_s is not None
+    assert sync.loop_lag_max_s > 0.5 * D  # a trivial async def request waited behind the blocking call
+    for name in ("asyncio", "background", "threadpool"):
+        s = variant(run, name).summary
+        assert s is not None and s.loop_lag_max_s is not None
+        assert s.loop_lag_max_s < 0.2 * D, name

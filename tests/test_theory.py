@@ -58,3 +58,16 @@ def test_expected_for_the_tutorial_variants() -> None:
     assert background.all_done_s == pytest.approx(1.09)
     assert background.responded_s == pytest.approx([0, 0.03, 0.06, 0.09])
     assert "answers at once" in background.model
+
+
+def test_thread_limits_and_the_default_executor() -> None:
+    from bench.theory import default_executor_threads, slots_per_worker
+
+    assert slots_per_worker(variant("threads")) == 40
+    raised = Variant.model_validate(
+        {"name": "v", "title": "t", "app": "m:app", "work_slots": "threads", "answers": "at-once", "thread_limit": 100}
+    )
+    assert slots_per_worker(raised) == 100
+    assert slots_per_worker(variant("executor")) == default_executor_threads() <= 32
+    assert expected(variant("threads"), clients=100, gap_s=0, work_s=1.0).all_done_s == pytest.approx(3.0)
+    assert expected(raised, clients=100, gap_s=0, work_s=1.0).all_done_s == pytest.approx(1.0)

@@ -1,0 +1,62 @@
+"""Lessons beyond the tutorial, on real servers: the thread pool's ceilings and the probes."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+
+import pytest
+
+from bench.results import RunDocument, VariantResult
+from bench.runner import RunPlan
+from bench.scenario import default_scenarios_path, load_catalog
+from bench.session import run_scenario
+from bench.theory import default_executor_threads
+
+CATALOG = load_catalog(default_scenarios_path())
+
+
+def run(name: str, scale: float, tmp_path: Path) -> RunDocument:
+    scenario = CATALOG.scenario(name)
+    plan = RunPlan.of(scenario, scale, Path(CATALOG.source).parent)
+    return asyncio.run(run_scenario(plan, CATALOG.pick_variants(scenario, None), tmp_path / name))
+
+
+def variant(doc: RunDocument, name: str) -> VariantResult:
+    v = next(v for v in doc.variants if v.name == name)
+    assert v.status == "ok" and v.summary is not None, v.error
+    assert v.summary.lost == 0 and v.summary.errors == 0
+    return v
+
+
+@pytest.mark.integration
+def test_the_thread_pool_makes_waves_until_its_limit_is_raised(tmp_path: Path) -> None:
+    d = 0.5
+    doc = run("thread-limit", d, tmp_path)  # the scenario's 1 s of work at scale 0.5
+    for name in ("threadpool", "background"):
+        s = variant(doc, name).summary
+        assert s is not None and s.all_done_s is not None
+        assert 0.98 * 3 * d <= s.all_done_s <= 1.3 * 3 * d, name  # 40 + 40 + 20
+    for name in ("threadpool-100", "background-100"):
+        s = variant(doc, name).summary
+        assert s is not None and s.all_done_s is not None
+        assert 0.98 * d <= s.all_done_s <= 1.4 * d, name
+    background = variant(doc, "background")
+    assert background.capacity.thread_limit == 40 and variant(doc, "background-100").capacity.thread_limit == 100
+    s = background.summary
+    assert s is not None and s.thread_wait_max_s is not None and s.loop_lag_max_s is not None
+    assert s.thread_wait_max_s > d  # a def endpoint waited for a thread
+    assert s.loop_lag_max_s < 0.2 * d  # an async def one did not
+
+
+@pytest.mark.integration
+def test_to_thread_has_the_default_executors_ceiling(tmp_path: Path) -> None:
+    d = 0.5
+    doc = run("to-thread", d, tmp_path)
+    waves = math.ceil(12 / default_executor_threads())
+    s = variant(doc, "to-thread").summary
+    assert s is not None and s.all_done_s is not None
+    assert 0.98 * waves * d <= s.all_done_s <= waves * d + 0.3 * d
+    threadpool = variant(doc, "threadpool").summary
+    assert threadpool is not None and threadpool.all_done_s is not None and threadpool.all_done_s <= 1.3 * d
