@@ -70,7 +70,7 @@ BAD = {
     "bad work slots": (
         ("work_slots: threads\n    answers: at-once", "work_slots: many\n    answers: at-once"),
         "variants.background.work_slots",
-        "'threads' or 'unbounded'",
+        "'executor' or 'unbounded'",
     ),
     "bad import string": (('"servers.sync:app"', '"servers sync"'), "variants.sync.app", "import string"),
     "duplicate key": (
