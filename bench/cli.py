@@ -176,7 +176,7 @@ def run(
         click.echo(results.to_json(doc), nl=False)
     else:
         out.print(report.build_run(doc))
-        out.print(f"\nsaved: {folder / results.RUN_FILE}")
+        out.print(f"\nsaved: {folder / results.RUN_FILE} and {folder / 'report.html'}")
     if any(v.status == "failed" for v in doc.variants):
         sys.exit(1)
 

@@ -105,7 +105,7 @@ class RunPlan:
         cap = None
         if self.client == "browser":
             cap = theory.BROWSER_SAME_URL if same_url else theory.BROWSER_PER_HOST
-        return theory.expected(variant, self.clients, self.gap_s, self.work_s, cap)
+        return theory.expected(variant, self.clients, self.gap_s, self.work_s, cap, kind=self.scenario.work.kind)
 
     def request_timeout_s(self, expected: Expected | None) -> float:
         if expected is not None:
@@ -159,6 +159,8 @@ async def launch(
     The stack stops them in reverse order, whatever happens."""
     if variant.thread_limit is not None:
         env = {**env, "BENCH_THREAD_LIMIT": str(variant.thread_limit)}
+    if variant.processes is not None:
+        env = {**env, "BENCH_PROCESSES": str(variant.processes)}
     side = await stack.enter_async_context(sidecars(variant, folder, env, plan.broker_url, plan.app_dir))
     spec = ServerSpec(
         app=variant.app,

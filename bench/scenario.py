@@ -73,9 +73,12 @@ class Variant(Frozen):
     answers: Literal["after-work", "at-once"]
     celery: CeleryWorker | None = None
     thread_limit: int | None = Field(default=None, ge=1, le=10_000, description="anyio's limiter, raised at startup")
+    processes: int | None = Field(default=None, ge=1, le=64, description="the app's process pool (process-pool)")
 
     @model_validator(mode="after")
     def _celery_slots(self) -> Variant:
+        if self.processes is not None and self.work_slots != self.processes:
+            raise ValueError(f"work_slots must equal processes ({self.processes}): the pool runs that many at once")
         if self.celery is not None and self.work_slots != self.celery.concurrency:
             raise ValueError(
                 f"work_slots must equal celery.concurrency ({self.celery.concurrency}): "

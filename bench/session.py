@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.text import Text
 
-from bench import environment
+from bench import environment, htmlreport
 from bench.live import Board, VariantProgress
 from bench.results import RunDocument, VariantResult, save
 from bench.runner import RunPlan, run_name, run_variant
@@ -88,9 +88,11 @@ async def run_scenario(
     except (asyncio.CancelledError, KeyboardInterrupt):
         doc.status = "interrupted"
         save(doc, folder)
+        htmlreport.write(doc, folder)
         raise
     doc.status = "complete"
     save(doc, folder)
+    htmlreport.write(doc, folder)
     return doc
 
 

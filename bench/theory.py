@@ -60,17 +60,49 @@ BROWSER_SAME_URL = 1
 BROWSER_PER_HOST = 6
 
 
-def expected(variant: Variant, clients: int, gap_s: float, work_s: float, client_cap: int | None = None) -> Expected:
-    """``client_cap``: how many requests the client itself lets out at once (a browser's limits)."""
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def cpu_slots(variant: Variant, cpus: int) -> int:
+    """How many CPU-bound units of work really run at once: one per process (the GIL lets
+    one thread run Python code at a time), no more than there are cores."""
+    if variant.processes is not None:
+        processes = variant.processes
+    elif variant.celery is not None and variant.celery.pool == "prefork":
+        processes = variant.celery.concurrency
+    else:
+        processes = variant.workers  # threads and the event loop share their process's GIL
+    return max(1, min(processes, cpus))
+
+
+def expected(
+    variant: Variant,
+    clients: int,
+    gap_s: float,
+    work_s: float,
+    client_cap: int | None = None,
+    kind: str = "sleep",
+    cpus: int | None = None,
+) -> Expected:
+    """``client_cap``: how many requests the client itself lets out at once (a browser's limits);
+    ``kind``: for ``cpu`` work, the GIL and the core count set the slots (``cpus``: this machine's)."""
     arrivals = [i * gap_s for i in range(clients)]
     per_worker = slots_per_worker(variant)
     slots = None if per_worker is None else per_worker * variant.workers
+    if kind == "cpu":
+        slots = cpu_slots(variant, cpus or usable_cpus())
     server_slots = slots
     if client_cap is not None:
         slots = client_cap if slots is None else min(slots, client_cap)
     done = schedule(arrivals, work_s, slots)
     responded = done if variant.answers == "after-work" else list(arrivals)
     model = _describe(variant, server_slots)
+    if kind == "cpu":
+        model = f"CPU-bound: {slots} at once (one per process, at most one per core)"
     if client_cap is not None and (server_slots is None or client_cap < server_slots):
         model += f"; the browser lets {client_cap} request{'s' if client_cap > 1 else ''} through at once"
     return Expected(

@@ -60,3 +60,23 @@ def test_to_thread_has_the_default_executors_ceiling(tmp_path: Path) -> None:
     assert 0.98 * waves * d <= s.all_done_s <= waves * d + 0.3 * d
     threadpool = variant(doc, "threadpool").summary
     assert threadpool is not None and threadpool.all_done_s is not None and threadpool.all_done_s <= 1.3 * d
+
+
+@pytest.mark.integration
+def test_cpu_bound_work_needs_processes_not_threads(tmp_path: Path) -> None:
+    from bench.theory import usable_cpus
+
+    d = 0.5
+    doc = run("cpu-bound", 0.25, tmp_path)  # 2 s of CPU at scale 0.25
+    threads = variant(doc, "threadpool").summary
+    processes = variant(doc, "process-pool")
+    assert threads is not None and threads.all_done_s is not None
+    assert processes.summary is not None and processes.summary.all_done_s is not None
+    assert threads.all_done_s >= 0.9 * 4 * d  # the GIL: four units of CPU take four d
+    expected = processes.expected.all_done_s if processes.expected else 0
+    assert expected == pytest.approx(math.ceil(4 / min(2, usable_cpus())) * d)
+    assert 0.95 * expected <= processes.summary.all_done_s <= 1.4 * expected
+    assert processes.summary.all_done_s < 0.8 * threads.all_done_s
+    pids = {r.work_pid for r in processes.requests}
+    assert len(pids) == min(2, usable_cpus()) or len(pids) == 2  # the pool's processes did the work
+    assert not pids & {r.pid for r in processes.requests}
