@@ -102,6 +102,8 @@ def render(doc: RunDocument) -> str:
         f"{escape(doc.run_id)} ({doc.status}), Python {escape(str(doc.environment.get('python')))}, "
         f"{doc.environment.get('cpus_usable')} CPUs.</p>",
     ]
+    if doc.warnings:
+        out.append("<ul class='finding'>" + "".join(f"<li>⚠ {escape(w)}</li>" for w in doc.warnings) + "</ul>")
     rows = []
     for v in doc.variants:
         s, e = v.summary, v.expected

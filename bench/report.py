@@ -321,6 +321,8 @@ def build_run(doc: RunDocument) -> Group:
         held = sum(c.holds for c in claims)
         parts.append(claims_table(claims))
         parts.append(Text(f"{held} of {len(claims)} claims hold in this run.", style="bold"))
+    if doc.warnings:
+        parts.append(Text("\n".join(f"⚠ {w}" for w in doc.warnings), style="yellow"))
     parts += happenings(doc.variants)
     parts += failures(doc.variants)
     if doc.variants:

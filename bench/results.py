@@ -128,6 +128,7 @@ class RunDocument(Model):
     time_scale: float
     environment: dict[str, Any]
     variants: list[VariantResult] = []
+    warnings: list[str] = []  # how fair and how quiet the measurement was (bench.fairness)
 
     def claims(self) -> list[ClaimResult]:
         return [claim for v in self.variants for claim in v.claims]

@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.text import Text
 
-from bench import environment, htmlreport
+from bench import environment, fairness, htmlreport
 from bench.live import Board, VariantProgress
 from bench.results import RunDocument, VariantResult, save
 from bench.runner import RunPlan, run_name, run_variant
@@ -66,6 +66,7 @@ async def run_scenario(
 ) -> RunDocument:
     doc = new_document(folder, scenario_as_run(plan, variants), plan.time_scale)
     runs = [(variant, same_url) for variant in variants for same_url in plan.url_modes()]
+    noted = [w for w in (fairness.shared_cores(plan.scenario.work.kind, plan.pattern),) if w is not None]
     try:
         for variant, same_url in runs:
             expected = plan.expected(variant, same_url)
@@ -74,12 +75,17 @@ async def run_scenario(
             progress = VariantProgress(name, variant.title, plan.clients, expected_done)
             if board is not None:
                 board.current = progress
+            busy = fairness.busy_machine(name)
+            if busy is not None:
+                noted.append(busy)
             if plan.scenario.experiment == "task-control":
                 progress.phase = "tracking, retrying and revoking tasks"
                 result = await run_task_control(plan, variant, folder / name)
             else:
                 result = await run_variant(plan, variant, folder / name, progress, same_url)
             doc.variants.append(result)
+            unequal = fairness.unequal_budgets(doc.variants)
+            doc.warnings = [w.message for w in (*noted, *([unequal] if unequal else []))]
             save(doc, folder)
             if board is not None:
                 board.finished.append(_one_line(result))
