@@ -98,6 +98,7 @@ def summarise(records: Sequence[RequestRecord]) -> Summary:
         dropped=len(dropped),
         throughput_rps=len(ok) / span if span > 0 else None,
         client_queue_p99_s=pct(queued, 99),
+        busiest_worker_share=max(pids.values()) / len(ok) if pids and ok else None,
         work_began_p50_s=pct([r.work_start_s - r.sent_s for r in done if r.work_start_s is not None], 50),
         pids=dict(sorted(pids.items(), key=lambda kv: -kv[1])),
     )

@@ -185,6 +185,32 @@ def probes_table(variants: Iterable[VariantResult]) -> Table | None:
     return table
 
 
+def split_counts(v: VariantResult) -> str:
+    """'3 + 1 + 0 + 0': requests per worker process, busiest first, idle workers as 0."""
+    counts = sorted(v.summary.pids.values(), reverse=True) if v.summary else []
+    counts += [0] * max(0, v.capacity.workers - len(counts))
+    return " + ".join(map(str, counts))
+
+
+def repeats_table(variants: list[VariantResult]) -> Table | None:
+    """Repetitions of one variant side by side: all done and the split over processes."""
+    groups: dict[str, list[VariantResult]] = {}
+    for v in variants:
+        if "#" in v.name and v.summary is not None:
+            groups.setdefault(v.name.split("#")[0], []).append(v)
+    if not groups:
+        return None
+    table = Table(title="Repetitions: all done (s) and requests per process, run by run", title_justify="left")
+    table.add_column("variant", style="bold")
+    table.add_column("all done, each run", justify="right")
+    table.add_column("split over processes, each run")
+    for name, runs in groups.items():
+        done = [r.summary.all_done_s for r in runs if r.summary and r.summary.all_done_s is not None]
+        splits = [split_counts(r) for r in runs]
+        table.add_row(name, "  ".join(seconds(t, 2) for t in done), "   ".join(splits))
+    return table
+
+
 def tabs_table(variants: list[VariantResult]) -> Table:
     """The four-tabs story: for each tab, when it was answered and when its work was done."""
     ran = [v for v in variants if v.summary is not None]
@@ -314,6 +340,9 @@ def build_run(doc: RunDocument) -> Group:
         probes = probes_table(doc.variants)
         if probes is not None:
             parts.append(probes)
+        repeats = repeats_table(doc.variants)
+        if repeats is not None:
+            parts.append(repeats)
         if max(len(v.requests) for v in doc.variants) <= MAX_TABS_SHOWN:
             parts += [tabs_table(doc.variants), timeline(doc.variants)]
     claims = doc.claims()

@@ -62,6 +62,7 @@ class Summary(Model):
     throughput_rps: float | None = None  # answered requests / (last answer - first send)
     client_queue_p99_s: float | None = None  # open loop
     work_began_p50_s: float | None = None  # request sent -> its work started (queues, brokers)
+    busiest_worker_share: float | None = None  # the share of answers from the busiest process (1/W is even)
     loop_lag_p99_s: float | None = None  # the async def probe's latency during the load: event-loop lag
     loop_lag_max_s: float | None = None
     thread_wait_p99_s: float | None = None  # the def probe's latency: waiting for a free thread

@@ -179,10 +179,15 @@ def run_name(variant: Variant, same_url: bool) -> str:
 
 
 async def run_variant(
-    plan: RunPlan, variant: Variant, folder: Path, progress: VariantProgress | None = None, same_url: bool = False
+    plan: RunPlan,
+    variant: Variant,
+    folder: Path,
+    progress: VariantProgress | None = None,
+    same_url: bool = False,
+    repetition: int = 0,
 ) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
-    name = run_name(variant, same_url)
+    name = run_name(variant, same_url)  # what the claims name; a repetition's result adds "#k"
     expected = plan.expected(variant, same_url)
     env = work_env(plan, folder)
     nonce = secrets.token_hex(4)
@@ -203,7 +208,7 @@ async def run_variant(
 
     watcher = LedgerWatcher(LedgerReader(folder / LEDGER_FILE), on_record)
     result = VariantResult(
-        name=name,
+        name=f"{name}#{repetition}" if repetition else name,
         title=variant.title + (" — every tab on the same URL" if same_url else ""),
         app=variant.app,
         capacity=capacity(variant),

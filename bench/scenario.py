@@ -31,6 +31,7 @@ Measure = Literal[
     "parallelism",
     "lost",
     "errors",
+    "busiest_worker_share",
     "loop_lag_p99_s",
     "loop_lag_max_s",
     "thread_wait_p99_s",
@@ -183,6 +184,7 @@ class Scenario(Frozen):
     claims: tuple[Claim, ...] = ()
     disruption: Disruption | None = None
     experiment: Literal["load", "task-control"] = "load"
+    repeat: int = Field(default=1, ge=1, le=20, description="run each variant this many times (results name#k)")
     fail_first: int = Field(default=0, ge=0, le=5, description="task-control: attempts that fail before one succeeds")
 
 
@@ -328,7 +330,7 @@ def _validate(data: Any, lines: dict[tuple[str | int, ...], int], source: str) -
         if scenario.load.urls != "distinct":
             runs |= {v + SAME_URL_SUFFIX for v in scenario.variants}
         for i, claim in enumerate(scenario.claims):
-            if claim.variant not in runs:
+            if claim.variant not in runs:  # a repetition "name#k" is checked against the claims of "name"
                 raise _error(
                     source,
                     lines,

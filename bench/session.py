@@ -65,13 +65,19 @@ async def run_scenario(
     on_variant: Callable[[VariantResult], None] = lambda result: None,
 ) -> RunDocument:
     doc = new_document(folder, scenario_as_run(plan, variants), plan.time_scale)
-    runs = [(variant, same_url) for variant in variants for same_url in plan.url_modes()]
+    repeats = plan.scenario.repeat
+    runs = [
+        (variant, same_url, k if repeats > 1 else 0)
+        for variant in variants
+        for same_url in plan.url_modes()
+        for k in range(1, repeats + 1)
+    ]
     noted = [w for w in (fairness.shared_cores(plan.scenario.work.kind, plan.pattern),) if w is not None]
     try:
-        for variant, same_url in runs:
+        for variant, same_url, repetition in runs:
             expected = plan.expected(variant, same_url)
             expected_done = None if expected is None else expected.all_done_s
-            name = run_name(variant, same_url)
+            name = run_name(variant, same_url) + (f"#{repetition}" if repetition else "")
             progress = VariantProgress(name, variant.title, plan.clients, expected_done)
             if board is not None:
                 board.current = progress
@@ -82,7 +88,7 @@ async def run_scenario(
                 progress.phase = "tracking, retrying and revoking tasks"
                 result = await run_task_control(plan, variant, folder / name)
             else:
-                result = await run_variant(plan, variant, folder / name, progress, same_url)
+                result = await run_variant(plan, variant, folder / name, progress, same_url, repetition)
             doc.variants.append(result)
             unequal = fairness.unequal_budgets(doc.variants)
             doc.warnings = [w.message for w in (*noted, *([unequal] if unequal else []))]

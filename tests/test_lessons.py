@@ -80,3 +80,25 @@ def test_cpu_bound_work_needs_processes_not_threads(tmp_path: Path) -> None:
     pids = {r.work_pid for r in processes.requests}
     assert len(pids) == min(2, usable_cpus()) or len(pids) == 2  # the pool's processes did the work
     assert not pids & {r.pid for r in processes.requests}
+
+
+@pytest.mark.integration
+def test_the_worker_race_is_recorded_run_by_run(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from bench.report import build_run
+
+    doc = run("worker-race", 0.1, tmp_path)
+    names = [v.name for v in doc.variants]
+    assert names == [f"multi-worker#{k}" for k in range(1, 6)] + [f"multi-worker-4#{k}" for k in range(1, 6)]
+    for v in doc.variants:
+        s = variant(doc, v.name).summary
+        assert s is not None and sum(s.pids.values()) == 4 and len(s.pids) <= v.capacity.workers
+        assert s.busiest_worker_share is not None and s.busiest_worker_share >= 1 / v.capacity.workers
+        assert [c.id for c in v.claims] == (["race-2"] if v.capacity.workers == 2 else ["race-4"])
+    console = Console(file=io.StringIO(), width=140, color_system=None)
+    console.print(build_run(doc))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert ("Repetitions" in text and "+ 0" in text) or "1 + 1 + 1 + 1" in text or "2 + 2" in text
