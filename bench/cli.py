@@ -157,7 +157,8 @@ def run(
 
     out = _console()
     progress_console = _console(sys.stderr) if as_json else out
-    board = Board(sc.name, [run_name(v, same) for v in variants for same in plan.url_modes()] * sc.repeat)
+    runs = [run_name(v, same) for v in variants for same in plan.url_modes()]
+    board = Board(sc.name, runs * sc.repeat * max(1, len(sc.sweep)))
     live: AbstractContextManager[Any] = (
         Live(board, console=progress_console, refresh_per_second=8) if progress_console.is_terminal else nullcontext()
     )

@@ -8,10 +8,11 @@ the answer, a green dot when the work was recorded done.
 
 from __future__ import annotations
 
+import math
 from html import escape
 from pathlib import Path
 
-from bench.report import describe_capacity, describe_load, seconds
+from bench.report import describe_capacity, describe_load, seconds, sweep_points
 from bench.results import RunDocument, VariantResult
 
 MAX_ROWS = 60  # requests drawn per timeline; more would be a smear
@@ -90,6 +91,42 @@ def timeline_svg(v: VariantResult, end_s: float, width: int = 900) -> str:
     return "".join(parts) + note
 
 
+def sweep_chart(doc: RunDocument, width: int = 700, height: int = 300) -> str:
+    """Throughput against connections (log scale), one line per variant: where each saturates."""
+    groups = sweep_points(doc.variants)
+    if not groups:
+        return ""
+    colours = ["#3b7dd8", "#f0a030", "#1a7f37", "#c62828", "#7b1fa2", "#00838f"]
+    steps = sorted({n for points in groups.values() for n, _ in points})
+    top = max((v.summary.throughput_rps or 0) for pts in groups.values() for _, v in pts if v.summary) or 1.0
+    left, bottom = 60, height - 30
+    span = math.log2(max(steps)) or 1.0
+
+    def x(n: int) -> float:
+        return left + (width - left - 20) * math.log2(n) / span
+
+    def y(rate: float) -> float:
+        return bottom - (bottom - 10) * rate / top
+
+    parts = [
+        f'<svg class="sweep" width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#999"/>',
+        f'<line x1="{left}" y1="10" x2="{left}" y2="{bottom}" stroke="#999"/>',
+        f'<text x="4" y="14" font-size="10">{top:,.0f} req/s</text>',
+    ]
+    parts += [f'<text x="{x(n):.1f}" y="{bottom + 14}" font-size="10" text-anchor="middle">{n}</text>' for n in steps]
+    for i, (name, points) in enumerate(groups.items()):
+        colour = colours[i % len(colours)]
+        xy = " ".join(f"{x(n):.1f},{y(v.summary.throughput_rps or 0):.1f}" for n, v in points if v.summary)
+        parts.append(
+            f'<polyline class="series" data-variant="{escape(name)}" points="{xy}" fill="none" '
+            f'stroke="{colour}" stroke-width="2"/>'
+        )
+        parts.append(f'<text x="{width - 150}" y="{20 + 14 * i}" font-size="11" fill="{colour}">{escape(name)}</text>')
+    parts.append("</svg>")
+    return "<h2>Sweep: throughput against connections</h2>" + "".join(parts)
+
+
 def render(doc: RunDocument) -> str:
     sc = doc.scenario
     ran = [v for v in doc.variants if v.summary is not None]
@@ -156,8 +193,9 @@ def render(doc: RunDocument) -> str:
                 text += f"<br><span class='finding'>{escape(c.note)}</span>"
             crow.append([mark, f"<!--text-->{text}", escape(c.measured_text), escape(c.expected_text)])
         out.append(_table(["", "claim", "measured", "expected"], crow))
+    out.append(sweep_chart(doc))
     end = max((r.done_s or r.responded_s or 0.0 for v in ran for r in v.requests), default=1.0) or 1.0
-    if ran:
+    if ran and not sweep_points(doc.variants):
         out.append(
             "<h2>Timelines</h2><p class='legend'><span style='color:#3b7dd8'>■ waiting for the answer</span>"
             "<span style='color:#f0a030'>■ work still running after the answer</span>"

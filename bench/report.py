@@ -185,6 +185,52 @@ def probes_table(variants: Iterable[VariantResult]) -> Table | None:
     return table
 
 
+def sweep_points(variants: Iterable[VariantResult]) -> dict[str, list[tuple[int, VariantResult]]]:
+    """The results of a sweep, by variant: [(connections, result), ...] in step order."""
+    groups: dict[str, list[tuple[int, VariantResult]]] = {}
+    for v in variants:
+        base, at, step = v.name.rpartition("@")
+        if at and step.isdigit() and v.summary is not None:
+            groups.setdefault(base, []).append((int(step), v))
+    return groups
+
+
+def sweep_theory(v: VariantResult, connections: int, work_s: float | None) -> float | None:
+    """Closed loop, answers after the work: req/s = min(connections, slots) / d. None when
+    the answer does not wait for the work (then the server's own speed is the limit)."""
+    slots = v.capacity.work_slots_per_worker
+    if not work_s or v.capacity.answers != "after-work":
+        return None
+    in_flight = connections if slots is None else min(connections, slots * v.capacity.workers)
+    return in_flight / work_s
+
+
+def sweep_table(variants: list[VariantResult], work_s: float | None) -> Table | None:
+    groups = sweep_points(variants)
+    if not groups:
+        return None
+    steps = sorted({n for points in groups.values() for n, _ in points})
+    table = Table(
+        title=Text("Sweep: req/s [theory] and p99 response (s) at each number of connections"), title_justify="left"
+    )
+    table.add_column("variant", style="bold")
+    for n in steps:
+        table.add_column(str(n), justify="right")
+    for name, points in groups.items():
+        by_step = dict(points)
+        cells = []
+        for n in steps:
+            v = by_step.get(n)
+            if v is None or v.summary is None:
+                cells.append("")
+                continue
+            theory = sweep_theory(v, n, work_s)
+            rate = "—" if v.summary.throughput_rps is None else f"{v.summary.throughput_rps:,.0f}"
+            cells.append(f"{rate} [{'—' if theory is None else f'{theory:,.0f}'}]\n{seconds(v.summary.response_p99_s)}")
+        table.add_row(name, *cells)
+    return table
+
+
 def split_counts(v: VariantResult) -> str:
     """'3 + 1 + 0 + 0': requests per worker process, busiest first, idle workers as 0."""
     counts = sorted(v.summary.pids.values(), reverse=True) if v.summary else []
@@ -343,6 +389,9 @@ def build_run(doc: RunDocument) -> Group:
         repeats = repeats_table(doc.variants)
         if repeats is not None:
             parts.append(repeats)
+        sweep = sweep_table(doc.variants, doc.scenario.get("scaled", {}).get("work_s"))
+        if sweep is not None:
+            parts.append(sweep)
         if max(len(v.requests) for v in doc.variants) <= MAX_TABS_SHOWN:
             parts += [tabs_table(doc.variants), timeline(doc.variants)]
     claims = doc.claims()

@@ -99,6 +99,7 @@ class Capacity(Model):
     celery_concurrency: int | None = None
     celery_pool: str | None = None
     celery_prefetch: int | None = None
+    answers: str | None = None  # "after-work" or "at-once": does the answer wait for the work?
 
 
 class VariantResult(Model):

@@ -122,6 +122,7 @@ def capacity(variant: Variant) -> Capacity:
         celery_concurrency=celery.concurrency if celery else None,
         celery_pool=celery.pool if celery else None,
         celery_prefetch=celery.prefetch if celery else None,
+        answers=variant.answers,
     )
 
 

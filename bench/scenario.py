@@ -185,6 +185,18 @@ class Scenario(Frozen):
     disruption: Disruption | None = None
     experiment: Literal["load", "task-control"] = "load"
     repeat: int = Field(default=1, ge=1, le=20, description="run each variant this many times (results name#k)")
+    sweep: tuple[int, ...] = Field(
+        default=(), description="closed loop: run each variant at each of these connection counts (results name@n)"
+    )
+
+    @model_validator(mode="after")
+    def _sweep_is_closed(self) -> Scenario:
+        if self.sweep and self.load.pattern != "closed":
+            raise ValueError("a sweep steps through connection counts: it needs a closed load")
+        if any(n < 1 or n > 10_000 for n in self.sweep):
+            raise ValueError("sweep steps must be connection counts from 1 to 10000")
+        return self
+
     fail_first: int = Field(default=0, ge=0, le=5, description="task-control: attempts that fail before one succeeds")
 
 

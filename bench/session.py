@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,18 +67,21 @@ async def run_scenario(
 ) -> RunDocument:
     doc = new_document(folder, scenario_as_run(plan, variants), plan.time_scale)
     repeats = plan.scenario.repeat
+    steps: tuple[int | None, ...] = plan.scenario.sweep or (None,)
     runs = [
-        (variant, same_url, k if repeats > 1 else 0)
+        (variant, same_url, k if repeats > 1 else 0, step)
         for variant in variants
         for same_url in plan.url_modes()
         for k in range(1, repeats + 1)
+        for step in steps
     ]
     noted = [w for w in (fairness.shared_cores(plan.scenario.work.kind, plan.pattern),) if w is not None]
     try:
-        for variant, same_url, repetition in runs:
+        for variant, same_url, repetition, step in runs:
+            step_plan = plan if step is None else replace(plan, clients=step)
             expected = plan.expected(variant, same_url)
             expected_done = None if expected is None else expected.all_done_s
-            name = run_name(variant, same_url) + (f"#{repetition}" if repetition else "")
+            name = run_name(variant, same_url) + (f"#{repetition}" if repetition else "") + (f"@{step}" if step else "")
             progress = VariantProgress(name, variant.title, plan.clients, expected_done)
             if board is not None:
                 board.current = progress
@@ -88,7 +92,9 @@ async def run_scenario(
                 progress.phase = "tracking, retrying and revoking tasks"
                 result = await run_task_control(plan, variant, folder / name)
             else:
-                result = await run_variant(plan, variant, folder / name, progress, same_url, repetition)
+                result = await run_variant(step_plan, variant, folder / name, progress, same_url, repetition)
+                if step is not None:
+                    result.name = f"{result.name}@{step}"
             doc.variants.append(result)
             unequal = fairness.unequal_budgets(doc.variants)
             doc.warnings = [w.message for w in (*noted, *([unequal] if unequal else []))]

@@ -103,3 +103,44 @@ def test_the_worker_race_is_recorded_run_by_run(tmp_path: Path) -> None:
     text = console.file.getvalue()  # type: ignore[attr-defined]
     table = text[text.index("Repetitions") :]
     assert "multi-worker-4" in table and " + " in table  # a split per run, e.g. "3 + 1 + 0 + 0"
+
+
+SWEEP = """
+variants:
+  sync: { title: blocking, app: "servers.sync:app", work_slots: 1, answers: after-work }
+  asyncio: { title: awaiting, app: "servers.asyncio_sleep:app", work_slots: unbounded, answers: after-work }
+scenarios:
+  small-sweep:
+    title: a small sweep
+    work: { seconds: 0.05 }
+    load: { pattern: closed, clients: 1, duration: 1 }
+    sweep: [1, 8]
+    variants: [sync, asyncio]
+"""
+
+
+@pytest.mark.integration
+def test_a_sweep_finds_where_each_strategy_saturates(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from bench.htmlreport import render
+    from bench.report import build_run
+    from bench.scenario import load_catalog as load
+
+    (tmp_path / "s.yaml").write_text(SWEEP)
+    catalog = load(tmp_path / "s.yaml")
+    scenario = catalog.scenario("small-sweep")
+    plan = RunPlan.of(scenario, 1.0, tmp_path)
+    doc = asyncio.run(run_scenario(plan, catalog.pick_variants(scenario, None), tmp_path / "run"))
+    rate = {v.name: v.summary.throughput_rps or 0.0 for v in doc.variants if v.summary}
+    assert set(rate) == {"sync@1", "sync@8", "asyncio@1", "asyncio@8"}
+    assert all(r > 0 for r in rate.values())
+    d = 0.05
+    assert rate["sync@8"] <= 1.15 / d  # one at a time, however many connections
+    assert rate["asyncio@8"] >= 5 * rate["asyncio@1"]
+    console = Console(file=io.StringIO(), width=140, color_system=None)
+    console.print(build_run(doc))
+    assert "Sweep: req/s [theory]" in console.file.getvalue()  # type: ignore[attr-defined]
+    assert render(doc).count('class="series"') == 2
