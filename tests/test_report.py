@@ -101,3 +101,18 @@ def test_live_board_shows_each_tab_and_keeps_ticking() -> None:
     assert "not sent yet" in text and "failed" in text
     time.sleep(0.15)
     assert "waiting 2.0 s" in render(board, width=120) or "waiting 2.1 s" in render(board, width=120)
+
+
+def test_compare_tells_a_change_from_noise() -> None:
+    from bench.report import NOISE_FLOOR, run_noise
+
+    a = run_document("A-run")
+    b = run_document("B-run", variants=[variant_result("sync", [2.0, 4.0, 6.0, 8.0])])
+    same = run_document("C-run", variants=[variant_result("sync", [1.0, 2.0, 3.0, 4.02])])
+    assert "changed" in render(build_compare(a, b))  # all done doubled
+    text = render(build_compare(a, same))
+    row = next(line for line in text.splitlines() if "all done" in line)
+    assert "within noise" in row  # 0.5% is no change
+    repeated = run_document("R", variants=[variant_result(f"w#{k}", [t]) for k, t in enumerate([1.0, 1.5, 2.0], 1)])
+    assert run_noise(repeated, "w#1", "all_done_s") > 0.2  # the spread of its repetitions
+    assert run_noise(a, "sync", "all_done_s") == NOISE_FLOOR
