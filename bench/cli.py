@@ -19,6 +19,7 @@ import click
 from rich.console import Console
 from rich.live import Live
 
+from bench import compare as compare_runs
 from bench import export as exporters
 from bench import loadreport, loops, report, results
 from bench.broker import check_url
@@ -418,7 +419,7 @@ def compare(run_a: str, run_b: str, out_dir: Path) -> None:
     """Show two runs side by side, figure by figure."""
     a = results.load(results.find_run(run_a, out_dir))
     b = results.load(results.find_run(run_b, out_dir))
-    _console().print(report.build_compare(a, b))
+    _console().print(compare_runs.build_compare(a, b))
 
 
 @cli.command("export")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from bench.claims import check
 from bench.metrics import summarise
 from bench.results import Capacity, Expected, RequestRecord, RunDocument, VariantResult
-from bench.scenario import Claim
+from bench.runner import RunPlan
+from bench.scenario import Catalog, Claim, default_scenarios_path, load_catalog
+from bench.session import run_scenario
 
 
 def variant_result(
@@ -101,3 +106,13 @@ def run_document(
         environment={"python": "3.11", "cpus_usable": 2, "packages": {"fastapi": "x", "uvicorn": "y"}},
         variants=variants,
     )
+
+
+def run_named(
+    name: str, time_scale: float, folder: Path, variants: list[str] | None = None, catalog: Catalog | None = None
+) -> RunDocument:
+    """Run a scenario of the project's scenarios.yaml (or of ``catalog``) on real servers."""
+    catalog = catalog or load_catalog(default_scenarios_path())
+    scenario = catalog.scenario(name)
+    plan = RunPlan.of(scenario, time_scale, Path(catalog.source).resolve().parent)
+    return asyncio.run(run_scenario(plan, catalog.pick_variants(scenario, variants), folder / name))

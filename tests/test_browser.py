@@ -19,7 +19,7 @@ from bench.errors import BenchError
 from bench.results import RunDocument
 from bench.runner import RunPlan
 from bench.scenario import default_scenarios_path, load_catalog
-from bench.session import run_scenario
+from tests.factories import run_named
 
 TIME_SCALE = 0.25  # the scenario's 4 s of work become d = 1 s
 
@@ -42,13 +42,7 @@ if not have_chromium():
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> RunDocument:
-    import asyncio
-
-    catalog = load_catalog(default_scenarios_path())
-    scenario = catalog.scenario("browser-tabs")
-    plan = RunPlan.of(scenario, TIME_SCALE, Path(catalog.source).parent)
-    folder = tmp_path_factory.mktemp("browser") / "browser-tabs"
-    return asyncio.run(run_scenario(plan, catalog.pick_variants(scenario, None), folder))
+    return run_named("browser-tabs", TIME_SCALE, tmp_path_factory.mktemp("browser"))
 
 
 def done_times(run: RunDocument, name: str) -> list[float]:

@@ -6,7 +6,6 @@ BENCH_REQUIRE_REDIS is set (CI installs it): there its absence fails the suite.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 from collections.abc import Iterator
@@ -15,9 +14,8 @@ from pathlib import Path
 import pytest
 
 from bench.results import RunDocument, VariantResult
-from bench.runner import RunPlan
 from bench.scenario import default_scenarios_path, load_catalog
-from bench.session import run_scenario
+from tests.factories import run_named
 from tests.test_cli import bench
 
 SCALE = 0.1  # d = 1 s
@@ -43,9 +41,7 @@ def redis_server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 
 
 def run(name: str, variants: list[str], tmp_path: Path) -> RunDocument:
-    scenario = CATALOG.scenario(name)
-    plan = RunPlan.of(scenario, SCALE, Path(CATALOG.source).parent)
-    return asyncio.run(run_scenario(plan, CATALOG.pick_variants(scenario, variants), tmp_path / name))
+    return run_named(name, SCALE, tmp_path, variants)
 
 
 def variant(doc: RunDocument, name: str) -> VariantResult:

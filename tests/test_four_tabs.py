@@ -6,26 +6,17 @@ Tolerances are for a busy 2-core machine: work can never finish before theory sa
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
 import pytest
 
 from bench.results import RunDocument, VariantResult
-from bench.runner import RunPlan
-from bench.scenario import default_scenarios_path, load_catalog
-from bench.session import run_scenario
+from tests.factories import run_named
 
 TIME_SCALE = 0.1  # d = 1 s, tabs 0.03 s apart
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> RunDocument:
-    catalog = load_catalog(default_scenarios_path())
-    scenario = catalog.scenario("four-tabs")
-    plan = RunPlan.of(scenario, TIME_SCALE, Path(catalog.source).parent)
-    folder = tmp_path_factory.mktemp("runs") / "four-tabs"
-    return asyncio.run(run_scenario(plan, catalog.pick_variants(scenario, None), folder))
+    return run_named("four-tabs", TIME_SCALE, tmp_path_factory.mktemp("runs"))
 
 
 def variant(run: RunDocument, name: str) -> VariantResult:

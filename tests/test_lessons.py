@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 from pathlib import Path
 
 import pytest
 
 from bench.results import RunDocument, VariantResult
-from bench.runner import RunPlan
 from bench.scenario import default_scenarios_path, load_catalog
-from bench.session import run_scenario
 from bench.theory import default_executor_threads
+from tests.factories import run_named
 
 CATALOG = load_catalog(default_scenarios_path())
 
 
 def run(name: str, scale: float, tmp_path: Path) -> RunDocument:
-    scenario = CATALOG.scenario(name)
-    plan = RunPlan.of(scenario, scale, Path(CATALOG.source).parent)
-    return asyncio.run(run_scenario(plan, CATALOG.pick_variants(scenario, None), tmp_path / name))
+    return run_named(name, scale, tmp_path)
 
 
 def variant(doc: RunDocument, name: str) -> VariantResult:
@@ -133,10 +129,7 @@ def test_a_sweep_finds_where_each_strategy_saturates(tmp_path: Path) -> None:
     from bench.scenario import load_catalog as load
 
     (tmp_path / "s.yaml").write_text(SWEEP)
-    catalog = load(tmp_path / "s.yaml")
-    scenario = catalog.scenario("small-sweep")
-    plan = RunPlan.of(scenario, 1.0, tmp_path)
-    doc = asyncio.run(run_scenario(plan, catalog.pick_variants(scenario, None), tmp_path / "run"))
+    doc = run_named("small-sweep", 1.0, tmp_path, catalog=load(tmp_path / "s.yaml"))
     rate = {v.name: v.summary.throughput_rps or 0.0 for v in doc.variants if v.summary}
     assert set(rate) == {"sync@1", "sync@8", "asyncio@1", "asyncio@8"}
     assert all(r > 0 for r in rate.values())

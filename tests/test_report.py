@@ -6,8 +6,9 @@ import json
 
 from rich.console import Console
 
+from bench.compare import build_compare
 from bench.export import FORMATS
-from bench.report import build_compare, build_run
+from bench.report import build_run
 from tests.factories import run_document, variant_result
 
 
@@ -104,7 +105,7 @@ def test_live_board_shows_each_tab_and_keeps_ticking() -> None:
 
 
 def test_compare_tells_a_change_from_noise() -> None:
-    from bench.report import NOISE_FLOOR, run_noise
+    from bench.compare import NOISE_FLOOR, run_noise
 
     a = run_document("A-run")
     b = run_document("B-run", variants=[variant_result("sync", [2.0, 4.0, 6.0, 8.0])])
