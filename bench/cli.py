@@ -93,17 +93,20 @@ def cli() -> None:
 def list_command(scenarios_file: Path | None) -> None:
     """The scenarios and the variants, one line each."""
     catalog = _catalog(scenarios_file)
-    out = _console()
-    out.print("[bold]scenarios[/bold]")
+    width = max(map(len, [*catalog.scenarios, *catalog.variants])) + 2
+    click.echo("scenarios")
     for name, sc in catalog.scenarios.items():
-        out.print(
-            f"  {name:<18} {sc.title} ({sc.load.clients} clients, {sc.work.seconds:g} s of {sc.work.kind} "
-            f"work; variants: {', '.join(sc.variants)})"
+        load = sc.load
+        at_scale = {"gap_s": load.gap, "duration_s": load.duration, "rate": load.rate, "client": load.client}
+        how = report.describe_load(load.model_dump(), at_scale)
+        click.echo(
+            f"  {name:<{width}}{sc.title} ({how}; {sc.work.seconds:g} s of {sc.work.kind} work each; "
+            f"variants: {', '.join(sc.variants)})"
         )
-    out.print("[bold]variants[/bold]")
+    click.echo("variants")
     for name, v in catalog.variants.items():
         workers = f" --workers {v.workers}" if v.workers > 1 else ""
-        out.print(f"  {name:<18} {v.title} [dim]({v.app}{workers})[/dim]")
+        click.echo(f"  {name:<{width}}{v.title} ({v.app}{workers})")
 
 
 @cli.command()
