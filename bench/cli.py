@@ -72,6 +72,16 @@ def client_option(f: F) -> F:
     )(f)
 
 
+def time_scale_option(f: F) -> F:
+    return click.option(
+        "--time-scale",
+        type=click.FloatRange(min=0.001, max=10.0),
+        default=1.0,
+        show_default=True,
+        help="Multiply every duration (work, gaps, theory): 0.1 turns 10 s into 1 s.",
+    )(f)
+
+
 def results_option(f: F) -> F:
     return click.option(
         "--out",
@@ -112,13 +122,7 @@ def list_command(scenarios_file: Path | None) -> None:
 @cli.command()
 @click.argument("scenario")
 @click.option("--variants", "only", default=None, help="Comma-separated subset of the scenario's variants.")
-@click.option(
-    "--time-scale",
-    type=click.FloatRange(min=0.001, max=10.0),
-    default=1.0,
-    show_default=True,
-    help="Multiply every duration (work, gaps, theory): 0.1 turns 10 s into 1 s.",
-)
+@time_scale_option
 @click.option("--json", "as_json", is_flag=True, help="Print the run document on stdout and nothing else.")
 @click.option(
     "--client",
@@ -288,13 +292,7 @@ def load(
     show_default=True,
     help="The scenario whose work (kind and duration) the variant does.",
 )
-@click.option(
-    "--time-scale",
-    type=click.FloatRange(min=0.001, max=10.0),
-    default=1.0,
-    show_default=True,
-    help="Multiply the work's duration: 0.1 turns 10 s into 1 s.",
-)
+@time_scale_option
 @click.option(
     "--port",
     type=click.IntRange(1, 65535),

@@ -108,10 +108,6 @@ def spawn(cmd: list[str], log_path: Path, env: Mapping[str, str] | None = None) 
         )
 
 
-def _start(spec: ServerSpec, port: int) -> subprocess.Popen[bytes]:
-    return spawn(_command(spec, port), spec.log_path, spec.env)
-
-
 def stop(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
     """Stop the process group: SIGTERM, wait up to ``grace_s``, then SIGKILL.
 
@@ -177,7 +173,7 @@ async def serve(spec: ServerSpec) -> AsyncIterator[RunningServer]:
     """Start the server on a free loopback port, wait until ready, always stop it."""
     for _attempt in range(PORT_ATTEMPTS):
         port = free_port()
-        process = _start(spec, port)
+        process = spawn(_command(spec, port), spec.log_path, spec.env)
         try:
             await _wait_ready(spec, port, process)
         except LaunchError as exc:
