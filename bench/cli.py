@@ -7,6 +7,7 @@ and keeps the variants already finished (exit 130).
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
@@ -19,25 +20,49 @@ import click
 from rich.console import Console
 from rich.live import Live
 
-from bench import compare as compare_runs
-from bench import export as exporters
-from bench import loadreport, loops, report, results
-from bench.broker import check_url
-from bench.browser import find_chromium
-from bench.clients import CLIENT_KINDS, ClientKind, make_client
+from bench import results
+from bench.engine import loops, recorder
+from bench.engine.clients import CLIENT_KINDS, ClientKind, make_client
+from bench.engine.load import Request, closed_loop, open_loop
+from bench.engine.pump import closed_loop_raw
+from bench.engine.target import connection_refused, parse_target
 from bench.errors import USAGE_EXIT_CODE, BenchError
-from bench.live import Board, LoadProgress
-from bench.load import Request, Sample, closed_loop, open_loop
-from bench.locustrun import DEFAULT_UI_PORT, LocustOptions, check_port_free, run_locust
-from bench.pump import closed_loop_raw
-from bench.runner import RunPlan, run_name
-from bench.scenario import Catalog, RunClient, default_scenarios_path, load_catalog
-from bench.session import new_document, new_run_id, run_scenario
-from bench.target import parse_target
+from bench.integrations.browser import find_chromium
+from bench.integrations.celery.broker import check_url
+from bench.integrations.locust.run import DEFAULT_UI_PORT, LocustOptions, check_port_free, run_locust
+from bench.lab import leftovers
+from bench.lab.catalog import default_scenarios_path, load_catalog
+from bench.lab.runner import RunPlan
+from bench.lab.session import new_document, new_run_id, run_scenario
+from bench.model.document import LocustLoad, Scaled, ScenarioAsRun, VariantResult, run_name
+from bench.model.scenario import Catalog, RunClient
+from bench.report import compare as compare_runs
+from bench.report import export as exporters
+from bench.report import loadtest as loadreport
+from bench.report import terminal as report
+from bench.report.live import Board, LoadProgress
 
 F = TypeVar("F", bound=Callable[..., Any])
 INTERRUPTED_EXIT_CODE = 130
+FAILED_EXIT_CODE = 1  # a variant or a load failed
 WIDE = 120  # for output that is not a terminal (files, CI logs, the README capture)
+
+
+class FiniteRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses NaN and the infinities (NaN passes every
+    comparison a range makes, so FloatRange alone lets it through)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def _clean_up(out_dir: Path) -> None:
+    """Before starting anything: stop what a harness that died left behind, and say so."""
+    for line in leftovers.clean_up(out_dir):
+        click.echo(line, err=True)
 
 
 def _console(file: Any = None) -> Console:
@@ -75,7 +100,7 @@ def client_option(f: F) -> F:
 def time_scale_option(f: F) -> F:
     return click.option(
         "--time-scale",
-        type=click.FloatRange(min=0.001, max=10.0),
+        type=FiniteRange(min=0.001, max=10.0),
         default=1.0,
         show_default=True,
         help="Multiply every duration (work, gaps, theory): 0.1 turns 10 s into 1 s.",
@@ -107,8 +132,14 @@ def list_command(scenarios_file: Path | None) -> None:
     click.echo("scenarios")
     for name, sc in catalog.scenarios.items():
         load = sc.load
-        at_scale = {"gap_s": load.gap, "duration_s": load.duration, "rate": load.rate, "client": load.client}
-        how = report.describe_load(load.model_dump(), at_scale)
+        at_scale = Scaled(
+            work_s=sc.work.seconds,
+            gap_s=load.gap,
+            duration_s=load.duration,
+            rate=load.rate,
+            client=load.client or "raw",
+        )
+        how = report.describe_load(load, at_scale)
         click.echo(
             f"  {name:<{width}}{sc.title} ({how}; {sc.work.seconds:g} s of {sc.work.kind} work each; "
             f"variants: {', '.join(sc.variants)})"
@@ -161,17 +192,18 @@ def run(
     plan = RunPlan.of(sc, time_scale, app_dir, client, same_url, check_url(broker) if broker else None)
     if plan.client == "browser":
         find_chromium()  # no Chromium: say so now, with the install command
-    folder = out_dir / new_run_id(sc.name)
+    folder = results.prepare_folder(out_dir / new_run_id(sc.name))
+    _clean_up(out_dir)
 
     out = _console()
     progress_console = _console(sys.stderr) if as_json else out
-    runs = [run_name(v, same) for v in variants for same in plan.url_modes()]
+    runs = [run_name(v.name, same) for v in variants for same in plan.url_modes()]
     board = Board(sc.name, runs * sc.repeat * max(1, len(sc.sweep)))
     live: AbstractContextManager[Any] = (
         Live(board, console=progress_console, refresh_per_second=8) if progress_console.is_terminal else nullcontext()
     )
 
-    def on_variant(result: results.VariantResult) -> None:
+    def on_variant(result: VariantResult) -> None:
         if not as_json and not out.is_terminal:
             out.print(board.finished[-1] if board.finished else result.name)
 
@@ -203,13 +235,13 @@ def run(
 @click.option(
     "-d",
     "--duration",
-    type=click.FloatRange(0.01, 3600),
+    type=FiniteRange(0.01, 3600),
     default=None,
     help="Seconds to send for [default: 10 unless -n is given].",
 )
 @click.option(
     "--rate",
-    type=click.FloatRange(0.1, 1_000_000),
+    type=FiniteRange(0.1, 1_000_000),
     default=None,
     help="Open loop: start this many requests per second whatever the server does; latency counts "
     "from each request's intended start.",
@@ -217,7 +249,7 @@ def run(
 @click.option("-n", "--total", type=click.IntRange(1, 10_000_000), default=None, help="Stop after this many requests.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(0.01, 600),
+    type=FiniteRange(0.01, 600),
     default=10.0,
     show_default=True,
     help="Seconds a request may take before it counts as a timeout error.",
@@ -238,8 +270,13 @@ def load(
 ) -> None:
     """Fire HTTP GET load at URL, like wrk (closed loop) or wrk2 -R (--rate, open loop)."""
     target = parse_target(url, allow_remote)
+    _clean_up(Path("results"))
     if duration is None and total is None:
         duration = 10.0
+    refused = loops.run(connection_refused(target.host, target.port, timeout))
+    if refused is not None:
+        click.echo(f"nothing is listening on {target.host}:{target.port}: {refused}", err=True)
+        sys.exit(FAILED_EXIT_CODE)
     pattern = "open" if rate is not None else "closed"
     pool = connections or (1000 if rate is not None else 10)
     progress = LoadProgress(duration, total)
@@ -247,8 +284,9 @@ def load(
     live: AbstractContextManager[Any] = (
         Live(progress, console=show_on, refresh_per_second=8, transient=True) if show_on.is_terminal else nullcontext()
     )
+    measured = recorder.LoadRecorder()  # every sample goes here as it completes: memory stays flat
 
-    async def fire() -> list[Sample]:
+    async def fire() -> None:
         http = make_client(client, target.host, target.port, max_connections=pool)
 
         def next_request(index: int) -> Request:
@@ -257,9 +295,11 @@ def load(
         progress.start()
         try:
             if rate is not None:
-                return await open_loop(http, next_request, rate, duration, total, timeout, pool, progress.observe)
-            if client == "raw":
-                return await closed_loop_raw(
+                await open_loop(
+                    http, next_request, rate, duration, total, timeout, pool, progress.observe, measured.add
+                )
+            elif client == "raw":
+                await closed_loop_raw(
                     target.host,
                     target.port,
                     next_request,
@@ -269,18 +309,30 @@ def load(
                     timeout,
                     progress.observe,
                     observe_sent=False,
+                    sink=measured.add,
                 )
-            return await closed_loop(http, next_request, pool, duration, total, timeout, progress.observe)
+            else:
+                await closed_loop(http, next_request, pool, duration, total, timeout, progress.observe, measured.add)
         finally:
             await http.aclose()
 
-    with live:
-        samples = loops.run(fire())
-    result = loadreport.figures(samples, target.url, pattern, client, loops.loop_name(), pool)
+    interrupted = False
+    try:
+        with live:
+            loops.run(fire())
+    except KeyboardInterrupt:
+        interrupted = True  # wrk2 and oha print what they measured: so does this
+    result = measured.figures(target.url, pattern, client, loops.loop_name(), pool)
+    result.interrupted = interrupted
     if as_json:
         click.echo(result.model_dump_json(indent=2))
     else:
         _console().print(loadreport.build(result))
+    if interrupted:
+        sys.exit(INTERRUPTED_EXIT_CODE)
+    if result.requests == 0:
+        click.echo(f"every request failed ({', '.join(f'{k}: {v}' for k, v in result.errors.items())})", err=True)
+        sys.exit(FAILED_EXIT_CODE)
 
 
 @cli.command("locust")
@@ -305,7 +357,7 @@ def load(
 @click.option(
     "-r",
     "--spawn-rate",
-    type=click.FloatRange(0.1, 10_000),
+    type=FiniteRange(0.1, 10_000),
     default=10.0,
     show_default=True,
     help="Users started per second.",
@@ -313,14 +365,14 @@ def load(
 @click.option(
     "-t",
     "--run-time",
-    type=click.FloatRange(1, 3600),
+    type=FiniteRange(1, 3600),
     default=30.0,
     show_default=True,
     help="Seconds of load (headless).",
 )
 @click.option(
     "--pace",
-    type=click.FloatRange(0, 3600),
+    type=FiniteRange(0, 3600),
     default=1.0,
     show_default=True,
     help="Seconds between one user's requests (Locust's constant_pacing); 0: no wait at all.",
@@ -362,25 +414,24 @@ def locust_command(
         check_port_free(port)
     plan = RunPlan.of(sc, time_scale, Path(catalog.source).resolve().parent)
     options = LocustOptions(headless, users, spawn_rate, run_time, processes, port, pace)
-    folder = out_dir / new_run_id(f"locust-{variant}")
-    load = {
-        "pattern": "locust",
-        "mode": "headless" if headless else "web UI",
-        "users": users if headless else None,
-        "spawn_rate": spawn_rate if headless else None,
-        "run_time": run_time if headless else None,
-        "processes": processes,
-        "pace": pace,
-    }
-    scenario = {
-        "name": f"locust-{variant}",
-        "title": f"Locust against {variant} with the work of {sc.name}",
-        "work": sc.work.model_dump(),
-        "load": load,
-        "variants": [chosen.model_dump()],
-        "claims": [],
-        "scaled": {"work_s": plan.work_s, "client": "locust"},
-    }
+    folder = results.prepare_folder(out_dir / new_run_id(f"locust-{variant}"))
+    _clean_up(out_dir)
+    load = LocustLoad(
+        mode="headless" if headless else "web UI",
+        users=users if headless else None,
+        spawn_rate=spawn_rate if headless else None,
+        run_time=run_time if headless else None,
+        processes=processes,
+        pace=pace,
+    )
+    scenario = ScenarioAsRun(
+        name=f"locust-{variant}",
+        title=f"Locust against {variant} with the work of {sc.name}",
+        work=sc.work,
+        load=load,
+        variants=[chosen],
+        scaled=Scaled(work_s=plan.work_s, client="locust"),
+    )
     doc = new_document(folder, scenario, time_scale)
     out = _console()
     announce_on = _console(sys.stderr) if as_json else out
@@ -461,6 +512,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(USAGE_EXIT_CODE)
     except click.exceptions.Abort:
         sys.exit(INTERRUPTED_EXIT_CODE)
+    except click.UsageError as exc:  # one line, not click's three
+        where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        click.echo(f"error: {exc.format_message()}{where}", err=True)
+        sys.exit(USAGE_EXIT_CODE)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -1,8 +1,7 @@
-"""The run document: what every run writes, ``bench show`` reads and exports convert.
+"""The results folder: one run document per run, ``results/<run-id>/run.json``.
 
-One JSON document per run, ``results/<run-id>/run.json``, rewritten atomically (temp
-file + rename) after every variant, so a crash or Ctrl-C keeps what already ran. All
-times are seconds from the variant's first request.
+Rewritten atomically (temp file + rename) after every variant, so a crash or Ctrl-C
+keeps what already ran.
 """
 
 from __future__ import annotations
@@ -11,129 +10,13 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from bench.errors import BenchError
+from bench.model.document import SCHEMA_VERSION, RunDocument
 
-SCHEMA_VERSION = 1
 RUN_FILE = "run.json"
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RequestRecord(Model):
-    client: int
-    token: str
-    sent_s: float
-    first_byte_s: float | None
-    responded_s: float | None
-    done_s: float | None  # when the ledger says its work finished; None = not (yet) done
-    status: int | None
-    pid: int | None  # the process that answered
-    error: str | None = None
-    queued_s: float | None = None  # open loop: waited in the client from its intended start to being written
-    work_start_s: float | None = None
-    work_pid: int | None = None  # the process that did the work
-    work_thread: str | None = None
-
-
-class Summary(Model):
-    requests: int
-    ok: int
-    first_response_s: float | None
-    response_min_s: float | None
-    response_p50_s: float | None
-    response_p95_s: float | None
-    response_p99_s: float | None
-    response_max_s: float | None
-    all_responded_s: float | None
-    all_done_s: float | None
-    done_time_p50_s: float | None
-    done_time_max_s: float | None
-    parallelism: float | None
-    lost: int
-    errors: int
-    errors_by_kind: dict[str, int]
-    dropped: int = 0  # open loop: requests the client could not start (no connection free, none allowed)
-    throughput_rps: float | None = None  # answered requests / (last answer - first send)
-    client_queue_p99_s: float | None = None  # open loop
-    work_began_p50_s: float | None = None  # request sent -> its work started (queues, brokers)
-    busiest_worker_share: float | None = None  # the share of answers from the busiest process (1/W is even)
-    loop_lag_p99_s: float | None = None  # the async def probe's latency during the load: event-loop lag
-    loop_lag_max_s: float | None = None
-    thread_wait_p99_s: float | None = None  # the def probe's latency: waiting for a free thread
-    thread_wait_max_s: float | None = None
-    pids: dict[str, int]  # pid (as text, for JSON) -> requests it answered
-
-
-class Expected(Model):
-    """What theory says for this variant under this scenario (already time-scaled)."""
-
-    model: str  # one line: the theory in words
-    all_responded_s: float
-    all_done_s: float
-    responded_s: list[float]  # per client
-    done_s: list[float]
-
-
-class ClaimResult(Model):
-    id: str
-    variant: str
-    says: str
-    holds: bool
-    measured: float | None
-    measured_text: str
-    expected_text: str
-    why: str
-    note: str | None = None  # the finding when a claim does not reproduce
-
-
-class Capacity(Model):
-    workers: int
-    work_slots_per_worker: int | None  # None: unbounded
-    thread_limit: int | None
-    celery_concurrency: int | None = None
-    celery_pool: str | None = None
-    celery_prefetch: int | None = None
-    answers: str | None = None  # "after-work" or "at-once": does the answer wait for the work?
-
-
-class VariantResult(Model):
-    name: str
-    title: str
-    app: str
-    capacity: Capacity
-    status: Literal["ok", "failed"]
-    error: str | None = None
-    summary: Summary | None = None
-    expected: Expected | None = None
-    claims: list[ClaimResult] = []
-    requests: list[RequestRecord] = []
-    started_at: float | None = None  # wall clock of the first request
-    locust: dict[str, Any] | None = None  # bench locust: mode, users, workers, Locust's own statistics
-    broker: str | None = None  # the Celery variants' broker, as run
-    disruption: str | None = None  # what the restart experiments did to a process
-    facts: dict[str, float] = {}  # what an experiment (task-control) measured besides the summary
-    notes: list[str] = []  # what happened, in words
-
-
-class RunDocument(Model):
-    schema_version: int = SCHEMA_VERSION
-    run_id: str
-    created: str
-    status: Literal["running", "complete", "interrupted"]
-    scenario: dict[str, Any]
-    time_scale: float
-    environment: dict[str, Any]
-    variants: list[VariantResult] = []
-    warnings: list[str] = []  # how fair and how quiet the measurement was (bench.fairness)
-
-    def claims(self) -> list[ClaimResult]:
-        return [claim for v in self.variants for claim in v.claims]
 
 
 def save(doc: RunDocument, folder: Path) -> Path:
@@ -153,6 +36,18 @@ def save(doc: RunDocument, folder: Path) -> Path:
     return target
 
 
+def prepare_folder(folder: Path) -> Path:
+    """Create a run's folder and make sure a file can be written there, before anything runs."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".writable"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise BenchError(f"cannot write results to {folder}: {exc.strerror or exc}") from None
+    return folder
+
+
 def to_json(doc: RunDocument) -> str:
     return json.dumps(doc.model_dump(mode="json"), indent=2) + "\n"
 
@@ -165,6 +60,12 @@ def load(path: Path) -> RunDocument:
         raise BenchError(f"{file}: no such run file") from None
     except (OSError, json.JSONDecodeError) as exc:
         raise BenchError(f"{file}: not a readable run document ({exc})") from None
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if version != SCHEMA_VERSION:
+        raise BenchError(
+            f"{file}: a run document of schema version {version}, and this bench reads version {SCHEMA_VERSION}"
+            " (run it again with this version)"
+        )
     try:
         return RunDocument.model_validate(raw)
     except ValidationError as exc:

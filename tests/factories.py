@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
-from bench.claims import check
-from bench.metrics import summarise
-from bench.results import Capacity, Expected, RequestRecord, RunDocument, VariantResult
-from bench.runner import RunPlan
-from bench.scenario import Catalog, Claim, default_scenarios_path, load_catalog
-from bench.session import run_scenario
+import pytest
+
+from bench.cli import main
+from bench.lab.catalog import default_scenarios_path, load_catalog
+from bench.lab.runner import RunPlan
+from bench.lab.session import run_scenario
+from bench.model.claims import check
+from bench.model.document import (
+    Capacity,
+    Environment,
+    Expected,
+    RequestRecord,
+    RunDocument,
+    Scaled,
+    ScenarioAsRun,
+    VariantResult,
+    run_name,
+)
+from bench.model.metrics import summarise
+from bench.model.scenario import Catalog, Claim, Load, Work
 
 
 def variant_result(
@@ -20,6 +36,7 @@ def variant_result(
     workers: int = 1,
     pids: list[int] | None = None,
     claim: Claim | None = None,
+    repetition: int = 0,
 ) -> VariantResult:
     pids = pids or [100] * len(done)
     requests = [
@@ -48,7 +65,9 @@ def variant_result(
     )
     claims = [check(claim, summary, 1.0, "split")] if claim else []
     return VariantResult(
-        name=name,
+        name=run_name(name, repetition=repetition),
+        variant=name,
+        repetition=repetition,
         title=f"the {name} strategy",
         app=f"servers.{name}:app",
         capacity=Capacity(workers=workers, work_slots_per_worker=1, thread_limit=40),
@@ -95,15 +114,25 @@ def run_document(
         run_id=run_id,
         created="2026-01-01T00:00:00+00:00",
         status="complete",
-        scenario={
-            "name": "four-tabs",
-            "title": "Four tabs",
-            "work": {"kind": "sleep", "seconds": 10},
-            "load": {"clients": 4, "gap": 0.3},
-            "scaled": {"work_s": 1.0, "gap_s": 0.03},
-        },
+        scenario=ScenarioAsRun(
+            name="four-tabs",
+            title="Four tabs",
+            work=Work(kind="sleep", seconds=10),
+            load=Load(clients=4, gap=0.3),
+            variants=list(load_catalog(default_scenarios_path()).variants.values())[:3],
+            scaled=Scaled(work_s=1.0, gap_s=0.03),
+        ),
         time_scale=time_scale,
-        environment={"python": "3.11", "cpus_usable": 2, "packages": {"fastapi": "x", "uvicorn": "y"}},
+        environment=Environment(
+            python="3.11",
+            implementation="CPython",
+            platform="Linux",
+            machine="x86_64",
+            cpu_count=2,
+            cpus_usable=2,
+            packages={"fastapi": "x", "uvicorn": "y"},
+            executable="python",
+        ),
         variants=variants,
     )
 
@@ -116,3 +145,57 @@ def run_named(
     scenario = catalog.scenario(name)
     plan = RunPlan.of(scenario, time_scale, Path(catalog.source).resolve().parent)
     return asyncio.run(run_scenario(plan, catalog.pick_variants(scenario, variants), folder / name))
+
+
+# Small raw HTTP servers for the client and load tests: they answer bytes the test chose,
+# with a delay, and close the connection when told, so a misbehaving server is easy to make.
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+T = TypeVar("T")
+
+
+def responder(
+    answer: bytes, delay: Callable[[], float] = lambda: 0.0, close_after: int = 0, last: bytes | None = None
+) -> Handler:
+    """Answers every request with ``answer``; after ``close_after`` requests (0: never) it sends
+    ``last`` (default: ``answer``) and closes the connection."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        served = 0
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                wait = delay()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                served += 1
+                closing = bool(close_after) and served >= close_after
+                writer.write((last or answer) if closing else answer)
+                await writer.drain()
+                if closing:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    return handler
+
+
+async def with_raw_server(handler: Handler, client: Callable[[int], Awaitable[T]]) -> T:
+    """Runs ``client(port)`` against a loopback server driven by ``handler``, then closes it."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, backlog=512)
+    try:
+        return await client(server.sockets[0].getsockname()[1])
+    finally:
+        server.close()
+
+
+def bench(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``bench ARGS`` in this process: exit code, stdout, stderr."""
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.browser import CANDIDATES
 from bench.errors import BenchError
-from bench.results import RunDocument
-from bench.runner import RunPlan
-from bench.scenario import default_scenarios_path, load_catalog
+from bench.integrations.browser import CANDIDATES
+from bench.lab.catalog import default_scenarios_path, load_catalog
+from bench.lab.runner import RunPlan
+from bench.model.document import RunDocument
 from tests.factories import run_named
 
 TIME_SCALE = 0.25  # the scenario's 4 s of work become d = 1 s
@@ -26,7 +26,7 @@ TIME_SCALE = 0.25  # the scenario's 4 s of work become d = 1 s
 
 def have_chromium() -> bool:
     try:
-        from bench.browser import find_chromium
+        from bench.integrations.browser import find_chromium
 
         find_chromium()
     except BenchError:
@@ -34,14 +34,24 @@ def have_chromium() -> bool:
     return True
 
 
-if not have_chromium():
+def need_chromium() -> None:
+    if have_chromium():
+        return
     if os.environ.get("BENCH_REQUIRE_BROWSER"):
         pytest.fail("BENCH_REQUIRE_BROWSER is set but no Chromium is installed", pytrace=False)
-    pytest.skip("no Chromium installed (apt-get install chromium); browser tests skipped", allow_module_level=True)
+    pytest.skip("no Chromium installed (apt-get install chromium); browser tests skipped")
+
+
+@pytest.fixture(autouse=True)
+def chromium(request: pytest.FixtureRequest) -> None:
+    """The tests that open a browser need Chromium; the pure ones below do not."""
+    if request.node.get_closest_marker("integration") is not None:
+        need_chromium()
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> RunDocument:
+    need_chromium()
     return run_named("browser-tabs", TIME_SCALE, tmp_path_factory.mktemp("browser"))
 
 
@@ -81,7 +91,7 @@ def test_a_blocked_server_is_serialised_either_way(run: RunDocument, name: str) 
 @pytest.mark.integration
 def test_tab_times_come_from_the_browser(run: RunDocument) -> None:
     variant = next(v for v in run.variants if v.name == "asyncio")
-    assert run.scenario["scaled"]["client"] == "browser"
+    assert run.scenario.scaled.client == "browser"
     for r in variant.requests:
         assert r.status == 200 and r.pid is not None
         assert r.first_byte_s is not None and r.responded_s is not None

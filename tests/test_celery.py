@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.results import RunDocument, VariantResult
-from bench.scenario import default_scenarios_path, load_catalog
-from tests.factories import run_named
-from tests.test_cli import bench
+from bench.lab.catalog import default_scenarios_path, load_catalog
+from bench.model.document import RunDocument, VariantResult
+from tests.factories import bench, run_named
 
 SCALE = 0.1  # d = 1 s
 D = 1.0

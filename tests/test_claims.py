@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 
-from bench.claims import check
-from bench.metrics import summarise
-from bench.results import RequestRecord
-from bench.scenario import Claim
+from bench.model.claims import check
+from bench.model.document import RequestRecord
+from bench.model.metrics import summarise
+from bench.model.scenario import Claim
 
 
 def claim(**fields: Any) -> Claim:
@@ -78,7 +78,7 @@ def test_a_claim_needs_exactly_one_comparison() -> None:
 
 
 def test_a_claim_in_units_of_the_theory() -> None:
-    from bench.results import Expected
+    from bench.model.document import Expected
 
     theory = Expected(model="m", all_responded_s=2.0, all_done_s=2.0, responded_s=[2.0], done_s=[2.0])
     c = claim(approx=1, unit="theory", tolerance=0.1)

@@ -12,19 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import main
 from bench.results import save
-from tests.factories import run_document
-
-
-def bench(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.factories import bench, run_document
 
 
 def test_list_shows_scenarios_and_variants(capsys: pytest.CaptureFixture[str]) -> None:
@@ -201,7 +190,7 @@ def test_a_taken_port_is_retried_not_fatal(tmp_path: Path, monkeypatch: pytest.M
 
     import httpx
 
-    from bench import launcher
+    from bench.lab import launcher
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.results import RunDocument, VariantResult
+from bench.model.document import RunDocument, VariantResult
 from tests.factories import run_named
 
 TIME_SCALE = 0.1  # d = 1 s, tabs 0.03 s apart

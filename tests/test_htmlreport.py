@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import BenchError
-from bench.htmlreport import render, write
+from bench.report.html import render, write
 from tests.factories import run_document
 
 
@@ -30,7 +30,7 @@ def test_text_is_escaped() -> None:
 
 def _chromium() -> str | None:
     try:
-        from bench.browser import find_chromium
+        from bench.integrations.browser import find_chromium
 
         return find_chromium()
     except BenchError:
@@ -48,16 +48,14 @@ def test_it_renders_in_headless_chromium_with_every_timeline(tmp_path: Path) -> 
 
     from playwright.async_api import async_playwright
 
-    from bench.browser import CHROMIUM_FLAGS
-    from bench.launcher import OWNER_ENV
+    from bench.engine.processes import owned_env
+    from bench.integrations.browser import CHROMIUM_FLAGS
 
     path = write(run_document(), tmp_path)
 
     async def look() -> tuple[list[str], list[str], int, bytes]:
         async with async_playwright() as p:
-            browser = await p.chromium.launch(
-                executable_path=executable, args=list(CHROMIUM_FLAGS), env={**os.environ, OWNER_ENV: str(os.getpid())}
-            )
+            browser = await p.chromium.launch(executable_path=executable, args=list(CHROMIUM_FLAGS), env=owned_env())
             try:
                 page = await browser.new_page()
                 requested: list[str] = []

@@ -7,43 +7,16 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bench.http import Connection, HttpError
-
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-async def read_request(reader: asyncio.StreamReader) -> None:
-    await reader.readuntil(b"\r\n\r\n")
+from bench.engine.http import Connection, HttpError
+from tests.factories import Handler, responder, with_raw_server
 
 
 def with_server(handler: Handler, client: Callable[[int], Awaitable[object]]) -> object:
-    async def main() -> object:
-        server = await asyncio.start_server(handler, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        try:
-            return await client(port)
-        finally:
-            server.close()
-            await server.wait_closed()
-
-    return asyncio.run(main())
+    return asyncio.run(with_raw_server(handler, client))
 
 
 def answer(raw: bytes, close: bool = False) -> Handler:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                await read_request(reader)
-                writer.write(raw)
-                await writer.drain()
-                if close:
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    return handler
+    return responder(raw, close_after=1 if close else 0)
 
 
 def test_content_length_body_and_keep_alive() -> None:
@@ -96,7 +69,7 @@ async def _kind_of_failure(port: int, timeout: float = 2) -> str:
 def test_a_stalled_server_is_a_timeout_not_a_hang() -> None:
     async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await read_request(reader)
+            await reader.readuntil(b"\r\n\r\n")
             await asyncio.sleep(5)
         finally:
             writer.close()
@@ -106,7 +79,7 @@ def test_a_stalled_server_is_a_timeout_not_a_hang() -> None:
 
 def test_closed_without_answer() -> None:
     async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
+        await reader.readuntil(b"\r\n\r\n")
         writer.close()
 
     assert with_server(hang_up, _kind_of_failure) == "closed"
@@ -121,7 +94,7 @@ def test_closed_mid_body() -> None:
 
 def test_reset_by_peer() -> None:
     async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
+        await reader.readuntil(b"\r\n\r\n")
         sock = writer.get_extra_info("socket")
         import socket
         import struct

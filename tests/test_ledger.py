@@ -4,7 +4,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from bench.ledger import LedgerReader, LedgerWatcher
+from bench.lab.ledger import LedgerReader, LedgerWatcher
 
 
 def line(token: str, end: float = 2.0) -> bytes:

@@ -6,12 +6,12 @@ import os
 import subprocess
 import time
 
-from bench.launcher import OWNER_ENV
+from bench.engine.processes import OWNER_ENV, owner_mark
 from tests.conftest import leftover_processes
 
 
 def test_a_process_the_harness_started_is_seen_until_stopped() -> None:
-    env = {**os.environ, OWNER_ENV: str(os.getpid())}
+    env = {**os.environ, OWNER_ENV: owner_mark()}
     proc = subprocess.Popen(["sleep", "30"], env=env)
     try:
         deadline = time.monotonic() + 5  # until exec, /proc shows the parent's environment

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.results import RunDocument, VariantResult
-from bench.scenario import default_scenarios_path, load_catalog
-from bench.theory import default_executor_threads
+from bench.lab.catalog import default_scenarios_path, load_catalog
+from bench.model.document import RunDocument, VariantResult
+from bench.model.theory import default_executor_threads
 from tests.factories import run_named
 
 CATALOG = load_catalog(default_scenarios_path())
@@ -60,7 +60,7 @@ def test_to_thread_has_the_default_executors_ceiling(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_cpu_bound_work_needs_processes_not_threads(tmp_path: Path) -> None:
-    from bench.theory import usable_cpus
+    from bench.model.theory import usable_cpus
 
     d = 0.5
     doc = run("cpu-bound", 0.25, tmp_path)  # 2 s of CPU at scale 0.25
@@ -69,7 +69,7 @@ def test_cpu_bound_work_needs_processes_not_threads(tmp_path: Path) -> None:
     assert threads is not None and threads.all_done_s is not None
     assert processes.summary is not None and processes.summary.all_done_s is not None
     assert threads.all_done_s >= 0.9 * 4 * d  # the GIL: four units of CPU take four d
-    from bench.theory import schedule
+    from bench.model.theory import schedule
 
     expected = processes.expected.all_done_s if processes.expected else 0
     arrivals = [i * 0.3 * 0.25 for i in range(4)]  # tabs 0.3 s apart at scale 0.25
@@ -87,7 +87,7 @@ def test_the_worker_race_is_recorded_run_by_run(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from bench.report import build_run
+    from bench.report.terminal import build_run
 
     doc = run("worker-race", 0.1, tmp_path)
     names = [v.name for v in doc.variants]
@@ -124,9 +124,9 @@ def test_a_sweep_finds_where_each_strategy_saturates(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from bench.htmlreport import render
-    from bench.report import build_run
-    from bench.scenario import load_catalog as load
+    from bench.lab.catalog import load_catalog as load
+    from bench.report.html import render
+    from bench.report.terminal import build_run
 
     (tmp_path / "s.yaml").write_text(SWEEP)
     doc = run_named("small-sweep", 1.0, tmp_path, catalog=load(tmp_path / "s.yaml"))

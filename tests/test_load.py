@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bench.clients import RawClient
-from bench.load import DROPPED, Request, Sample, closed_loop, open_loop
-from bench.pump import closed_loop_raw
+from bench.engine.clients import RawClient
+from bench.engine.load import Request, Sample, closed_loop, open_loop
+from bench.engine.pump import closed_loop_raw
+from bench.model.document import DROPPED
+from tests.factories import responder, with_raw_server
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker-Pid: 7\r\n\r\nok"
 CLOSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
@@ -20,39 +21,6 @@ def path(i: int) -> Request:
     return f"t{i}", f"/push/t{i}"
 
 
-async def serve(
-    handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
-    client: Callable[[int], Awaitable[list[Sample]]],
-) -> list[Sample]:
-    server = await asyncio.start_server(handler, "127.0.0.1", 0, backlog=512)
-    try:
-        return await client(server.sockets[0].getsockname()[1])
-    finally:
-        server.close()
-
-
-def responder(answer: bytes, delay: Callable[[], float] = lambda: 0.0, close_after: int = 0):  # type: ignore[no-untyped-def]
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        served = 0
-        try:
-            while True:
-                await reader.readuntil(b"\r\n\r\n")
-                wait = delay()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                served += 1
-                writer.write(CLOSE if close_after and served >= close_after else answer)
-                await writer.drain()
-                if close_after and served >= close_after:
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    return handler
-
-
 @pytest.mark.parametrize("engine", ["pump", "coroutine"])
 def test_closed_loop_sends_exactly_the_total(engine: str) -> None:
     async def client(port: int) -> list[Sample]:
@@ -60,7 +28,7 @@ def test_closed_loop_sends_exactly_the_total(engine: str) -> None:
             return await closed_loop_raw("127.0.0.1", port, path, 8, None, 500, 2.0, lambda *a: None)
         return await closed_loop(RawClient("127.0.0.1", port), path, 8, None, 500, 2.0)
 
-    samples = asyncio.run(serve(responder(OK), client))
+    samples = asyncio.run(with_raw_server(responder(OK), client))
     assert len(samples) == 500
     assert sorted(s.client for s in samples) == list(range(500))
     assert all(s.status == 200 and s.error is None and s.pid == 7 for s in samples)
@@ -74,7 +42,7 @@ def test_closed_loop_replaces_connections_the_server_closes(engine: str) -> None
             return await closed_loop_raw("127.0.0.1", port, path, 4, None, 200, 2.0, lambda *a: None)
         return await closed_loop(RawClient("127.0.0.1", port), path, 4, None, 200, 2.0)
 
-    samples = asyncio.run(serve(responder(OK, close_after=3), client))
+    samples = asyncio.run(with_raw_server(responder(OK, close_after=3, last=CLOSE), client))
     assert len(samples) == 200
     assert sum(1 for s in samples if s.status == 200) == 200
 
@@ -87,7 +55,7 @@ def test_closed_loop_stops_at_the_duration_and_counts_timeouts(engine: str) -> N
         return await closed_loop(RawClient("127.0.0.1", port), path, 2, 0.5, None, 0.2)
 
     began = time.monotonic()
-    samples = asyncio.run(serve(responder(OK, delay=lambda: 5.0), client))  # a server that stalls
+    samples = asyncio.run(with_raw_server(responder(OK, delay=lambda: 5.0), client))  # a server that stalls
     assert time.monotonic() - began < 3  # no hang: timeouts end every request
     assert samples and all(s.error == "timeout" for s in samples)
 
@@ -120,7 +88,7 @@ def test_open_loop_latency_counts_from_the_intended_start() -> None:
         start = time.perf_counter()
         return await open_loop(RawClient("127.0.0.1", port), path, RATE, 2.0, None, 5.0, 1000)
 
-    samples = asyncio.run(serve(responder(OK, delay=delay), client))
+    samples = asyncio.run(with_raw_server(responder(OK, delay=delay), client))
     assert len(samples) == int(2.0 * RATE)
     assert all(s.error is None for s in samples)
     t0 = min(s.sent for s in samples)
@@ -140,7 +108,7 @@ def test_open_loop_drops_what_it_cannot_start() -> None:
     async def client(port: int) -> list[Sample]:
         return await open_loop(RawClient("127.0.0.1", port), path, 100.0, 0.5, None, 5.0, max_connections=2)
 
-    samples = asyncio.run(serve(responder(OK, delay=lambda: 0.3), client))
+    samples = asyncio.run(with_raw_server(responder(OK, delay=lambda: 0.3), client))
     dropped = [s for s in samples if s.error == DROPPED]
     answered = [s for s in samples if s.status == 200]
     assert len(samples) == 50

@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.locustrun import LocustOptions, commands, histogram_percentile, summarise
-from bench.tokens import sent_at as token_sent_at
-from tests.test_cli import bench
+from bench.engine.processes import free_port
+from bench.integrations.locust.run import LocustOptions, commands, histogram_percentile, summarise
+from bench.integrations.locust.tokens import sent_at as token_sent_at
+from tests.factories import bench
 
 SCALE = "0.02"  # the four-tabs work (10 s) becomes 0.2 s
 
@@ -48,7 +49,7 @@ def test_commands_bind_to_loopback_and_wire_the_workers(tmp_path: Path) -> None:
 
 
 def test_summary_joins_locust_figures_and_the_ledger() -> None:
-    from bench.ledger import WorkRecord
+    from bench.lab.ledger import WorkRecord
 
     push = {
         "name": "/push/[token] x",
@@ -121,12 +122,6 @@ def test_distributed_run_with_two_local_workers(tmp_path: Path) -> None:
     (v,) = doc["variants"]
     assert v["locust"]["workers"] == 2
     assert v["summary"]["requests"] > 0 and v["summary"]["errors"] == 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.integration

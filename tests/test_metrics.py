@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.metrics import parallelism, percentile, summarise
-from bench.results import RequestRecord
+from bench.model.document import RequestRecord
+from bench.model.metrics import parallelism, percentile, summarise
 
 
 @pytest.mark.parametrize(

@@ -69,3 +69,13 @@ def test_a_broken_run_file_is_a_clear_error(tmp_path: Path, content: str) -> Non
     (tmp_path / RUN_FILE).write_text(content)
     with pytest.raises(BenchError, match=RUN_FILE):
         load(tmp_path)
+
+
+def test_a_document_of_another_schema_version_is_one_line(tmp_path: Path) -> None:
+    path = save(run_document(), tmp_path)
+    raw = json.loads(path.read_text())
+    raw["schema_version"] = 1
+    path.write_text(json.dumps(raw))
+    with pytest.raises(BenchError, match=r"schema version 1, and this bench reads version 2") as info:
+        load(tmp_path)
+    assert "\n" not in str(info.value)

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from bench.errors import BenchError
-from bench.scenario import default_scenarios_path, load_catalog, parse_catalog
+from bench.lab.catalog import default_scenarios_path, load_catalog
+from bench.model.scenario import parse_catalog
 
 
 def test_the_project_scenarios_load() -> None:
@@ -166,7 +167,7 @@ def test_load_patterns_need_their_own_fields(scenarios_text: str, load: str, wor
 
 
 def test_scaled_plan_keeps_the_shape_of_an_open_loop() -> None:
-    from bench.runner import RunPlan
+    from bench.lab.runner import RunPlan
 
     catalog = load_catalog(default_scenarios_path())
     plan = RunPlan.of(catalog.scenario("steady-rate"), 0.1, Path("."))

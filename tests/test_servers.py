@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.launcher import ServerSpec, serve
-from bench.scenario import default_scenarios_path, load_catalog
-from bench.sidecars import sidecars
+from bench.lab.catalog import default_scenarios_path, load_catalog
+from bench.lab.launcher import ServerSpec, serve
+from bench.lab.sidecars import sidecars
 
 CATALOG = load_catalog(default_scenarios_path())
 BAD_TOKENS = ["has space", "x" * 65, "semi;colon", "new%0Aline", "%2E%2E%2Fetc", "ünïcode"]

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.scenario import Variant
-from bench.theory import expected, schedule
+from bench.model.scenario import Variant
+from bench.model.theory import expected, schedule
 
 
 def variant(slots: int | str, answers: str = "after-work", workers: int = 1) -> Variant:
@@ -61,13 +61,23 @@ def test_expected_for_the_tutorial_variants() -> None:
 
 
 def test_thread_limits_and_the_default_executor() -> None:
-    from bench.theory import default_executor_threads, slots_per_worker
+    from bench.model.theory import default_executor_threads, slots_per_worker
 
     assert slots_per_worker(variant("threads")) == 40
     raised = Variant.model_validate(
         {"name": "v", "title": "t", "app": "m:app", "work_slots": "threads", "answers": "at-once", "thread_limit": 100}
     )
     assert slots_per_worker(raised) == 100
-    assert slots_per_worker(variant("executor")) == default_executor_threads() <= 32
+    assert slots_per_worker(variant("executor")) == default_executor_threads()
     assert expected(variant("threads"), clients=100, gap_s=0, work_s=1.0).all_done_s == pytest.approx(3.0)
     assert expected(raised, clients=100, gap_s=0, work_s=1.0).all_done_s == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("cpus", "threads"), [(1, 5), (2, 6), (28, 32), (64, 32), (None, 5)])
+def test_the_default_executor_is_min_32_cpus_plus_4(
+    monkeypatch: pytest.MonkeyPatch, cpus: int | None, threads: int
+) -> None:
+    from bench.model import theory
+
+    monkeypatch.setattr(theory.os, "cpu_count", lambda: cpus)
+    assert theory.default_executor_threads() == threads

@@ -1,0 +1,102 @@
+"""The clients a load can use: the raw HTTP/1.1 client, or httpx to show its cost.
+
+Both give connections with the same ``get(path, timeout_s) -> Response`` so every load
+pattern works with either. ``--client httpx`` exists to teach "your client can be the
+bottleneck": it shares one ``httpx.AsyncClient`` the way most code does.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal, Protocol
+
+import httpx
+
+from bench.engine.http import PID_HEADER, Connection, HttpError, Response, worker_pid
+
+ClientKind = Literal["raw", "httpx"]
+CLIENT_KINDS: tuple[ClientKind, ...] = ("raw", "httpx")
+
+
+class ClientConnection(Protocol):
+    @property
+    def usable(self) -> bool: ...
+
+    async def get(self, path: str, timeout_s: float) -> Response: ...
+
+    def close(self) -> None: ...
+
+
+class Client(Protocol):
+    name: str
+
+    async def connect(self, timeout_s: float) -> ClientConnection: ...
+
+    async def aclose(self) -> None: ...
+
+
+class RawClient:
+    """One TCP connection per ``connect``: exactly what wrk and a browser tab do."""
+
+    name = "raw"
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+
+    async def connect(self, timeout_s: float) -> ClientConnection:
+        return await Connection.open(self.host, self.port, timeout_s)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _HttpxConnection:
+    """A handle on the shared httpx client; httpx picks the real connection from its pool."""
+
+    usable = True
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def get(self, path: str, timeout_s: float) -> Response:
+        sent = time.perf_counter()
+        try:
+            async with self._client.stream("GET", path, timeout=timeout_s) as r:
+                first_byte = time.perf_counter()
+                body = await r.aread()
+        except httpx.TimeoutException as exc:
+            raise HttpError("timeout", str(exc) or "timed out") from None
+        except httpx.ConnectError as exc:
+            raise HttpError("connect", str(exc)) from None
+        except (httpx.ReadError, httpx.WriteError) as exc:
+            raise HttpError("reset", str(exc)) from None
+        except httpx.RemoteProtocolError as exc:
+            raise HttpError("closed" if "closed" in str(exc).lower() else "protocol", str(exc)) from None
+        except httpx.HTTPError as exc:
+            raise HttpError("protocol", str(exc)) from None
+        raw = list(r.headers.raw)
+        pid = next((v for k, v in raw if k.lower() == PID_HEADER), None)
+        return Response(r.status_code, raw, body, sent, first_byte, time.perf_counter(), True, worker_pid(pid))
+
+    def close(self) -> None:
+        return None
+
+
+class HttpxClient:
+    name = "httpx"
+
+    def __init__(self, host: str, port: int, max_connections: int) -> None:
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._client = httpx.AsyncClient(base_url=f"http://{host}:{port}", limits=limits, trust_env=False)
+
+    async def connect(self, timeout_s: float) -> ClientConnection:
+        return _HttpxConnection(self._client)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def make_client(kind: ClientKind, host: str, port: int, max_connections: int = 100) -> Client:
+    if kind == "httpx":
+        return HttpxClient(host, port, max_connections)
+    return RawClient(host, port)

@@ -1,0 +1,121 @@
+"""Real headless Chromium as the client: the tutorial's tabs, literally.
+
+Playwright drives the system's Chromium (``executable_path``; Playwright's own browser
+download is never used). Each client is a tab of one browser context, navigated at its
+arrival time; its times come from the browser's own Navigation Timing
+(``performance.timeOrigin`` is wall-clock milliseconds, so they line up with the ledger).
+
+A browser is not a neutral client: Chromium holds back concurrent requests for an
+identical URL behind its HTTP cache lock (even with ``Cache-Control: no-store``), and
+opens at most 6 connections per host. ``same_url`` reproduces the tutorial's
+``/push/1`` in every tab.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from bench.engine.http import PID_HEADER, worker_pid
+from bench.engine.load import Observer, Request, Sample
+from bench.engine.processes import owned_env
+from bench.errors import BenchError
+
+# Flags that let Chromium run as root on a machine without network access: no
+# sandbox, no GPU, none of the background traffic to Google's services.
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+)
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+INSTALL_HINT = "install it with `apt-get install chromium` (Debian, Ubuntu), or set BENCH_CHROMIUM to its path"
+
+TIMING_JS = """() => {
+  const n = performance.getEntriesByType('navigation')[0];
+  return {origin: performance.timeOrigin, start: n.startTime, responseStart: n.responseStart,
+          responseEnd: n.responseEnd};
+}"""
+
+
+def find_chromium() -> str:
+    given = os.environ.get("BENCH_CHROMIUM")
+    if given:
+        if not (os.path.isfile(given) and os.access(given, os.X_OK)):
+            raise BenchError(f"BENCH_CHROMIUM={given} is not an executable file")
+        return given
+    for name in CANDIDATES:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise BenchError(f"no Chromium found for --client browser; {INSTALL_HINT}")
+
+
+async def browser_burst(
+    host: str, port: int, requests: Sequence[Request], gap_s: float, timeout_s: float, observe: Observer
+) -> list[Sample]:
+    """One tab per request, each navigated ``gap_s`` after the previous one (0: all at once)."""
+    executable = find_chromium()
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=list(CHROMIUM_FLAGS),
+            env={**owned_env()},
+        )
+        try:
+            context = await browser.new_context()
+            pages = [await context.new_page() for _ in requests]
+            start = time.perf_counter()
+
+            async def tab(index: int, token: str, path: str) -> Sample:
+                await asyncio.sleep(max(0.0, start + index * gap_s - time.perf_counter()))
+                page = pages[index]
+                began = time.time()
+                observe("sent", index, began)
+                try:
+                    response = await page.goto(
+                        f"http://{host}:{port}{path}", wait_until="load", timeout=timeout_s * 1000
+                    )
+                    timing: dict[str, Any] = await page.evaluate(TIMING_JS)
+                except PlaywrightTimeout:
+                    observe("failed", index, time.time())
+                    return Sample(index, token, began, None, None, None, None, "timeout")
+                except PlaywrightError:
+                    observe("failed", index, time.time())
+                    return Sample(index, token, began, None, None, None, None, "connect")
+                origin = float(timing["origin"])
+
+                def wall(ms: float) -> float:
+                    return (origin + ms) / 1000
+
+                responded = wall(timing["responseEnd"])
+                observe("responded", index, responded)
+                pid = worker_pid(response.headers.get(PID_HEADER.decode())) if response else None
+                return Sample(
+                    index,
+                    token,
+                    wall(timing["start"]),
+                    wall(timing["responseStart"]),
+                    responded,
+                    response.status if response else None,
+                    pid,
+                    None,
+                )
+
+            return list(await asyncio.gather(*(tab(i, t, p) for i, (t, p) in enumerate(requests))))
+        finally:
+            await browser.close()

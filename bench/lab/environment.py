@@ -1,0 +1,36 @@
+"""What machine and software a run was measured on (saved with every run)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+
+from bench.model.document import Environment
+
+PACKAGES = ("fastapi", "starlette", "uvicorn", "anyio", "uvloop", "httptools", "pydantic")
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def capture() -> Environment:
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 1
+    return Environment(
+        python=platform.python_version(),
+        implementation=platform.python_implementation(),
+        platform=platform.platform(),
+        machine=platform.machine(),
+        cpu_count=os.cpu_count(),
+        cpus_usable=usable,
+        packages={name: _version(name) for name in PACKAGES},
+        executable=sys.executable,
+    )

@@ -1,0 +1,123 @@
+"""Starting a variant's web server and knowing when it is ready.
+
+The server is a process the harness owns (``bench.engine.processes``): its own process
+group, the owner mark, the lifeline. Teardown always runs, on success, error,
+cancellation and Ctrl-C, and never blocks the event loop.
+
+Readiness is a signal, never a sleep: ``GET /health`` answers 200 and the log shows
+"Application startup complete" once per worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bench.engine.processes import HOST, LaunchError, free_port, last_lines, spawn, stop_async
+
+READY_LINE = "Application startup complete"
+PORT_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    app: str
+    workers: int = 1
+    env: Mapping[str, str] = field(default_factory=dict)
+    app_dir: Path = Path(".")
+    log_path: Path = Path("server.log")
+    ready_timeout_s: float = 30.0
+    stop_grace_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def _command(spec: ServerSpec, port: int) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        spec.app,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--app-dir",
+        str(spec.app_dir),
+        "--no-access-log",
+    ]
+    if spec.workers > 1:
+        cmd += ["--workers", str(spec.workers)]
+    return cmd
+
+
+async def _wait_ready(spec: ServerSpec, port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + spec.ready_timeout_s
+    url = f"http://{HOST}:{port}/health"
+    async with httpx.AsyncClient(timeout=1.0, trust_env=False) as client:
+        while True:
+            if process.poll() is not None:
+                raise LaunchError(f"the server exited with code {process.returncode} before it was ready")
+            try:
+                healthy = (await client.get(url)).status_code == 200
+            except httpx.HTTPError:
+                healthy = False
+            if healthy and _startups_logged(spec.log_path) >= spec.workers:
+                return
+            if time.monotonic() > deadline:
+                raise LaunchError(f"the server was not ready after {spec.ready_timeout_s:g} s")
+            await asyncio.sleep(0.05)
+
+
+def _startups_logged(log_path: Path) -> int:
+    try:
+        return log_path.read_text(errors="replace").count(READY_LINE)
+    except OSError:
+        return 0
+
+
+def _port_was_taken(log_path: Path) -> bool:
+    text = last_lines(log_path, 5).lower()
+    return "address already in use" in text or "errno 98" in text
+
+
+@asynccontextmanager
+async def serve(spec: ServerSpec) -> AsyncIterator[RunningServer]:
+    """Start the server on a free loopback port, wait until ready, always stop it."""
+    for _attempt in range(PORT_ATTEMPTS):
+        port = free_port()
+        process = spawn(_command(spec, port), spec.log_path, spec.env)
+        try:
+            await _wait_ready(spec, port, process)
+        except LaunchError as exc:
+            await stop_async(process, spec.stop_grace_s)
+            if _port_was_taken(spec.log_path):
+                continue  # someone took the port between our check and uvicorn's bind
+            raise LaunchError(f"{exc}; last lines of {spec.log_path}:\n{last_lines(spec.log_path)}") from None
+        except BaseException:
+            await stop_async(process, spec.stop_grace_s)
+            raise
+        try:
+            yield RunningServer(port=port, process=process)
+        finally:
+            await stop_async(process, spec.stop_grace_s)
+        return
+    raise LaunchError(
+        f"no free port after {PORT_ATTEMPTS} attempts; last lines of {spec.log_path}:\n{last_lines(spec.log_path)}"
+    )

@@ -1,0 +1,42 @@
+"""What an earlier harness that died left behind: its processes, and its run marked running.
+
+The lifeline (``bench.engine.processes``) stops a dead harness's processes within
+seconds. When even that could not run (the watchdog was killed too), the next ``bench``
+finds the processes by their owner mark, stops them, and marks the run document the
+dead harness was writing ``abandoned``, keeping every variant that finished.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.engine.processes import kill_marked, leftovers, owner_alive
+from bench.errors import BenchError
+from bench.results import RUN_FILE, load, save
+
+
+def clean_up(out_dir: Path) -> list[str]:
+    """Stop what dead harnesses left running; mark their runs abandoned. One line per finding."""
+    said = []
+    for owner, found in leftovers().items():
+        stopped = kill_marked(owner)
+        pid = owner.partition(":")[0]
+        said.append(f"stopped {stopped or len(found)} processes left running by an earlier bench (pid {pid}) that died")
+    for path in sorted(out_dir.glob(f"*/{RUN_FILE}")) if out_dir.is_dir() else []:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        writer = raw.get("owner") if isinstance(raw, dict) else None
+        if raw.get("status") != "running" or not isinstance(writer, str) or owner_alive(writer):
+            continue
+        try:
+            doc = load(path)
+        except BenchError:
+            continue  # another version's document: not ours to rewrite
+        doc.status = "abandoned"
+        save(doc, path.parent)
+        kept = sum(1 for v in doc.variants if v.status == "ok")
+        said.append(f"run {doc.run_id} was left running by a bench that died: marked abandoned, {kept} variants kept")
+    return said

@@ -1,0 +1,345 @@
+"""One variant, start to finish: launch, load, wait for the work, tear down, measure.
+
+launcher: the server on a free loopback port, ready by /health (bench.lab.launcher)
+load:     the burst of tabs, every request timestamped (bench.engine.load)
+ledger:   wait for every accepted unit of work to be recorded done (bench.lab.ledger)
+teardown: the whole process group, always (the ``serve`` context manager)
+measure:  records -> summary, theory, claims (pure: bench.model.metrics/theory/claims)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.engine.clients import make_client
+from bench.engine.load import Request, Sample, burst, closed_loop, open_loop
+from bench.engine.probe import probing
+from bench.engine.processes import HOST, LaunchError
+from bench.engine.pump import closed_loop_raw
+from bench.errors import BenchError
+from bench.integrations.browser import browser_burst
+from bench.lab.disrupt import disrupt
+from bench.lab.launcher import RunningServer, ServerSpec, serve
+from bench.lab.ledger import LedgerReader, LedgerWatcher, WorkRecord
+from bench.lab.sidecars import Sidecars, sidecars
+from bench.model import claims, metrics, theory
+from bench.model.document import Capacity, Expected, RequestRecord, VariantResult, run_name
+from bench.model.scenario import RunClient, Scenario, UrlMode, Variant
+from bench.report.live import VariantProgress
+
+LEDGER_FILE = "ledger.jsonl"  # written by servers.work
+DEFAULT_OPEN_LOOP_CONNECTIONS = 1000
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A scenario with its times scaled: what one run actually does.
+
+    Durations and gaps shrink with the time scale and the arrival rate grows with it,
+    so a scaled run has the same shape (the same number of requests, the same overlap
+    of work) as the true one, only faster.
+    """
+
+    scenario: Scenario
+    time_scale: float
+    work_s: float
+    pattern: str
+    clients: int
+    gap_s: float
+    duration_s: float | None
+    rate: float | None
+    total: int | None
+    app_dir: Path
+    client: RunClient = "raw"
+    urls: UrlMode = "distinct"
+    broker_url: str | None = None  # --broker: a Redis for the Celery variants instead of starting one
+
+    @classmethod
+    def of(
+        cls,
+        scenario: Scenario,
+        time_scale: float,
+        app_dir: Path,
+        client: RunClient | None = None,
+        same_url: bool = False,
+        broker_url: str | None = None,
+    ) -> RunPlan:
+        """``client`` and ``same_url`` (the command line's) override the scenario's."""
+        load = scenario.load
+        client = client or load.client or "raw"
+        urls: UrlMode = "same" if same_url else load.urls
+        if client == "browser" and load.pattern != "burst":
+            raise BenchError(
+                f"--client browser opens tabs: it needs a burst load, and {scenario.name!r} is {load.pattern}"
+            )
+        if urls != "distinct" and load.pattern != "burst":
+            raise BenchError(f"--same-url is for burst loads (tabs), and {scenario.name!r} is {load.pattern}")
+        return cls(
+            scenario=scenario,
+            time_scale=time_scale,
+            work_s=scenario.work.seconds * time_scale,
+            pattern=load.pattern,
+            clients=load.clients or DEFAULT_OPEN_LOOP_CONNECTIONS,
+            gap_s=load.gap * time_scale,
+            duration_s=None if load.duration is None else load.duration * time_scale,
+            rate=None if load.rate is None else load.rate / time_scale,
+            total=load.total,
+            app_dir=app_dir,
+            client=client,
+            urls=urls,
+            broker_url=broker_url,
+        )
+
+    def url_modes(self) -> tuple[bool, ...]:
+        """Each variant runs once per mode: False = one URL per tab, True = every tab on the same URL."""
+        return {"distinct": (False,), "same": (True,), "both": (False, True)}[self.urls]
+
+    def expected(self, variant: Variant, same_url: bool = False) -> Expected | None:
+        """The theory, for the burst pattern (arrivals known in advance); None otherwise."""
+        if self.pattern != "burst":
+            return None
+        cap = None
+        if self.client == "browser":
+            cap = theory.BROWSER_SAME_URL if same_url else theory.BROWSER_PER_HOST
+        return theory.expected(variant, self.clients, self.gap_s, self.work_s, cap, kind=self.scenario.work.kind)
+
+    def request_timeout_s(self, expected: Expected | None) -> float:
+        if expected is not None:
+            return 2 * expected.all_done_s + 10
+        return 10 * self.work_s + 30
+
+
+def capacity(variant: Variant) -> Capacity:
+    celery = variant.celery
+    return Capacity(
+        workers=variant.workers,
+        work_slots_per_worker=theory.slots_per_worker(variant),
+        thread_limit=variant.thread_limit or theory.ANYIO_DEFAULT_THREADS,
+        celery_concurrency=celery.concurrency if celery else None,
+        celery_pool=celery.pool if celery else None,
+        celery_prefetch=celery.prefetch if celery else None,
+        answers=variant.answers,
+    )
+
+
+def work_env(plan: RunPlan, folder: Path, **extra: str) -> dict[str, str]:
+    """What every process doing the work needs to know: its kind, its duration, the ledger."""
+    return {
+        "BENCH_WORK_KIND": plan.scenario.work.kind,
+        "BENCH_WORK_SECONDS": repr(plan.work_s),
+        "BENCH_LEDGER_DIR": str(folder.resolve()),
+        **extra,
+    }
+
+
+def unfinished_result(
+    variant: Variant, same_url: bool = False, repetition: int = 0, step: int | None = None
+) -> VariantResult:
+    """A variant's result before anything ran: failed until the run says otherwise."""
+    return VariantResult(
+        name=run_name(variant.name, same_url, repetition, step),
+        variant=variant.name,
+        same_url=same_url,
+        repetition=repetition,
+        step=step,
+        title=variant.title + (" — every tab on the same URL" if same_url else ""),
+        app=variant.app,
+        capacity=capacity(variant),
+        status="failed",
+    )
+
+
+@dataclass(frozen=True)
+class Launched:
+    sidecars: Sidecars
+    spec: ServerSpec  # to start the web server again (the restart experiments)
+    server: RunningServer
+
+
+async def launch(
+    stack: contextlib.AsyncExitStack, plan: RunPlan, variant: Variant, folder: Path, env: dict[str, str]
+) -> Launched:
+    """Start a variant inside ``stack``: its sidecars (Celery: broker, worker), then its web server.
+
+    The stack stops them in reverse order, whatever happens."""
+    if variant.thread_limit is not None:
+        env = {**env, "BENCH_THREAD_LIMIT": str(variant.thread_limit)}
+    if variant.processes is not None:
+        env = {**env, "BENCH_PROCESSES": str(variant.processes)}
+    side = await stack.enter_async_context(sidecars(variant, folder, env, plan.broker_url, plan.app_dir))
+    spec = ServerSpec(
+        app=variant.app,
+        workers=variant.workers,
+        env={**env, **side.env},
+        app_dir=plan.app_dir,
+        log_path=folder / "server.log",
+    )
+    server = await stack.enter_async_context(serve(spec))
+    return Launched(side, spec, server)
+
+
+async def run_variant(
+    plan: RunPlan,
+    variant: Variant,
+    folder: Path,
+    progress: VariantProgress | None = None,
+    same_url: bool = False,
+    repetition: int = 0,
+    step: int | None = None,
+) -> VariantResult:
+    folder.mkdir(parents=True, exist_ok=True)
+    name = run_name(variant.name, same_url)  # what the claims name
+    expected = plan.expected(variant, same_url)
+    env = work_env(plan, folder)
+    nonce = secrets.token_hex(4)
+    clients_of: dict[str, list[int]] = {}
+
+    def next_request(index: int) -> Request:
+        if same_url:  # every tab on one URL, as the tutorial's /push/1
+            token = f"same-{nonce}"
+        else:
+            token = f"tab{index + 1}-{nonce}" if plan.pattern == "burst" else f"r{index + 1}-{nonce}"
+        clients_of.setdefault(token, []).append(index)
+        return token, f"/push/{token}"
+
+    def on_record(record: WorkRecord) -> None:
+        waiting = clients_of.get(record.token)
+        if progress is not None and waiting:
+            progress.on_done(waiting.pop(0), record.end)
+
+    watcher = LedgerWatcher(LedgerReader(folder / LEDGER_FILE), on_record)
+    result = unfinished_result(variant, same_url, repetition, step)
+    timeout_s = plan.request_timeout_s(expected)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            launched = await launch(stack, plan, variant, folder, env)
+            server = launched.server
+            result.broker = launched.sidecars.broker
+            if progress is not None:
+                progress.phase = f"load: {plan.pattern}, client {plan.client}"
+            # Until the work is done (the stack closes it before the servers), sample the
+            # event loop's lag and the thread pool's wait.
+            probes = await stack.enter_async_context(probing(HOST, server.port, timeout_s))
+            follower = asyncio.create_task(watcher.follow())
+            try:
+                samples = await _fire(plan, server.port, next_request, timeout_s, progress)
+            finally:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
+            disruption = plan.scenario.disruption
+            if disruption is not None:
+                if progress is not None:
+                    progress.phase = f"disrupting: SIG{disruption.signal} to the {disruption.target}"
+                result.disruption = await disrupt(disruption, server, launched.sidecars.worker_pid, plan.work_s)
+                if disruption.target == "web-server":
+                    server = await stack.enter_async_context(serve(launched.spec))  # the restart
+                if expected is not None:  # work that died will never come: wait what theory needs, not more
+                    timeout_s = 1.5 * expected.all_done_s + 2
+            exit_code = server.process.poll()
+            if exit_code is not None:  # killed under the load (the OOM killer, a crash): keep what was measured
+                result.error = f"the server died during the load (exit code {exit_code}); what was measured is kept"
+                timeout_s = min(timeout_s, 1.0)  # its queued work will never be done: read what the ledger has
+            accepted = [s.token for s in samples if metrics.is_success(s.status)]
+            if progress is not None:
+                progress.phase = "waiting for the background work"
+            await watcher.wait_for(accepted, timeout_s)
+            if progress is not None:
+                progress.phase = "stopping the server"
+    except LaunchError as exc:
+        result.error = str(exc)
+        return result
+    records = _records(samples, watcher.found)
+    summary = metrics.summarise(records)
+    loop_probe, thread_probe = probes
+    summary.loop_lag_p99_s, summary.loop_lag_max_s = metrics.tail(loop_probe.latencies)
+    summary.thread_wait_p99_s, summary.thread_wait_max_s = metrics.tail(thread_probe.latencies)
+    split = metrics.pid_split(summary.pids, variant.workers) if variant.workers > 1 else ""
+    result.status = "ok" if result.error is None else "failed"
+    result.started_at = min((s.sent for s in samples), default=None)
+    result.summary = summary
+    result.expected = expected
+    result.requests = records
+    result.claims = [
+        claims.check(c, summary, plan.work_s, split, expected=expected)
+        for c in plan.scenario.claims
+        if c.variant == name
+    ]
+    return result
+
+
+async def _fire(
+    plan: RunPlan,
+    port: int,
+    next_request: Callable[[int], Request],
+    timeout_s: float,
+    progress: VariantProgress | None,
+) -> list[Sample]:
+    observe = progress.on_load if progress is not None else (lambda event, client, at: None)
+    if plan.client == "browser":
+        requests = [next_request(i) for i in range(plan.clients)]
+        return await browser_burst(HOST, port, requests, plan.gap_s, timeout_s, observe)
+    client = make_client(plan.client, HOST, port, max_connections=plan.clients)
+    try:
+        if plan.pattern == "burst":
+            requests = [next_request(i) for i in range(plan.clients)]
+            return await burst(client, requests, plan.gap_s, timeout_s, observe)
+        if plan.pattern == "closed" and plan.client == "raw":
+            return await closed_loop_raw(
+                HOST, port, next_request, plan.clients, plan.duration_s, plan.total, timeout_s, observe
+            )
+        if plan.pattern == "closed":
+            return await closed_loop(
+                client, next_request, plan.clients, plan.duration_s, plan.total, timeout_s, observe
+            )
+        assert plan.rate is not None
+        return await open_loop(
+            client, next_request, plan.rate, plan.duration_s, plan.total, timeout_s, plan.clients, observe
+        )
+    finally:
+        await client.aclose()
+
+
+def _records(samples: list[Sample], work: dict[str, list[WorkRecord]]) -> list[RequestRecord]:
+    """Join what the client saw with what the ledger says, in seconds from the first send.
+
+    When several requests share a token (same URL), the k-th answered gets the k-th
+    finished unit of work: each one's work is done before its answer, in the same order.
+    """
+    t0 = min((s.sent for s in samples), default=0.0)
+
+    def rel(t: float | None) -> float | None:
+        return None if t is None else t - t0
+
+    queues = {token: sorted(records, key=lambda r: r.end) for token, records in work.items()}
+    done_of: dict[int, WorkRecord] = {}
+    for s in sorted(samples, key=lambda s: s.responded or float("inf")):
+        queue = queues.get(s.token)
+        if metrics.is_success(s.status) and queue:
+            done_of[s.client] = queue.pop(0)
+    out = []
+    for s in sorted(samples, key=lambda s: s.client):
+        done = done_of.get(s.client)
+        out.append(
+            RequestRecord(
+                client=s.client + 1,
+                token=s.token,
+                sent_s=s.sent - t0,
+                first_byte_s=rel(s.first_byte),
+                responded_s=rel(s.responded),
+                done_s=rel(done.end) if done else None,
+                status=s.status,
+                pid=s.pid,
+                error=s.error,
+                queued_s=s.queued_s,
+                work_start_s=rel(done.start) if done else None,
+                work_pid=done.pid if done else None,
+                work_thread=done.thread if done else None,
+            )
+        )
+    return out

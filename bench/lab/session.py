@@ -1,0 +1,127 @@
+"""A whole run: every variant of a scenario in turn, saved after each one.
+
+"We export results after each individual benchmark, because we would risk losing
+them if a later benchmark fails" (hyperfine). A variant that cannot start is recorded
+as failed with its log lines, and the run goes on; Ctrl-C marks the run interrupted
+and keeps every variant that finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from rich.text import Text
+
+from bench.engine.processes import owner_mark
+from bench.lab import environment
+from bench.lab.runner import RunPlan, run_variant
+from bench.lab.taskcontrol import run_task_control
+from bench.model import fairness
+from bench.model.document import RunDocument, Scaled, ScenarioAsRun, VariantResult, run_name
+from bench.model.scenario import Variant
+from bench.report import html as htmlreport
+from bench.report.live import Board, VariantProgress
+from bench.results import save
+
+
+def new_run_id(scenario: str, now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now()
+    return f"{now:%Y%m%d-%H%M%S}-{scenario}"
+
+
+def scenario_as_run(plan: RunPlan, variants: tuple[Variant, ...]) -> ScenarioAsRun:
+    scaled = Scaled(
+        work_s=plan.work_s,
+        gap_s=plan.gap_s,
+        duration_s=plan.duration_s,
+        rate=plan.rate,
+        client=plan.client,
+        urls=plan.urls,
+    )
+    return ScenarioAsRun.model_validate({**dict(plan.scenario), "variants": list(variants), "scaled": scaled})
+
+
+def new_document(folder: Path, scenario: ScenarioAsRun, time_scale: float) -> RunDocument:
+    """A run document for ``folder``, saved at once so that even an early crash leaves a trace."""
+    doc = RunDocument(
+        run_id=folder.name,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        status="running",
+        owner=owner_mark(),
+        scenario=scenario,
+        time_scale=time_scale,
+        environment=environment.capture(),
+    )
+    save(doc, folder)
+    return doc
+
+
+async def run_scenario(
+    plan: RunPlan,
+    variants: tuple[Variant, ...],
+    folder: Path,
+    board: Board | None = None,
+    on_variant: Callable[[VariantResult], None] = lambda result: None,
+) -> RunDocument:
+    doc = new_document(folder, scenario_as_run(plan, variants), plan.time_scale)
+    repeats = plan.scenario.repeat
+    steps: tuple[int | None, ...] = plan.scenario.sweep or (None,)
+    runs = [
+        (variant, same_url, k if repeats > 1 else 0, step)
+        for variant in variants
+        for same_url in plan.url_modes()
+        for k in range(1, repeats + 1)
+        for step in steps
+    ]
+    noted = [w for w in (fairness.shared_cores(plan.scenario.work.kind, plan.pattern),) if w is not None]
+    try:
+        for variant, same_url, repetition, step in runs:
+            step_plan = plan if step is None else replace(plan, clients=step)
+            expected = plan.expected(variant, same_url)
+            expected_done = None if expected is None else expected.all_done_s
+            name = run_name(variant.name, same_url, repetition, step)
+            progress = VariantProgress(name, variant.title, plan.clients, expected_done)
+            if board is not None:
+                board.current = progress
+            busy = fairness.busy_machine(name)
+            if busy is not None:
+                noted.append(busy)
+            if plan.scenario.experiment == "task-control":
+                progress.phase = "tracking, retrying and revoking tasks"
+                result = await run_task_control(plan, variant, folder / name)
+            else:
+                result = await run_variant(step_plan, variant, folder / name, progress, same_url, repetition, step)
+            doc.variants.append(result)
+            unequal = fairness.unequal_budgets(doc.variants)
+            doc.warnings = [*noted, *([unequal] if unequal else [])]
+            save(doc, folder)
+            if board is not None:
+                board.finished.append(_one_line(result))
+                board.current = None
+            on_variant(result)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        doc.status = "interrupted"
+        save(doc, folder)
+        htmlreport.write(doc, folder)
+        raise
+    doc.status = "complete"
+    save(doc, folder)
+    htmlreport.write(doc, folder)
+    return doc
+
+
+def _one_line(result: VariantResult) -> Text:
+    if result.status != "ok":
+        reason = (result.error or "failed to run").splitlines()[0]
+        return Text(f"✗ {result.name}: {reason}", style="red")
+    if result.summary is None:
+        held = sum(c.holds for c in result.claims)
+        return Text(f"✓ {result.name}: {held} of {len(result.claims)} checks hold", style="green")
+    s = result.summary
+    done = "not done" if s.all_done_s is None else f"all done {s.all_done_s:.2f} s"
+    responded = "no answer" if s.all_responded_s is None else f"all responded {s.all_responded_s:.2f} s"
+    return Text(f"✓ {result.name}: {responded}, {done}, lost {s.lost}", style="green")

@@ -1,0 +1,81 @@
+"""Checking the tutorial's claims, written as data in scenarios.yaml, against a run."""
+
+from __future__ import annotations
+
+from bench.model.document import ClaimResult, Expected, Summary
+from bench.model.scenario import Claim
+
+
+def threshold(claim: Claim, work_s: float, expected: Expected | None = None) -> float:
+    """The claim's reference value in seconds (or as a plain number for counts/ratios)."""
+    value = next(v for v in (claim.approx, claim.below, claim.above) if v is not None)
+    if claim.unit == "theory":
+        return value * getattr(expected, claim.measure) if expected is not None else float("nan")
+    return value * work_s if claim.unit == "d" and _is_time(claim) else value
+
+
+def _is_time(claim: Claim) -> bool:
+    return claim.measure.endswith("_s")
+
+
+def check(
+    claim: Claim,
+    summary: Summary | None,
+    work_s: float,
+    pid_split: str = "",
+    facts: dict[str, float] | None = None,
+    expected: Expected | None = None,
+) -> ClaimResult:
+    """Compare one measured figure with the claim; ``work_s`` is the (scaled) work duration d.
+
+    The figure comes from the summary, or from ``facts`` that an experiment measured."""
+    ref = threshold(claim, work_s, expected)
+    if facts is not None and claim.measure in facts:
+        measured: float | None = facts[claim.measure]
+    else:
+        measured = getattr(summary, claim.measure, None) if summary is not None else None
+    if claim.approx is not None:
+        lo, hi = ref * (1 - claim.tolerance), ref * (1 + claim.tolerance)
+        holds = measured is not None and lo <= measured <= hi
+        expected_text = f"≈ {_fmt(claim, claim.approx, ref)} (±{claim.tolerance:.0%})"
+    elif claim.below is not None:
+        holds = measured is not None and measured < ref
+        expected_text = f"< {_fmt(claim, claim.below, ref)}"
+    else:
+        holds = measured is not None and measured > ref
+        expected_text = f"> {_fmt(claim, claim.above or 0.0, ref)}"
+    measured_text = "not measured" if measured is None else _measured(claim, measured, work_s)
+    note = None
+    if not holds:
+        note = claim.if_not.strip() if claim.if_not else "Does not reproduce on this machine in this run."
+        if pid_split:
+            note += f" Served by: {pid_split}."
+    return ClaimResult(
+        id=claim.id,
+        variant=claim.variant,
+        says=claim.says,
+        holds=holds,
+        measured=measured,
+        measured_text=measured_text,
+        expected_text=expected_text,
+        why=claim.why,
+        note=note,
+    )
+
+
+def _fmt(claim: Claim, value: float, seconds: float) -> str:
+    if not _is_time(claim):
+        return f"{value:g}"
+    if claim.unit == "d":
+        return f"{value:g} d = {seconds:.3g} s"
+    if claim.unit == "theory":
+        return f"{value:g} × theory = {seconds:.3g} s"
+    return f"{seconds * 1000:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
+def _measured(claim: Claim, measured: float, work_s: float) -> str:
+    if not _is_time(claim):
+        return f"{measured:.3g}"
+    if claim.unit == "s":
+        return f"{measured * 1000:.1f} ms" if measured < 1 else f"{measured:.3f} s"
+    return f"{measured:.3f} s = {measured / work_s:.2f} d"

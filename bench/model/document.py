@@ -1,0 +1,206 @@
+"""The run document's types: what every run writes, ``bench show`` reads and exports convert.
+
+Pure data (pydantic models), no I/O: ``bench.results`` saves and loads them. All times
+are seconds from the variant's first request.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bench.model.scenario import Claim, Disruption, Load, Variant, Work
+
+SCHEMA_VERSION = 2  # 2: typed scenario, environment and Locust sections; a variant's identity as fields
+DROPPED = "dropped"  # the error of an open-loop request the client could not start
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RequestRecord(Model):
+    client: int
+    token: str
+    sent_s: float
+    first_byte_s: float | None
+    responded_s: float | None
+    done_s: float | None  # when the ledger says its work finished; None = not (yet) done
+    status: int | None
+    pid: int | None  # the process that answered
+    error: str | None = None
+    queued_s: float | None = None  # open loop: waited in the client from its intended start to being written
+    work_start_s: float | None = None
+    work_pid: int | None = None  # the process that did the work
+    work_thread: str | None = None
+
+
+class Summary(Model):
+    requests: int
+    ok: int
+    first_response_s: float | None
+    response_min_s: float | None
+    response_p50_s: float | None
+    response_p95_s: float | None
+    response_p99_s: float | None
+    response_max_s: float | None
+    all_responded_s: float | None
+    all_done_s: float | None
+    done_time_p50_s: float | None
+    done_time_max_s: float | None
+    parallelism: float | None
+    lost: int
+    errors: int
+    errors_by_kind: dict[str, int]
+    dropped: int = 0  # open loop: requests the client could not start (no connection free, none allowed)
+    throughput_rps: float | None = None  # answered requests / (last answer - first send)
+    client_queue_p99_s: float | None = None  # open loop
+    work_began_p50_s: float | None = None  # request sent -> its work started (queues, brokers)
+    busiest_worker_share: float | None = None  # the share of answers from the busiest process (1/W is even)
+    loop_lag_p99_s: float | None = None  # the async def probe's latency during the load: event-loop lag
+    loop_lag_max_s: float | None = None
+    thread_wait_p99_s: float | None = None  # the def probe's latency: waiting for a free thread
+    thread_wait_max_s: float | None = None
+    pids: dict[str, int]  # pid (as text, for JSON) -> requests it answered
+
+
+class Expected(Model):
+    """What theory says for this variant under this scenario (already time-scaled)."""
+
+    model: str  # one line: the theory in words
+    all_responded_s: float
+    all_done_s: float
+    responded_s: list[float]  # per client
+    done_s: list[float]
+
+
+class ClaimResult(Model):
+    id: str
+    variant: str
+    says: str
+    holds: bool
+    measured: float | None
+    measured_text: str
+    expected_text: str
+    why: str
+    note: str | None = None  # the finding when a claim does not reproduce
+
+
+class Capacity(Model):
+    workers: int
+    work_slots_per_worker: int | None  # None: unbounded
+    thread_limit: int | None
+    celery_concurrency: int | None = None
+    celery_pool: str | None = None
+    celery_prefetch: int | None = None
+    answers: str | None = None  # "after-work" or "at-once": does the answer wait for the work?
+
+
+class LocustRun(Model):
+    """What ``bench locust`` ran, and Locust's own statistics per request name."""
+
+    mode: Literal["headless", "web UI"]
+    users: int | None
+    spawn_rate: float | None
+    run_time_s: float | None
+    workers: int
+    stats: list[dict[str, Any]]  # Locust's JSON entries, as Locust writes them
+
+
+def run_name(variant: str, same_url: bool = False, repetition: int = 0, step: int | None = None) -> str:
+    """The name a result is shown under: ``asyncio``, ``asyncio+same-url``, ``sync#2`` (the
+    second repetition), ``threadpool@32`` (the sweep's step at 32 connections)."""
+    url = "+same-url" if same_url else ""
+    return f"{variant}{url}{f'#{repetition}' if repetition else ''}{f'@{step}' if step else ''}"
+
+
+class VariantResult(Model):
+    name: str  # as shown: ``run_name`` of the fields below
+    variant: str  # the variant's own name in the scenarios file
+    same_url: bool = False  # every tab on one URL (the browser's cache lock)
+    repetition: int = 0  # 1..k when the scenario repeats, else 0
+    step: int | None = None  # a sweep's connection count
+    title: str
+    app: str
+    capacity: Capacity
+    status: Literal["ok", "failed"]
+    error: str | None = None
+    summary: Summary | None = None
+    expected: Expected | None = None
+    claims: list[ClaimResult] = []
+    requests: list[RequestRecord] = []
+    started_at: float | None = None  # wall clock of the first request
+    locust: LocustRun | None = None  # bench locust
+    broker: str | None = None  # the Celery variants' broker, as run
+    disruption: str | None = None  # what the restart experiments did to a process
+    facts: dict[str, float] = {}  # what an experiment (task-control) measured besides the summary
+    notes: list[str] = []  # what happened, in words
+
+
+class Scaled(Model):
+    """The scenario's times as this run used them (after ``--time-scale``)."""
+
+    work_s: float
+    gap_s: float | None = None
+    duration_s: float | None = None
+    rate: float | None = None
+    client: str = "raw"
+    urls: str = "distinct"
+
+
+class LocustLoad(Model):
+    pattern: Literal["locust"] = "locust"
+    mode: Literal["headless", "web UI"]
+    users: int | None
+    spawn_rate: float | None
+    run_time: float | None
+    processes: int
+    pace: float
+
+
+class ScenarioAsRun(Model):
+    """The scenario a run measured, with its variants in full and its times scaled."""
+
+    name: str
+    title: str
+    description: str = ""
+    work: Work
+    load: Load | LocustLoad
+    variants: list[Variant]
+    claims: list[Claim] = []
+    disruption: Disruption | None = None
+    experiment: str = "load"
+    repeat: int = 1
+    sweep: list[int] = []
+    fail_first: int = 0
+    scaled: Scaled
+
+
+class Environment(Model):
+    """What the run was measured on."""
+
+    python: str
+    implementation: str
+    platform: str
+    machine: str
+    cpu_count: int | None
+    cpus_usable: int
+    packages: dict[str, str | None]
+    executable: str
+
+
+class RunDocument(Model):
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    created: str
+    status: Literal["running", "complete", "interrupted", "abandoned"]
+    owner: str | None = None  # the harness process writing it (bench.engine.processes.owner_mark)
+    scenario: ScenarioAsRun
+    time_scale: float
+    environment: Environment
+    variants: list[VariantResult] = []
+    warnings: list[str] = []  # how fair and how quiet the measurement was (bench.model.fairness)
+
+    def claims(self) -> list[ClaimResult]:
+        return [claim for v in self.variants for claim in v.claims]

@@ -1,0 +1,370 @@
+"""The scenarios: ``scenarios.yaml``'s text parsed into frozen, validated objects.
+
+Parsed once, at the edge: every later module receives a ``Catalog`` / ``Scenario``
+and never sees raw YAML. Every problem is reported as ``file:line: field: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bench.errors import BenchError
+
+# The figures a claim can measure; each is a field of ``bench.results.Summary``.
+Measure = Literal[
+    "first_response_s",
+    "response_min_s",
+    "response_p50_s",
+    "response_p95_s",
+    "response_p99_s",
+    "response_max_s",
+    "all_responded_s",
+    "all_done_s",
+    "done_time_p50_s",
+    "done_time_max_s",
+    "parallelism",
+    "lost",
+    "errors",
+    "busiest_worker_share",
+    "loop_lag_p99_s",
+    "loop_lag_max_s",
+    "thread_wait_p99_s",
+    "thread_wait_max_s",
+    # facts of the task-control experiment (bench.lab.taskcontrol)
+    "retry_attempts",
+    "retry_succeeded",
+    "started_seen",
+    "revoked_ran",
+]
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+RunClient = Literal["raw", "httpx", "browser"]
+UrlMode = Literal["distinct", "same", "both"]
+SAME_URL_SUFFIX = "+same-url"
+
+# How many units of work one server process runs at once (see scenarios.yaml).
+WorkSlots = int | Literal["threads", "executor", "unbounded"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class CeleryWorker(Frozen):
+    """The Celery worker a ``celery`` variant runs beside its web server."""
+
+    concurrency: int = Field(ge=1, le=64)
+    pool: Literal["prefork", "threads", "solo"] = "prefork"
+    prefetch: int = Field(default=1, ge=1, le=100)
+
+
+class Variant(Frozen):
+    name: str = Field(pattern=NAME_PATTERN)
+    title: str
+    app: str
+    workers: int = Field(default=1, ge=1, le=32)
+    work_slots: WorkSlots
+    answers: Literal["after-work", "at-once"]
+    celery: CeleryWorker | None = None
+    thread_limit: int | None = Field(default=None, ge=1, le=10_000, description="anyio's limiter, raised at startup")
+    processes: int | None = Field(default=None, ge=1, le=64, description="the app's process pool (process-pool)")
+
+    @model_validator(mode="after")
+    def _celery_slots(self) -> Variant:
+        if self.processes is not None and self.work_slots != self.processes:
+            raise ValueError(f"work_slots must equal processes ({self.processes}): the pool runs that many at once")
+        if self.celery is not None and self.work_slots != self.celery.concurrency:
+            raise ValueError(
+                f"work_slots must equal celery.concurrency ({self.celery.concurrency}): "
+                "the worker runs that many tasks at once"
+            )
+        return self
+
+    @field_validator("app")
+    @classmethod
+    def _import_string(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", value):
+            raise ValueError(f"must be an import string like 'servers.sync:app' (got {value!r})")
+        return value
+
+    @field_validator("work_slots", mode="before")
+    @classmethod
+    def _slots(cls, value: object) -> object:
+        if value in ("threads", "executor", "unbounded") or (type(value) is int and value >= 1):
+            return value
+        raise ValueError(f"must be a whole number >= 1, 'threads', 'executor' or 'unbounded' (got {value!r})")
+
+
+class Work(Frozen):
+    kind: Literal["sleep", "cpu"] = "sleep"
+    seconds: float = Field(gt=0, le=3600)
+
+
+class Load(Frozen):
+    """How the requests arrive (see ``bench.engine.load``). Durations are at true scale.
+
+    burst: ``clients`` requests, ``gap`` seconds apart (0: all at once).
+    closed: ``clients`` connections, each sending its next request when answered, for
+        ``duration`` seconds and/or ``total`` requests.
+    open: ``rate`` requests per second for ``duration`` seconds and/or ``total``
+        requests, on at most ``clients`` connections (default 1000).
+    """
+
+    pattern: Literal["burst", "closed", "open"] = "burst"
+    clients: int | None = Field(default=None, ge=1, le=10000)
+    gap: float = Field(default=0.0, ge=0, le=60, description="seconds between two clients' arrivals")
+    duration: float | None = Field(default=None, gt=0, le=3600)
+    rate: float | None = Field(default=None, gt=0, le=1_000_000)
+    total: int | None = Field(default=None, ge=1, le=10_000_000)
+    client: RunClient | None = None  # None: the command line's --client, else raw
+    urls: UrlMode = "distinct"  # burst only: one URL per tab, all on one URL, or each variant both ways
+
+    @model_validator(mode="after")
+    def _fields_of_the_pattern(self) -> Load:
+        if self.pattern != "burst" and (self.client == "browser" or self.urls != "distinct"):
+            raise ValueError("'client: browser' and 'urls' are for burst loads (tabs)")
+        if self.pattern in ("burst", "closed") and self.clients is None:
+            raise ValueError(f"a {self.pattern} load needs 'clients'")
+        if self.pattern != "burst" and self.duration is None and self.total is None:
+            raise ValueError(f"a {self.pattern} load needs 'duration', 'total' or both")
+        if self.pattern == "open" and self.rate is None:
+            raise ValueError("an open load needs 'rate' (requests per second)")
+        if self.pattern != "open" and self.rate is not None:
+            raise ValueError("'rate' belongs to the open pattern")
+        if self.pattern != "burst" and self.gap:
+            raise ValueError("'gap' belongs to the burst pattern")
+        return self
+
+
+class Claim(Frozen):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$")
+    variant: str
+    says: str
+    measure: Measure
+    approx: float | None = None
+    below: float | None = None
+    above: float | None = None
+    unit: Literal["d", "s", "theory"] = "d"  # theory: times the figure theory expects on this machine
+    tolerance: float = Field(default=0.2, gt=0, lt=1)
+    why: str
+    if_not: str | None = None
+
+    @model_validator(mode="after")
+    def _one_comparison(self) -> Claim:
+        given = [k for k in ("approx", "below", "above") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of approx, below, above (got {', '.join(given) or 'none'})")
+        if self.unit == "theory" and self.measure not in ("all_done_s", "all_responded_s"):
+            raise ValueError("unit 'theory' is for all_done_s and all_responded_s, the figures theory predicts")
+        return self
+
+
+class Disruption(Frozen):
+    """After every answer, with the work in flight: stop a process (see ``bench.lab.disrupt``)."""
+
+    target: Literal["web-server", "celery-worker"]
+    signal: Literal["KILL", "TERM"] = "KILL"
+    at: float = Field(default=0.3, ge=0, le=0.9, description="how far into the work, as a fraction of d")
+
+
+class Scenario(Frozen):
+    name: str = Field(pattern=NAME_PATTERN)
+    title: str
+    description: str = ""
+    work: Work
+    load: Load
+    variants: tuple[str, ...] = Field(min_length=1)
+    claims: tuple[Claim, ...] = ()
+    disruption: Disruption | None = None
+    experiment: Literal["load", "task-control"] = "load"
+    repeat: int = Field(default=1, ge=1, le=20, description="run each variant this many times (results name#k)")
+    sweep: tuple[int, ...] = Field(
+        default=(), description="closed loop: run each variant at each of these connection counts (results name@n)"
+    )
+
+    @model_validator(mode="after")
+    def _sweep_is_closed(self) -> Scenario:
+        if self.sweep and self.load.pattern != "closed":
+            raise ValueError("a sweep steps through connection counts: it needs a closed load")
+        if any(n < 1 or n > 10_000 for n in self.sweep):
+            raise ValueError("sweep steps must be connection counts from 1 to 10000")
+        return self
+
+    fail_first: int = Field(default=0, ge=0, le=5, description="task-control: attempts that fail before one succeeds")
+
+
+class Catalog(Frozen):
+    source: str
+    variants: dict[str, Variant]
+    scenarios: dict[str, Scenario]
+
+    def scenario(self, name: str) -> Scenario:
+        if name not in self.scenarios:
+            raise BenchError(f"unknown scenario {name!r}; known: {', '.join(self.scenarios)}")
+        return self.scenarios[name]
+
+    def pick_variants(self, scenario: Scenario, only: Iterable[str] | None) -> tuple[Variant, ...]:
+        names = list(scenario.variants)
+        if only is not None:
+            wanted = list(only)
+            unknown = [n for n in wanted if n not in names]
+            if unknown:
+                raise BenchError(
+                    f"unknown variant {', '.join(map(repr, unknown))} for scenario {scenario.name!r};"
+                    f" known: {', '.join(names)}"
+                )
+            names = [n for n in names if n in wanted]
+        return tuple(self.variants[n] for n in names)
+
+
+def parse_catalog(text: str, source: str) -> Catalog:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BenchError(f"{where}: not valid YAML: {problem}") from None
+    if root is None:
+        raise BenchError(f"{source}: the file is empty; it needs 'variants:' and 'scenarios:'")
+    lines: dict[tuple[str | int, ...], int] = {}
+    data = _to_python(root, (), lines, source)
+    return _validate(data, lines, source)
+
+
+def _to_python(
+    node: yaml.Node, path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int], source: str
+) -> Any:
+    """Build plain data from the YAML node tree, remembering the line of every field."""
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise BenchError(f"{source}:{key_node.start_mark.line + 1}: '<<' merge keys are not supported")
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise BenchError(f"{source}:{key_node.start_mark.line + 1}: a key must be a plain name")
+            key = str(key_node.value)
+            here = (*path, key)
+            if key in out:
+                raise BenchError(f"{source}:{key_node.start_mark.line + 1}: {_dotted(here)}: duplicate key")
+            lines[here] = key_node.start_mark.line + 1
+            out[key] = _to_python(value_node, here, lines, source)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(item, (*path, i), lines, source) for i, item in enumerate(node.value)]
+    return yaml.SafeLoader("").construct_object(node, deep=True)
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    return ".".join(f"[{p}]" if isinstance(p, int) else p for p in path).replace(".[", "[")
+
+
+def _error(source: str, lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...], msg: str) -> BenchError:
+    # The deepest prefix of the path that has a line in the file (pydantic adds parts
+    # such as the union member's type that the file does not have).
+    probe = path
+    while probe and probe not in lines:
+        probe = probe[:-1]
+    line = lines.get(probe, 1)
+    field = _dotted(p for p in path if not (isinstance(p, str) and re.match(r"^(int|str|float|literal\[)", p)))
+    return BenchError(f"{source}:{line}: {field or '(top level)'}: {msg}")
+
+
+def _validate(data: Any, lines: dict[tuple[str | int, ...], int], source: str) -> Catalog:
+    if not isinstance(data, dict):
+        raise _error(source, lines, (), "the file must be a mapping with 'variants:' and 'scenarios:'")
+    unknown_top = sorted(set(data) - {"variants", "scenarios"})
+    if unknown_top:
+        raise _error(source, lines, (unknown_top[0],), "unknown section (expected 'variants' and 'scenarios')")
+    sections: dict[str, dict[str, Any]] = {}
+    for section in ("variants", "scenarios"):
+        value = data.get(section)
+        if not isinstance(value, dict) or not value:
+            raise _error(source, lines, (section,), f"'{section}' must be a non-empty mapping of name to entry")
+        sections[section] = value
+
+    variants = {
+        name: _model(
+            Variant,
+            {"name": name, **_mapping(entry, source, lines, ("variants", name))},
+            source,
+            lines,
+            ("variants", name),
+        )
+        for name, entry in sections["variants"].items()
+    }
+    scenarios = {
+        name: _model(
+            Scenario,
+            {"name": name, **_mapping(entry, source, lines, ("scenarios", name))},
+            source,
+            lines,
+            ("scenarios", name),
+        )
+        for name, entry in sections["scenarios"].items()
+    }
+    for name, scenario in scenarios.items():
+        for i, variant in enumerate(scenario.variants):
+            if variant not in variants:
+                raise _error(
+                    source,
+                    lines,
+                    ("scenarios", name, "variants", i),
+                    f"unknown variant {variant!r}; known: {', '.join(variants)}",
+                )
+        seen: set[str] = set()
+        runs = set(scenario.variants) if scenario.load.urls != "same" else set()
+        if scenario.load.urls != "distinct":
+            runs |= {v + SAME_URL_SUFFIX for v in scenario.variants}
+        for i, claim in enumerate(scenario.claims):
+            if claim.variant not in runs:  # a repetition "name#k" is checked against the claims of "name"
+                raise _error(
+                    source,
+                    lines,
+                    ("scenarios", name, "claims", i, "variant"),
+                    f"claim {claim.id} names {claim.variant!r}, which this scenario does not run",
+                )
+            if claim.id in seen:
+                raise _error(source, lines, ("scenarios", name, "claims", i, "id"), f"duplicate claim id {claim.id!r}")
+            seen.add(claim.id)
+    return Catalog(source=source, variants=variants, scenarios=scenarios)
+
+
+def _mapping(
+    entry: Any, source: str, lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]
+) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise _error(source, lines, path, "must be a mapping of fields")
+    if "name" in entry:
+        raise _error(source, lines, (*path, "name"), "the name is the entry's key; remove this field")
+    return entry
+
+
+def _model(
+    cls: type[Frozen],
+    data: dict[str, Any],
+    source: str,
+    lines: dict[tuple[str | int, ...], int],
+    path: tuple[str | int, ...],
+) -> Any:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        msg = first["msg"]
+        if first["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif first["type"] == "missing":
+            msg = "required field is missing"
+        elif "input" in first and first["type"] not in ("value_error",):
+            msg = f"{msg} (got {first['input']!r})"
+        msg = msg.removeprefix("Value error, ")
+        raise _error(source, lines, (*path, *loc), msg) from None

@@ -1,0 +1,125 @@
+"""What theory expects of each variant: a small scheduling model, pure and exact.
+
+Each server process runs at most ``slots`` units of work at once (1 when the work
+blocks the event loop, anyio's 40 threads for the thread pool, unbounded for
+``await``). Requests arrive at known offsets; each unit starts at its arrival or when
+a slot frees up, whichever is later, and takes ``d`` seconds (list scheduling on
+``workers x slots`` identical machines, first come first served). With several
+workers this is the *ideal* split; how the kernel really hands connections to the
+workers is what the run measures.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+from collections.abc import Sequence
+
+from bench.model.document import Expected
+from bench.model.scenario import Variant
+
+ANYIO_DEFAULT_THREADS = 40  # anyio.to_thread's default limiter, shared per event loop
+
+
+def default_executor_threads() -> int:
+    """asyncio's default executor: ThreadPoolExecutor's default, min(32, CPUs + 4)."""
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
+def slots_per_worker(variant: Variant) -> int | None:
+    """Units of work one worker runs at once; None means no limit."""
+    if variant.work_slots == "threads":
+        return variant.thread_limit or ANYIO_DEFAULT_THREADS
+    if variant.work_slots == "executor":
+        return default_executor_threads()
+    if variant.work_slots == "unbounded":
+        return None
+    return int(variant.work_slots)
+
+
+def schedule(arrivals: Sequence[float], duration: float, slots: int | None) -> list[float]:
+    """Finish time of each unit of work, in arrival order, on ``slots`` parallel slots."""
+    if slots is None or slots >= len(arrivals):
+        return [a + duration for a in arrivals]
+    free_at = [0.0] * slots  # a min-heap of the times each slot becomes free
+    finish = []
+    for arrival in sorted(arrivals):
+        start = max(arrival, heapq.heappop(free_at))
+        heapq.heappush(free_at, start + duration)
+        finish.append(start + duration)
+    order = sorted(range(len(arrivals)), key=lambda i: arrivals[i])
+    result = [0.0] * len(arrivals)
+    for rank, i in enumerate(order):
+        result[i] = finish[rank]
+    return result
+
+
+# What a browser lets through to one host at once: Chromium's HTTP cache lock passes one
+# request for an identical URL at a time; otherwise 6 connections per host.
+BROWSER_SAME_URL = 1
+BROWSER_PER_HOST = 6
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def cpu_slots(variant: Variant, cpus: int) -> int:
+    """How many CPU-bound units of work really run at once: one per process (the GIL lets
+    one thread run Python code at a time), no more than there are cores."""
+    if variant.processes is not None:
+        processes = variant.processes
+    elif variant.celery is not None and variant.celery.pool == "prefork":
+        processes = variant.celery.concurrency
+    else:
+        processes = variant.workers  # threads and the event loop share their process's GIL
+    return max(1, min(processes, cpus))
+
+
+def expected(
+    variant: Variant,
+    clients: int,
+    gap_s: float,
+    work_s: float,
+    client_cap: int | None = None,
+    kind: str = "sleep",
+    cpus: int | None = None,
+) -> Expected:
+    """``client_cap``: how many requests the client itself lets out at once (a browser's limits);
+    ``kind``: for ``cpu`` work, the GIL and the core count set the slots (``cpus``: this machine's)."""
+    arrivals = [i * gap_s for i in range(clients)]
+    per_worker = slots_per_worker(variant)
+    slots = None if per_worker is None else per_worker * variant.workers
+    if kind == "cpu":
+        slots = cpu_slots(variant, cpus or usable_cpus())
+    server_slots = slots
+    if client_cap is not None:
+        slots = client_cap if slots is None else min(slots, client_cap)
+    done = schedule(arrivals, work_s, slots)
+    responded = done if variant.answers == "after-work" else list(arrivals)
+    model = _describe(variant, server_slots)
+    if kind == "cpu":
+        model = f"CPU-bound: {slots} at once (one per process, at most one per core)"
+    if client_cap is not None and (server_slots is None or client_cap < server_slots):
+        model += f"; the browser lets {client_cap} request{'s' if client_cap > 1 else ''} through at once"
+    return Expected(
+        model=model,
+        all_responded_s=max(responded),
+        all_done_s=max(done),
+        responded_s=responded,
+        done_s=done,
+    )
+
+
+def _describe(variant: Variant, slots: int | None) -> str:
+    if slots is None:
+        capacity = "no limit on overlapping work"
+    else:
+        capacity = f"at most {slots} unit{'s' if slots > 1 else ''} of work at once"
+    if variant.workers > 1:
+        capacity += f" ({variant.workers} workers, evenly loaded)"
+    answer = "answers when its work is done" if variant.answers == "after-work" else "answers at once"
+    return f"{capacity}; {answer}"

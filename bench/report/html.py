@@ -1,0 +1,226 @@
+"""A self-contained HTML report of a run: tables, claims and an SVG timeline per variant.
+
+Written beside every run's ``run.json`` (``report.html``). No scripts, no fonts, no CDN:
+one file that opens anywhere, also offline. The timeline draws each request as a row:
+a blue bar while it waited for its answer, an orange bar while its work still ran after
+the answer, a green dot when the work was recorded done.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from pathlib import Path
+
+from bench.model.document import RunDocument, VariantResult
+from bench.report.terminal import describe_capacity, describe_load, seconds, sweep_points
+
+MAX_ROWS = 60  # requests drawn per timeline; more would be a smear
+CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:72em;color:#222;padding:0 1em}
+h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.15em;margin-top:2em}
+.meta{color:#666} table{border-collapse:collapse;margin:.6em 0}
+th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right} th{background:#f4f4f4}
+td:first-child,th:first-child{text-align:left} .ok{color:#1a7f37;font-weight:bold} .no{color:#c62828;font-weight:bold}
+td.text{text-align:left} .why{color:#555} .finding{color:#8a5a00} svg{background:#fafafa;border:1px solid #eee}
+.legend span{margin-right:1.5em}
+"""
+
+
+def _cell(value: float | int | None, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    return str(value) if isinstance(value, int) else seconds(value, digits)
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td class='text'>{c}</td>" if c.startswith("<!--text-->") else f"<td>{c}</td>" for c in row)
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def timeline_svg(v: VariantResult, end_s: float, width: int = 900) -> str:
+    requests = v.requests[:MAX_ROWS]
+    row, left = 14, 40
+    height = row * max(1, len(requests)) + 30
+    scale = (width - left - 10) / (end_s or 1.0)
+
+    def x(t: float) -> float:
+        return left + t * scale
+
+    parts = [
+        f'<svg class="timeline" data-variant="{escape(v.name)}" width="{width}" height="{height}" '
+        f'xmlns="http://www.w3.org/2000/svg" role="img" aria-label="timeline of {escape(v.name)}">'
+    ]
+    for tick in range(0, 11):
+        t = end_s * tick / 10
+        parts.append(
+            f'<line x1="{x(t):.1f}" y1="0" x2="{x(t):.1f}" y2="{height - 18}" stroke="#eee"/>'
+            f'<text x="{x(t):.1f}" y="{height - 4}" font-size="10" text-anchor="middle">{t:.2f}s</text>'
+        )
+    for i, r in enumerate(requests):
+        y = i * row + 4
+        parts.append(f'<text x="4" y="{y + 9}" font-size="10">{r.client}</text>')
+        answered = r.responded_s if r.responded_s is not None else r.done_s
+        if answered is not None:
+            parts.append(
+                f'<rect x="{x(r.sent_s):.1f}" y="{y}" width="{max(1.0, (answered - r.sent_s) * scale):.1f}" '
+                f'height="9" fill="#3b7dd8"><title>tab {r.client}: answered at {answered:.3f} s</title></rect>'
+            )
+        if r.done_s is not None and r.responded_s is not None and r.done_s > r.responded_s:
+            parts.append(
+                f'<rect x="{x(r.responded_s):.1f}" y="{y + 2}" width="{(r.done_s - r.responded_s) * scale:.1f}"'
+                f' height="5" fill="#f0a030"/>'
+            )
+        if r.done_s is not None:
+            parts.append(
+                f'<circle cx="{x(r.done_s):.1f}" cy="{y + 4.5}" r="3.5" fill="#1a7f37">'
+                f"<title>work done at {r.done_s:.3f} s</title></circle>"
+            )
+        elif r.error:
+            parts.append(
+                f'<text x="{x(r.sent_s) + 2:.1f}" y="{y + 9}" font-size="10" fill="#c62828">✗ {escape(r.error)}</text>'
+            )
+    parts.append("</svg>")
+    note = f"<p class='meta'>first {MAX_ROWS} of {len(v.requests)} requests</p>" if len(v.requests) > MAX_ROWS else ""
+    return "".join(parts) + note
+
+
+def sweep_chart(doc: RunDocument, width: int = 700, height: int = 300) -> str:
+    """Throughput against connections (log scale), one line per variant: where each saturates."""
+    groups = sweep_points(doc.variants)
+    if not groups:
+        return ""
+    colours = ["#3b7dd8", "#f0a030", "#1a7f37", "#c62828", "#7b1fa2", "#00838f"]
+    steps = sorted({n for points in groups.values() for n, _ in points})
+    top = max((v.summary.throughput_rps or 0) for pts in groups.values() for _, v in pts if v.summary) or 1.0
+    left, bottom = 60, height - 30
+    span = math.log2(max(steps)) or 1.0
+
+    def x(n: int) -> float:
+        return left + (width - left - 20) * math.log2(n) / span
+
+    def y(rate: float) -> float:
+        return bottom - (bottom - 10) * rate / top
+
+    parts = [
+        f'<svg class="sweep" width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#999"/>',
+        f'<line x1="{left}" y1="10" x2="{left}" y2="{bottom}" stroke="#999"/>',
+        f'<text x="4" y="14" font-size="10">{top:,.0f} req/s</text>',
+    ]
+    parts += [f'<text x="{x(n):.1f}" y="{bottom + 14}" font-size="10" text-anchor="middle">{n}</text>' for n in steps]
+    for i, (name, points) in enumerate(groups.items()):
+        colour = colours[i % len(colours)]
+        xy = " ".join(f"{x(n):.1f},{y(v.summary.throughput_rps or 0):.1f}" for n, v in points if v.summary)
+        parts.append(
+            f'<polyline class="series" data-variant="{escape(name)}" points="{xy}" fill="none" '
+            f'stroke="{colour}" stroke-width="2"/>'
+        )
+        parts.append(f'<text x="{width - 150}" y="{20 + 14 * i}" font-size="11" fill="{colour}">{escape(name)}</text>')
+    parts.append("</svg>")
+    return "<h2>Sweep: throughput against connections</h2>" + "".join(parts)
+
+
+def render(doc: RunDocument) -> str:
+    sc = doc.scenario
+    ran = [v for v in doc.variants if v.summary is not None]
+    out = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(doc.run_id)}</title>"
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>{escape(sc.name)}: {escape(sc.title)}</h1>",
+        f"<p class='meta'>{escape(describe_load(sc.load, sc.scaled))}; "
+        f"d = {seconds(sc.scaled.work_s)} s (time scale {doc.time_scale:g}). Run "
+        f"{escape(doc.run_id)} ({doc.status}), Python {escape(doc.environment.python)}, "
+        f"{doc.environment.cpus_usable} CPUs.</p>",
+    ]
+    if doc.warnings:
+        out.append("<ul class='finding'>" + "".join(f"<li>⚠ {escape(w)}</li>" for w in doc.warnings) + "</ul>")
+    rows = []
+    for v in doc.variants:
+        s, e = v.summary, v.expected
+        if s is None:
+            rows.append(
+                [escape(v.name)] + ["—"] * 9 if v.status == "ok" else [escape(v.name), "failed to run"] + [""] * 8
+            )
+            continue
+        rows.append(
+            [
+                escape(v.name),
+                _cell(s.response_p50_s),
+                _cell(s.response_max_s),
+                _cell(s.all_responded_s),
+                _cell(s.all_done_s),
+                _cell(e.all_done_s if e else None),
+                _cell(s.done_time_p50_s),
+                _cell(s.loop_lag_max_s),
+                str(s.lost),
+                str(s.errors),
+            ]
+        )
+    out.append("<h2>Figures (seconds from the first request)</h2>")
+    out.append(
+        _table(
+            [
+                "variant",
+                "response p50",
+                "response max",
+                "all responded",
+                "all done",
+                "expected all done",
+                "done time p50",
+                "loop lag max",
+                "lost",
+                "errors",
+            ],
+            rows,
+        )
+    )
+    claims = doc.claims()
+    if claims:
+        out.append(f"<h2>Claims: {sum(c.holds for c in claims)} of {len(claims)} hold</h2>")
+        crow = []
+        for c in claims:
+            mark = "<span class='ok'>✓</span>" if c.holds else "<span class='no'>✗</span>"
+            text = f"<b>{escape(c.id)}</b> ({escape(c.variant)}) {escape(c.says)}"
+            text += f"<br><span class='why'>{escape(c.why)}</span>"
+            if c.note:
+                text += f"<br><span class='finding'>{escape(c.note)}</span>"
+            crow.append([mark, f"<!--text-->{text}", escape(c.measured_text), escape(c.expected_text)])
+        out.append(_table(["", "claim", "measured", "expected"], crow))
+    out.append(sweep_chart(doc))
+    end = max((r.done_s or r.responded_s or 0.0 for v in ran for r in v.requests), default=1.0) or 1.0
+    if ran and not sweep_points(doc.variants):
+        out.append(
+            "<h2>Timelines</h2><p class='legend'><span style='color:#3b7dd8'>■ waiting for the answer</span>"
+            "<span style='color:#f0a030'>■ work still running after the answer</span>"
+            "<span style='color:#1a7f37'>● work done</span></p>"
+        )
+        for v in ran:
+            out.append(f"<h3>{escape(v.name)} <span class='meta'>{escape(v.title)}</span></h3>")
+            out.append(timeline_svg(v, end))
+    out.append("<h2>Capacity and theory</h2>")
+    out.append(
+        _table(
+            ["variant", "capacity", "theory"],
+            [
+                [escape(v.name), escape(describe_capacity(v)), escape(v.expected.model if v.expected else "—")]
+                for v in doc.variants
+            ],
+        )
+    )
+    out.append("</body></html>\n")
+    return "\n".join(out)
+
+
+def write(doc: RunDocument, folder: Path) -> Path:
+    target = folder / "report.html"
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(render(doc), encoding="utf-8")
+    tmp.replace(target)
+    return target

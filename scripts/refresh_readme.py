@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Rewrite the README's captured output by running the commands again.
+
+Each captured block in README.md sits between two marker lines:
+
+    <!-- capture: bench run four-tabs --time-scale 0.1 -->
+    ```text
+    ...whatever the command printed last time...
+    ```
+    <!-- end capture -->
+
+This script runs every marked command from the repository's root (in the current
+virtual environment, 120 columns, no colour) and puts what it printed between the
+markers, with the command line first. Run it after a change to what the commands
+print, and commit the README with the change:
+
+    python scripts/refresh_readme.py            # every block
+    python scripts/refresh_readme.py --only load_vs_wrk   # the blocks whose command contains this
+    python scripts/refresh_readme.py --check    # exit 1 if a block has no end marker (nothing runs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+BLOCK = re.compile(r"^<!-- capture: (?P<cmd>.+?) -->\n(?P<body>.*?)^<!-- end capture -->$", re.M | re.S)
+
+
+def capture(command: str) -> str:
+    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")  # `bench` and `python` of this environment
+    done = subprocess.run(command, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 3):
+        raise SystemExit(f"refresh_readme: `{command}` exited {done.returncode}:\n{done.stderr[-2000:]}")
+    text = done.stdout.rstrip()
+    return f"```text\n$ {command}\n{text}\n```\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="refresh only the blocks whose command contains this text")
+    parser.add_argument("--check", action="store_true", help="only check that every block is well formed")
+    args = parser.parse_args(argv)
+    text = README.read_text(encoding="utf-8")
+    starts = len(re.findall(r"^<!-- capture: ", text, re.M))
+    blocks = list(BLOCK.finditer(text))
+    if len(blocks) != starts:
+        print(f"refresh_readme: {starts} capture markers but {len(blocks)} end markers", file=sys.stderr)
+        return 1
+    if args.check:
+        print(f"{len(blocks)} captured blocks: {', '.join(m['cmd'] for m in blocks)}")
+        return 0
+
+    def refresh(m: re.Match[str]) -> str:
+        if args.only and args.only not in m["cmd"]:
+            return m.group(0)
+        print(f"running: {m['cmd']}", file=sys.stderr)
+        return f"<!-- capture: {m['cmd']} -->\n{capture(m['cmd'])}<!-- end capture -->"
+
+    README.write_text(BLOCK.sub(refresh, text), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
