@@ -184,6 +184,7 @@ def run(
     scenarios_file: Path | None,
 ) -> None:
     """Run SCENARIO against each of its server variants and check its claims."""
+    _clean_up(out_dir)
     catalog = _catalog(scenarios_file)
     sc = catalog.scenario(scenario)
     wanted = [n.strip() for n in only.split(",") if n.strip()] if only is not None else None
@@ -193,7 +194,6 @@ def run(
     if plan.client == "browser":
         find_chromium()  # no Chromium: say so now, with the install command
     folder = results.prepare_folder(out_dir / new_run_id(sc.name))
-    _clean_up(out_dir)
 
     out = _console()
     progress_console = _console(sys.stderr) if as_json else out
@@ -405,6 +405,7 @@ def locust_command(
     scenarios_file: Path | None,
 ) -> None:
     """Load VARIANT with Locust: its web UI (default) or headless, and report the work Locust cannot see."""
+    _clean_up(out_dir)
     catalog = _catalog(scenarios_file)
     sc = catalog.scenario(scenario_name)
     if variant not in catalog.variants:
@@ -415,7 +416,6 @@ def locust_command(
     plan = RunPlan.of(sc, time_scale, Path(catalog.source).resolve().parent)
     options = LocustOptions(headless, users, spawn_rate, run_time, processes, port, pace)
     folder = results.prepare_folder(out_dir / new_run_id(f"locust-{variant}"))
-    _clean_up(out_dir)
     load = LocustLoad(
         mode="headless" if headless else "web UI",
         users=users if headless else None,
@@ -495,6 +495,12 @@ def export_command(run_ref: str, fmt: str, output: Path | None, out_dir: Path) -
         output.write_text(text, encoding="utf-8")
 
 
+def _printable(text: str) -> str:
+    """What the user typed, echoed in an error, with its control characters escaped: the
+    message stays on its lines and cannot move the terminal's cursor."""
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
+
+
 def _sigterm_as_interrupt(signum: int, frame: object) -> None:
     # Let SIGTERM take the same path as Ctrl-C, so teardown runs and nothing is orphaned.
     os.kill(os.getpid(), signal.SIGINT)
@@ -508,13 +514,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="bench", standalone_mode=False)
     except BenchError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_printable(str(exc))}", err=True)
         sys.exit(USAGE_EXIT_CODE)
     except click.exceptions.Abort:
         sys.exit(INTERRUPTED_EXIT_CODE)
     except click.UsageError as exc:  # one line, not click's three
         where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
-        click.echo(f"error: {exc.format_message()}{where}", err=True)
+        click.echo(f"error: {_printable(exc.format_message())}{where}", err=True)
         sys.exit(USAGE_EXIT_CODE)
     except click.ClickException as exc:
         exc.show()

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -150,3 +155,116 @@ def test_load_prints_the_tables(server: int) -> None:
     ).stdout
     for words in ("requests", "req/s", "status codes", "200: 100", "p99.9", "latency histogram"):
         assert words in out
+
+
+@contextmanager
+def raw_server(answer: bytes) -> Iterator[tuple[int, list[bytes]]]:
+    """A loopback server in a thread: reads one request per connection, records its first
+    line, sends ``answer`` (b"": none) and closes."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.settimeout(0.05)  # so that the thread sees ``stop`` soon
+    lines: list[bytes] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                data = conn.recv(65536)
+                lines.append(data.split(b"\r\n", 1)[0])
+                if answer:
+                    conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1], lines
+    finally:
+        stop.set()
+        thread.join(5)
+        sock.close()
+
+
+def test_nothing_listening_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.engine.processes import free_port
+
+    port = free_port()
+    code, out, err = bench("load", f"http://127.0.0.1:{port}/", "-d", "1", capsys=capsys)
+    assert (code, out) == (1, "")
+    assert err.strip() == f"nothing is listening on 127.0.0.1:{port}: connection refused"
+
+
+def test_every_request_failed_is_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    with raw_server(b"") as (port, _):  # accepts, reads, hangs up without an answer
+        code, _, err = bench("load", f"http://127.0.0.1:{port}/", "-n", "20", "-c", "2", capsys=capsys)
+    assert code == 1
+    assert "every request failed (closed: 20)" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("path", "sent"),
+    [
+        ("/a b", b"GET /a%20b HTTP/1.1"),
+        ("/caf\u00e9?q=\u00fc x&y=%41", b"GET /caf%C3%A9?q=%C3%BC%20x&y=%41 HTTP/1.1"),
+        ("/p?x=1#fragment", b"GET /p?x=1 HTTP/1.1"),
+    ],
+)
+def test_urls_are_percent_encoded_never_a_malformed_request_line(
+    path: str, sent: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    with raw_server(ok) as (port, lines):
+        code, _, err = bench("load", f"http://127.0.0.1:{port}{path}", "-n", "1", "-c", "1", capsys=capsys)
+    assert code == 0, err
+    assert sent in lines  # the first connection is the listening check, which sends nothing
+
+
+@pytest.mark.integration
+def test_ctrl_c_prints_and_keeps_what_was_measured(server: int) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench", "load", f"http://127.0.0.1:{server}/ping", "-c", "2", "-d", "60", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    doc = json.loads(out)
+    assert doc["interrupted"] is True and doc["requests"] > 0 and doc["latency"]["max_ms"] > 0
+
+
+def test_beyond_the_exact_limit_percentiles_stay_within_the_stated_precision() -> None:
+    import random
+
+    from bench.engine.recorder import PRECISION_NOTE, LatencyRecorder
+    from bench.model.metrics import percentile
+
+    rng = random.Random(7)
+    values = [rng.lognormvariate(-6, 1.2) for _ in range(50_000)]  # ~2.5 ms median, a long tail
+    recorder = LatencyRecorder(exact_limit=1_000)
+    for v in values:
+        recorder.add(v)
+    assert not recorder.exact and len(recorder) == len(values) and "0.1 %" in PRECISION_NOTE
+    lat = recorder.latency()
+    assert lat is not None
+    ms = [v * 1000 for v in values]
+    for q, got in ((50, lat.p50_ms), (90, lat.p90_ms), (99, lat.p99_ms), (99.9, lat.p99_9_ms)):
+        want = percentile(ms, q)
+        assert abs(got - want) <= 0.001 * want + 0.002, (q, got, want)  # 0.1 %, and the 1 µs unit
+    assert lat.min_ms == pytest.approx(min(ms)) and lat.max_ms == pytest.approx(max(ms))
+    assert lat.mean_ms == pytest.approx(sum(ms) / len(ms))
+    assert sum(b.count for b in recorder.buckets()) == len(values)
+    assert len(recorder.values) < 65_536  # what is held per sample is bounded

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 
-from bench.engine.processes import kill_marked
+from bench.engine.processes import forget, kill_marked
 
 
 def main(argv: list[str]) -> int:
@@ -24,6 +24,7 @@ def main(argv: list[str]) -> int:
     while os.read(0, 4096):  # nothing is ever written: this returns b"" when the harness is gone
         pass
     kill_marked(owner)
+    forget(owner)
     return 0
 
 

@@ -5,8 +5,8 @@ terminal's Ctrl-C does not reach it behind the harness's back and teardown can s
 whole tree at once: SIGTERM to the group, a grace period, then SIGKILL.
 
 Each carries the owner mark ``BENCH_LAB_OWNER=<pid>:<start time>`` in its environment,
-inherited by everything it starts (uvicorn's workers, Celery's pool, Chromium). Two
-things use it:
+inherited by everything it starts (uvicorn's workers, Celery's pool, Chromium), and is
+listed in the harness's registry file. Two things use them:
 
 - the **lifeline**: the first ``spawn`` starts a small watchdog (``bench.engine.lifeline``)
   that reads a pipe only this process holds open. However the harness ends, SIGKILL
@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from pathlib import Path
 
 HOST = "127.0.0.1"
 OWNER_ENV = "BENCH_LAB_OWNER"
+REGISTRY = Path(tempfile.gettempdir()) / "bench-lab"  # one file per harness: the processes it started
 
 
 class LaunchError(Exception):
@@ -68,21 +70,55 @@ class Marked:
     command: str
 
 
+def registry_file(owner: str) -> Path:
+    """Where a harness lists the processes it started (pid and start time, one a line)."""
+    return REGISTRY / f"{owner.replace(':', '-')}.pids"
+
+
+def _register(pid: int) -> None:
+    REGISTRY.mkdir(parents=True, exist_ok=True)
+    with registry_file(owner_mark()).open("a", encoding="ascii") as f:
+        f.write(f"{pid} {_start_ticks(pid) or 0}\n")
+
+
 def marked_processes() -> Iterator[Marked]:
-    """Every process on this machine carrying an owner mark (as this user can read)."""
+    """Every process on this machine that a harness started, as this user can see them.
+
+    Two sources: the owner mark in a process's environment (inherited by everything a
+    started process starts in turn), and each harness's registry of the processes it
+    started itself. The registry is what finds redis-server, which rewrites the memory
+    that /proc/PID/environ shows when it sets its process title."""
     key = OWNER_ENV.encode() + b"="
+    seen: set[int] = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             environ = (entry / "environ").read_bytes()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:
             continue
         for item in environ.split(b"\0"):
             if item.startswith(key):
-                yield Marked(int(entry.name), item[len(key) :].decode(errors="replace"), command)
+                seen.add(int(entry.name))
+                yield Marked(int(entry.name), item[len(key) :].decode(errors="replace"), _command(entry))
                 break
+    for file in sorted(REGISTRY.glob("*.pids")) if REGISTRY.is_dir() else []:
+        owner = file.stem.replace("-", ":")
+        try:
+            lines = file.read_text(encoding="ascii").split()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for pid_text, ticks in zip(lines[::2], lines[1::2], strict=False):
+            if pid_text.isdigit() and int(pid_text) not in seen and _start_ticks(int(pid_text)) == ticks:
+                seen.add(int(pid_text))
+                yield Marked(int(pid_text), owner, _command(Path(f"/proc/{pid_text}")))
+
+
+def _command(entry: Path) -> str:
+    try:
+        return (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def kill_marked(owner: str, grace_s: float = 1.5, timeout_s: float = 4.0) -> int:
@@ -105,6 +141,11 @@ def kill_marked(owner: str, grace_s: float = 1.5, timeout_s: float = 4.0) -> int
         if time.monotonic() - start > timeout_s:
             return len(seen)
         time.sleep(0.05)
+
+
+def forget(owner: str) -> None:
+    """Drop a finished harness's registry (its processes are stopped)."""
+    registry_file(owner).unlink(missing_ok=True)
 
 
 def leftovers() -> dict[str, list[Marked]]:
@@ -157,9 +198,11 @@ def spawn(cmd: list[str], log_path: Path, env: Mapping[str, str] | None = None) 
     with log_path.open("ab") as log:
         log.write(f"$ {' '.join(cmd)}\n".encode())
         log.flush()
-        return subprocess.Popen(
+        process = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=full_env, start_new_session=True
         )
+    _register(process.pid)
+    return process
 
 
 def owned_env() -> dict[str, str]:

@@ -153,7 +153,8 @@ class _ClosedLoop:
             _, pump = await asyncio.wait_for(
                 self.loop.create_connection(lambda: _Pump(self), self.host, self.port), self.timeout_s
             )
-            self.pumps.add(pump)
+            if not pump.lost:  # it may already be over: closed before this coroutine resumed
+                self.pumps.add(pump)
         except (OSError, asyncio.TimeoutError) as exc:
             index = self.claim()
             if index is not None:

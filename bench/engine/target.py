@@ -36,10 +36,13 @@ def is_loopback(host: str) -> bool:
 
 
 def parse_target(url: str, allow_remote: bool = False) -> Target:
-    parts = urlsplit(url if "://" in url else f"http://{url}")
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        host = parts.hostname
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 address
+        raise BenchError(f"{url}: not a URL ({exc})") from None
     if parts.scheme != "http":
         raise BenchError(f"{url}: only http:// URLs can be loaded (got {parts.scheme}://)")
-    host = parts.hostname
     if not host:
         raise BenchError(f"{url}: no host in the URL")
     try:

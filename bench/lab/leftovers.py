@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.engine.processes import kill_marked, leftovers, owner_alive
+from bench.engine.processes import forget, kill_marked, leftovers, owner_alive
 from bench.errors import BenchError
 from bench.results import RUN_FILE, load, save
 
@@ -21,6 +21,7 @@ def clean_up(out_dir: Path) -> list[str]:
     said = []
     for owner, found in leftovers().items():
         stopped = kill_marked(owner)
+        forget(owner)
         pid = owner.partition(":")[0]
         said.append(f"stopped {stopped or len(found)} processes left running by an earlier bench (pid {pid}) that died")
     for path in sorted(out_dir.glob(f"*/{RUN_FILE}")) if out_dir.is_dir() else []:
