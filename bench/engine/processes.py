@@ -189,7 +189,9 @@ class _Lifeline:
 _LIFELINE = _Lifeline()  # one per harness process; started by the first spawn, never at import
 
 
-def spawn(cmd: list[str], log_path: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    cmd: list[str], log_path: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     """Start a process the harness owns: its own session, output appended to ``log_path``,
     the owner mark in its environment, and the lifeline watching over it."""
     _LIFELINE.ensure()
@@ -199,7 +201,13 @@ def spawn(cmd: list[str], log_path: Path, env: Mapping[str, str] | None = None) 
         log.write(f"$ {' '.join(cmd)}\n".encode())
         log.flush()
         process = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=full_env, start_new_session=True
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            start_new_session=True,
+            cwd=cwd,
         )
     _register(process.pid)
     return process

@@ -36,6 +36,8 @@ class ServerSpec:
     log_path: Path = Path("server.log")
     ready_timeout_s: float = 30.0
     stop_grace_s: float = 5.0
+    health_path: str | None = "/health"  # None: an own app; ready when the port accepts and startup is logged
+    cwd: Path | None = None  # an own app runs in its variant's folder, so what it writes lands there
 
 
 @dataclass(frozen=True)
@@ -68,21 +70,40 @@ def _command(spec: ServerSpec, port: int) -> list[str]:
 
 
 async def _wait_ready(spec: ServerSpec, port: int, process: subprocess.Popen[bytes]) -> None:
+    """Ready: the lab's servers answer ``/health``; an own app is only watched, never asked
+    (a request could trigger its work): its port accepts and uvicorn logged its startup."""
     deadline = time.monotonic() + spec.ready_timeout_s
-    url = f"http://{HOST}:{port}/health"
     async with httpx.AsyncClient(timeout=1.0, trust_env=False) as client:
         while True:
             if process.poll() is not None:
-                raise LaunchError(f"the server exited with code {process.returncode} before it was ready")
-            try:
-                healthy = (await client.get(url)).status_code == 200
-            except httpx.HTTPError:
-                healthy = False
-            if healthy and _startups_logged(spec.log_path) >= spec.workers:
+                raise LaunchError(
+                    f"the server exited with code {process.returncode} before it was ready (startup failed)"
+                )
+            listening = await _accepts(port)
+            healthy = listening
+            if listening and spec.health_path is not None:
+                try:
+                    healthy = (await client.get(f"http://{HOST}:{port}{spec.health_path}")).status_code == 200
+                except httpx.HTTPError:
+                    healthy = False
+            started = _startups_logged(spec.log_path) >= spec.workers
+            if healthy and started:
                 return
             if time.monotonic() > deadline:
-                raise LaunchError(f"the server was not ready after {spec.ready_timeout_s:g} s")
+                seen = "still starting (no startup logged)" if listening else "nothing is listening on its port"
+                if listening and started:
+                    seen = f"{spec.health_path} did not answer 200"
+                raise LaunchError(f"the server was not ready after {spec.ready_timeout_s:g} s: {seen}")
             await asyncio.sleep(0.05)
+
+
+async def _accepts(port: int) -> bool:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), 1.0)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    writer.close()
+    return True
 
 
 def _startups_logged(log_path: Path) -> int:
@@ -102,7 +123,7 @@ async def serve(spec: ServerSpec) -> AsyncIterator[RunningServer]:
     """Start the server on a free loopback port, wait until ready, always stop it."""
     for _attempt in range(PORT_ATTEMPTS):
         port = free_port()
-        process = spawn(_command(spec, port), spec.log_path, spec.env)
+        process = spawn(_command(spec, port), spec.log_path, spec.env, cwd=spec.cwd)
         try:
             await _wait_ready(spec, port, process)
         except LaunchError as exc:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.engine.clients import make_client
-from bench.engine.load import Request, Sample, burst, closed_loop, open_loop
+from bench.engine.http import Connection
+from bench.engine.load import Request, Sample, WallClock, burst, closed_loop, open_loop
 from bench.engine.probe import probing
 from bench.engine.processes import HOST, LaunchError
 from bench.engine.pump import closed_loop_raw
@@ -25,13 +26,15 @@ from bench.errors import BenchError
 from bench.integrations.browser import browser_burst
 from bench.lab.disrupt import disrupt
 from bench.lab.launcher import RunningServer, ServerSpec, serve
-from bench.lab.ledger import LedgerReader, LedgerWatcher, WorkRecord
+from bench.lab.ledger import LedgerReader, LedgerWatcher, MarkerReader, WorkRecord
+from bench.lab.ownapps import module_and_folder
 from bench.lab.sidecars import Sidecars, sidecars
 from bench.model import claims, metrics, theory
 from bench.model.document import Capacity, Expected, RequestRecord, VariantResult, run_name
-from bench.model.scenario import RunClient, Scenario, UrlMode, Variant
+from bench.model.scenario import Claim, OwnApp, RunClient, Scenario, UrlMode, Variant
 from bench.report.live import VariantProgress
 
+MEASURE_TIMEOUT_S = 120.0  # d of an own app: its one request alone may take this long
 LEDGER_FILE = "ledger.jsonl"  # written by servers.work
 DEFAULT_OPEN_LOOP_CONNECTIONS = 1000
 
@@ -99,14 +102,17 @@ class RunPlan:
         """Each variant runs once per mode: False = one URL per tab, True = every tab on the same URL."""
         return {"distinct": (False,), "same": (True,), "both": (False, True)}[self.urls]
 
-    def expected(self, variant: Variant, same_url: bool = False) -> Expected | None:
-        """The theory, for the burst pattern (arrivals known in advance); None otherwise."""
-        if self.pattern != "burst":
+    def expected(self, variant: Variant, same_url: bool = False, work_s: float | None = None) -> Expected | None:
+        """The theory, for the burst pattern (arrivals known in advance); None otherwise.
+
+        ``work_s``: d as measured (an own app's work is its own, not the scenario's)."""
+        if self.pattern != "burst" or (variant.own is not None and work_s is None):
             return None
         cap = None
         if self.client == "browser":
             cap = theory.BROWSER_SAME_URL if same_url else theory.BROWSER_PER_HOST
-        return theory.expected(variant, self.clients, self.gap_s, self.work_s, cap, kind=self.scenario.work.kind)
+        d = self.work_s if work_s is None else work_s
+        return theory.expected(variant, self.clients, self.gap_s, d, cap, kind=self.scenario.work.kind)
 
     def request_timeout_s(self, expected: Expected | None) -> float:
         if expected is not None:
@@ -172,13 +178,24 @@ async def launch(
     if variant.processes is not None:
         env = {**env, "BENCH_PROCESSES": str(variant.processes)}
     side = await stack.enter_async_context(sidecars(variant, folder, env, plan.broker_url, plan.app_dir))
-    spec = ServerSpec(
-        app=variant.app,
-        workers=variant.workers,
-        env={**env, **side.env},
-        app_dir=plan.app_dir,
-        log_path=folder / "server.log",
-    )
+    if variant.own is not None:  # the learner's app: no /health to ask, and it writes into its variant's folder
+        module, app_dir = module_and_folder(variant.own)
+        spec = ServerSpec(
+            app=module,
+            workers=variant.workers,
+            app_dir=app_dir,
+            log_path=folder / "server.log",
+            health_path=None,
+            cwd=folder.resolve(),
+        )
+    else:
+        spec = ServerSpec(
+            app=variant.app,
+            workers=variant.workers,
+            env={**env, **side.env},
+            app_dir=plan.app_dir,
+            log_path=folder / "server.log",
+        )
     server = await stack.enter_async_context(serve(spec))
     return Launched(side, spec, server)
 
@@ -198,6 +215,8 @@ async def run_variant(
     env = work_env(plan, folder)
     nonce = secrets.token_hex(4)
     clients_of: dict[str, list[int]] = {}
+    own = variant.own
+    route = own.path if own is not None and own.path else "/push/{token}"
 
     def next_request(index: int) -> Request:
         if same_url:  # every tab on one URL, as the tutorial's /push/1
@@ -205,14 +224,21 @@ async def run_variant(
         else:
             token = f"tab{index + 1}-{nonce}" if plan.pattern == "burst" else f"r{index + 1}-{nonce}"
         clients_of.setdefault(token, []).append(index)
-        return token, f"/push/{token}"
+        return token, route.replace("{token}", token)
 
     def on_record(record: WorkRecord) -> None:
         waiting = clients_of.get(record.token)
         if progress is not None and waiting:
             progress.on_done(waiting.pop(0), record.end)
 
-    watcher = LedgerWatcher(LedgerReader(folder / LEDGER_FILE), on_record)
+    solo = f"solo-{nonce}"
+    if own is None:
+        watcher = LedgerWatcher(LedgerReader(folder / LEDGER_FILE), on_record)
+    else:  # the app's own output says when its work is done (default: the tutorial's notification.log)
+        is_ours = lambda token: token in clients_of or token == solo  # noqa: E731
+        marker = MarkerReader(folder / (own.done_file or ".none"), own.done_pattern, is_ours)
+        watcher = LedgerWatcher(marker, on_record)
+    observable = own is None or own.done_file is not None
     result = unfinished_result(variant, same_url, repetition, step)
     timeout_s = plan.request_timeout_s(expected)
     try:
@@ -222,9 +248,18 @@ async def run_variant(
             result.broker = launched.sidecars.broker
             if progress is not None:
                 progress.phase = f"load: {plan.pattern}, client {plan.client}"
+            if own is not None:  # d is the app's own: measured with one request alone, then the theory
+                if progress is not None:
+                    progress.phase = "measuring d: one request alone"
+                result.work_s = await measure_d(server.port, route.replace("{token}", solo), solo, variant, watcher)
+                expected = plan.expected(variant, same_url, work_s=result.work_s or own.seconds_written)
+                timeout_s = plan.request_timeout_s(expected)
+                if progress is not None:
+                    progress.expected_done_s = None if expected is None else expected.all_done_s
+                    progress.phase = f"load: {plan.pattern}, client {plan.client}"
             # Until the work is done (the stack closes it before the servers), sample the
-            # event loop's lag and the thread pool's wait.
-            probes = await stack.enter_async_context(probing(HOST, server.port, timeout_s))
+            # event loop's lag and the thread pool's wait (the lab's servers have the routes).
+            probes = await stack.enter_async_context(probing(HOST, server.port, timeout_s, enabled=own is None))
             follower = asyncio.create_task(watcher.follow())
             try:
                 samples = await _fire(plan, server.port, next_request, timeout_s, progress)
@@ -248,14 +283,15 @@ async def run_variant(
             accepted = [s.token for s in samples if metrics.is_success(s.status)]
             if progress is not None:
                 progress.phase = "waiting for the background work"
-            await watcher.wait_for(accepted, timeout_s)
+            if observable:
+                await watcher.wait_for(accepted, timeout_s)
             if progress is not None:
                 progress.phase = "stopping the server"
     except LaunchError as exc:
         result.error = str(exc)
         return result
     records = _records(samples, watcher.found)
-    summary = metrics.summarise(records)
+    summary = metrics.summarise(records, observable)
     loop_probe, thread_probe = probes
     summary.loop_lag_p99_s, summary.loop_lag_max_s = metrics.tail(loop_probe.latencies)
     summary.thread_wait_p99_s, summary.thread_wait_max_s = metrics.tail(thread_probe.latencies)
@@ -270,7 +306,59 @@ async def run_variant(
         for c in plan.scenario.claims
         if c.variant == name
     ]
+    if own is not None:
+        result.diagnosis = list(own.diagnosis)
+        result.strategy = own.strategy
+        result.endpoint = own.endpoint
+        result.claims = [
+            claims.check(c, summary, result.work_s or 0.0, split, expected=expected) for c in own_claims(name, own)
+        ]
     return result
+
+
+def own_claims(name: str, own: OwnApp) -> list[Claim]:
+    """What the diagnosis predicts for an own app, checked like the tutorial's claims."""
+    why = f"The diagnosis: {own.strategy}."
+    return [
+        Claim(
+            id="diagnosis",
+            variant=name,
+            says="All work done when the diagnosis predicts.",
+            measure="all_done_s",
+            approx=1.0,
+            unit="theory",
+            tolerance=0.2,
+            why=why,
+        ),
+        Claim(
+            id="answers",
+            variant=name,
+            says="Every request answered when the diagnosis predicts.",
+            measure="all_responded_s",
+            approx=1.0,
+            unit="theory",
+            tolerance=0.2,
+            why=why,
+        ),
+    ]
+
+
+async def measure_d(port: int, path: str, token: str, variant: Variant, watcher: LedgerWatcher) -> float | None:
+    """d of an own app: one request alone. If the answer waits for the work, the answer's
+    time is d; if it comes at once, d is when the done marker showed the work finished."""
+    clock = WallClock()
+    conn = await Connection.open(HOST, port, 10)
+    try:
+        response = await conn.get(path, timeout_s=MEASURE_TIMEOUT_S)
+    finally:
+        conn.close()
+    if not metrics.is_success(response.status):
+        raise LaunchError(f"{path} answered {response.status} to one request alone: not a route of the app that works")
+    if variant.answers == "after-work":
+        return response.done - response.sent
+    if not await watcher.wait_for([token], MEASURE_TIMEOUT_S):
+        return None
+    return watcher.found[token][0].end - clock.wall(response.sent)
 
 
 async def _fire(

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from bench.model.ownapp_calls import FoundCall
 from bench.model.scenario import Claim, Disruption, Load, Variant, Work
 
 SCHEMA_VERSION = 2  # 2: typed scenario, environment and Locust sections; a variant's identity as fields
@@ -51,6 +52,7 @@ class Summary(Model):
     done_time_max_s: float | None
     parallelism: float | None
     lost: int
+    unknown: int = 0  # answered 2xx, work not observable (an own app with no done marker): never counted lost
     errors: int
     errors_by_kind: dict[str, int]
     dropped: int = 0  # open loop: requests the client could not start (no connection free, none allowed)
@@ -136,6 +138,10 @@ class VariantResult(Model):
     disruption: str | None = None  # what the restart experiments did to a process
     facts: dict[str, float] = {}  # what an experiment (task-control) measured besides the summary
     notes: list[str] = []  # what happened, in words
+    diagnosis: list[FoundCall] | None = None  # an own app: every blocking call seen, with the learner's file:line
+    strategy: str | None = None  # an own app: the strategy inferred from its diagnosis, in words
+    endpoint: str | None = None  # an own app: the endpoint the load went to, with its file:line
+    work_s: float | None = None  # an own app: d, measured with one request alone before the load
 
 
 class Scaled(Model):

@@ -60,7 +60,9 @@ def is_success(status: int | None) -> bool:
     return status is not None and 200 <= status < 300
 
 
-def summarise(records: Sequence[RequestRecord]) -> Summary:
+def summarise(records: Sequence[RequestRecord], observable: bool = True) -> Summary:
+    """``observable=False``: the work's end cannot be seen (an own app with no done marker), so
+    work not seen done is *unknown*, never *lost*."""
     ok = [r for r in records if is_success(r.status) and r.responded_s is not None]
     response = [r.responded_s - r.sent_s for r in ok if r.responded_s is not None]
     done = [r for r in ok if r.done_s is not None]
@@ -91,7 +93,8 @@ def summarise(records: Sequence[RequestRecord]) -> Summary:
         done_time_p50_s=pct(done_times, 50),
         done_time_max_s=max(done_times, default=None),
         parallelism=parallelism(intervals),
-        lost=len(ok) - len(done),
+        lost=len(ok) - len(done) if observable else 0,
+        unknown=0 if observable else len(ok) - len(done),
         errors=len(errors),
         errors_by_kind=dict(by_kind),
         dropped=len(dropped),

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bench.errors import BenchError
+from bench.model.ownapp_calls import FoundCall
 
 # The figures a claim can measure; each is a field of ``bench.results.Summary``.
 Measure = Literal[
@@ -64,19 +65,65 @@ class CeleryWorker(Frozen):
     prefetch: int = Field(default=1, ge=1, le=100)
 
 
+DEFAULT_PATH = "/push/{token}"
+OWN_APP = re.compile(r"^(?P<file>.+\.py):(?P<attr>[A-Za-z_]\w*)$")
+
+
+class OwnApp(Frozen):
+    """A learner's app: any ASGI app, no /health, no ledger. Its strategy is diagnosed, not given."""
+
+    spec: str  # as given: PATH.py:ATTR (relative to the scenarios file) or module:attr
+    path: str | None = None  # where the load goes, ``{token}`` filled per request; None: the scenario's
+    done_file: str | None = "notification.log"  # the app's output, in its working folder; None: not observable
+    done_pattern: str = "{token}"  # a line of done_file that says this token's work is done
+    # filled in by the diagnosis (bench.lab.ownapps), before the run
+    diagnosis: tuple[FoundCall, ...] = ()
+    strategy: str = ""
+    endpoint: str = ""  # e.g. "async def notify (listing.py:16)"
+    seconds_written: float | None = None  # the work's duration as the code writes it
+
+    @field_validator("path")
+    @classmethod
+    def _a_path(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError(f"a path starts with / (got {value!r})")
+        return value
+
+    @field_validator("done_pattern")
+    @classmethod
+    def _has_token(cls, value: str) -> str:
+        if "{token}" not in value:
+            raise ValueError(f"the done pattern must contain {{token}} (got {value!r})")
+        return value
+
+
 class Variant(Frozen):
     name: str = Field(pattern=NAME_PATTERN)
     title: str
     app: str
     workers: int = Field(default=1, ge=1, le=32)
-    work_slots: WorkSlots
-    answers: Literal["after-work", "at-once"]
+    work_slots: WorkSlots | None = None  # None only for an own app before its diagnosis
+    answers: Literal["after-work", "at-once"] | None = None
+    own: OwnApp | None = None
     celery: CeleryWorker | None = None
     thread_limit: int | None = Field(default=None, ge=1, le=10_000, description="anyio's limiter, raised at startup")
     processes: int | None = Field(default=None, ge=1, le=64, description="the app's process pool (process-pool)")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _own_app(cls, data: Any) -> Any:
+        """``app: listing.py:app`` names a learner's app: its strategy comes from its diagnosis."""
+        if isinstance(data, dict) and isinstance(data.get("app"), str) and OWN_APP.match(data["app"]):
+            data = dict(data)
+            own = data.setdefault("own", {})
+            if isinstance(own, dict):
+                own.setdefault("spec", data["app"])
+        return data
+
     @model_validator(mode="after")
     def _celery_slots(self) -> Variant:
+        if self.own is None and (self.work_slots is None or self.answers is None):
+            raise ValueError("a variant of the lab needs work_slots and answers")
         if self.processes is not None and self.work_slots != self.processes:
             raise ValueError(f"work_slots must equal processes ({self.processes}): the pool runs that many at once")
         if self.celery is not None and self.work_slots != self.celery.concurrency:
@@ -89,14 +136,15 @@ class Variant(Frozen):
     @field_validator("app")
     @classmethod
     def _import_string(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", value):
-            raise ValueError(f"must be an import string like 'servers.sync:app' (got {value!r})")
+        if not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", value) and not OWN_APP.match(value):
+            example = "an import string like 'servers.sync:app' or a file's app like 'listing.py:app'"
+            raise ValueError(f"must be {example} (got {value!r})")
         return value
 
     @field_validator("work_slots", mode="before")
     @classmethod
     def _slots(cls, value: object) -> object:
-        if value in ("threads", "executor", "unbounded") or (type(value) is int and value >= 1):
+        if value is None or value in ("threads", "executor", "unbounded") or (type(value) is int and value >= 1):
             return value
         raise ValueError(f"must be a whole number >= 1, 'threads', 'executor' or 'unbounded' (got {value!r})")
 

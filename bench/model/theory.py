@@ -34,6 +34,8 @@ def slots_per_worker(variant: Variant) -> int | None:
         return default_executor_threads()
     if variant.work_slots == "unbounded":
         return None
+    if variant.work_slots is None:
+        raise ValueError(f"{variant.name}: its strategy is not known yet (an own app before its diagnosis)")
     return int(variant.work_slots)
 
 

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from bench.model.document import ClaimResult, LocustLoad, RunDocument, Scaled, Summary, VariantResult, run_name
 from bench.model.metrics import pid_split
+from bench.model.ownapp import Diagnosis, Prediction, Strategy, blocking_sentences, endpoint_text
 from bench.model.scenario import Load
 
 MAX_TABS_SHOWN = 8  # beyond this, per-tab tables and timelines stop being readable
@@ -68,6 +69,8 @@ def header(doc: RunDocument) -> Text:
     text = Text()
     text.append(f"{sc.name}: {sc.title}\n", style="bold")
     work = f"d = {seconds(sc.scaled.work_s)} s of {sc.work.kind} work"
+    if any(v.own is not None for v in sc.variants):
+        work = "its own work (your apps: d measured, not scaled)"
     text.append(
         f"{describe_load(sc.load, sc.scaled)}; each request asks for {work} "
         f"(time scale {doc.time_scale:g}, client {sc.scaled.client})\n"
@@ -374,8 +377,61 @@ def happenings(variants: Iterable[VariantResult]) -> list[RenderableType]:
     return [lines] if lines.plain else []
 
 
+def diagnosis_lines(v: VariantResult) -> list[str]:
+    """An own app's diagnosis in words: each blocking call with its file:line, the strategy, d."""
+    if v.diagnosis is None:
+        return []
+    lines = blocking_sentences(v.endpoint or "the endpoint", v.diagnosis) or ["no blocking call was seen"]
+    if not any(c.blocks_loop for c in v.diagnosis):
+        lines.insert(0, "nothing blocks the event loop")
+    lines.append(f"inferred: {v.strategy}")
+    if v.work_s is not None:
+        lines.append(f"d measured with one request alone: {v.work_s:.3f} s")
+    return lines
+
+
+def diagnoses(variants: Iterable[VariantResult]) -> Group | None:
+    rows = [(v.name, diagnosis_lines(v)) for v in variants if v.diagnosis is not None]
+    if not rows:
+        return None
+    text = Text()
+    text.append("Diagnosis of your app: blocking calls seen on the event loop (bench check)\n", style="bold")
+    for name, lines in rows:
+        text.append(f"  {name}\n", style="bold")
+        for line in lines:
+            text.append(f"    {line}\n", style="red" if "blocks the event loop" in line else "")
+    return Group(text)
+
+
+def build_check(diagnosis: Diagnosis, strategy: Strategy, rows: list[Prediction], clients: int, gap_s: float) -> Group:
+    """``bench check``: the blocking calls with file:line, and four tabs predicted for this app and each fix."""
+    text = Text()
+    text.append(f"{diagnosis.app}: GET {diagnosis.path}\n", style="bold")
+    sentences = blocking_sentences(endpoint_text(diagnosis), diagnosis.calls)
+    if not any(c.blocks_loop for c in diagnosis.calls):
+        text.append("nothing blocks the event loop\n", style="green")
+    for line in sentences:
+        text.append(f"{line}\n", style="red" if "blocks the event loop" in line else "")
+    if diagnosis.problem:
+        text.append(f"{diagnosis.problem}\n", style="yellow")
+    text.append(f"inferred: {strategy.why}\n")
+    d = strategy.seconds_written
+    unit = f"d = {d:g} s, the work's duration as the code writes it" if d else "in units of d, the work's duration"
+    table = Table(title=f"{clients} tabs {gap_s:g} s apart, predicted ({unit})", title_justify="left")
+    table.add_column("strategy")
+    table.add_column("all answered", justify="right")
+    table.add_column("all done", justify="right")
+    suffix = "s" if d else "d"
+    for r in rows:
+        table.add_row(r.label, f"{r.all_responded_s:.2f} {suffix}", f"{r.all_done_s:.2f} {suffix}")
+    return Group(text, table)
+
+
 def build_run(doc: RunDocument) -> Group:
     parts: list[RenderableType] = [header(doc)]
+    found = diagnoses(doc.variants)
+    if found is not None:
+        parts.append(found)
     if any(v.summary is not None for v in doc.variants):
         burst = doc.scenario.load.pattern == "burst"
         parts += [response_table(doc.variants, rates=not burst), work_table(doc.variants)]

@@ -258,7 +258,7 @@ def summarise(
             done_s=r.end - t0,
             status=200,
             pid=r.pid,
-            work_start_s=r.start - t0,
+            work_start_s=None if r.start is None else r.start - t0,
             work_pid=r.pid,
             work_thread=r.thread,
         )
@@ -290,7 +290,7 @@ def summarise(
         all_done_s=max((r.done_s for r in records if r.done_s is not None), default=None),
         done_time_p50_s=metrics.percentile(done_times, 50) if done_times else None,
         done_time_max_s=max(done_times, default=None),
-        parallelism=metrics.parallelism([(r.start, r.end) for r in work]),
+        parallelism=metrics.parallelism([(r.start, r.end) for r in work if r.start is not None]),
         lost=max(0, requests - failures - len(work)),
         errors=failures,
         errors_by_kind={"failed (as Locust counts)": failures} if failures else {},

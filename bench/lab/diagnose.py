@@ -1,0 +1,385 @@
+"""The diagnosis of a learner's app: which call blocks the event loop, and where.
+
+``python -m bench.lab.diagnose PATH.py:ATTR /push/{token}`` imports the app in a fresh
+interpreter (its working directory a scratch folder, so nothing lands in the learner's
+folder), sends it one request in process (straight through ASGI, no server) and prints
+one JSON document on stdout (``bench.model.ownapp.Diagnosis``).
+
+How it finds the line: the ``blockbuster`` package wraps the blocking functions of the
+standard library (``time.sleep``, file and socket I/O...) and raises ``BlockingError``
+when one runs on the event loop, called from the learner's module. The traceback names
+the learner's frames: the endpoint, the helpers it went through, the line of the call.
+A static linter sees only calls written directly inside an ``async def``; this sees the
+call wherever it is.
+
+How it stays quick: ``time.sleep`` and ``asyncio.sleep`` are replaced by versions that
+note what they were asked for (the work's duration, and whether it ran on the loop, in a
+thread, before or after the answer) and return at once. A listing whose work sleeps 15 s
+is diagnosed in well under a second. After each ``BlockingError`` the same request runs
+again with that call site allowed, so every blocking call on its path is found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+MAX_PASSES = 8  # blocking call sites found one per pass
+GRACE_S = 0.3  # after the answer: background tasks get this long to show what they do
+
+
+class BadApp(Exception):
+    """The app cannot be diagnosed: the message says why, in the learner's words."""
+
+
+@dataclass
+class Call:
+    call: str
+    file: str
+    line: int
+    via: list[str]
+    blocks_loop: bool
+    seconds: float | None = None
+    after_answer: bool = False
+    function: str = ""  # the endpoint: the outermost of the learner's frames
+    function_name: str = ""  # the innermost: where the call is written
+
+
+@dataclass
+class Observed:
+    status: int | None = None
+    answered_at: float | None = None
+    calls: list[Call] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+def import_app(spec: str) -> tuple[Any, ModuleType, Path]:
+    """``PATH.py:ATTR`` or ``module:attr`` (importable from the current folder)."""
+    target, sep, attr = spec.rpartition(":")
+    if not sep or not target or not attr.isidentifier():
+        raise BadApp(f"{spec}: give the app as PATH.py:ATTR or module:attr, e.g. background_tasks.py:app")
+    if target.endswith(".py"):
+        path = Path(target).resolve()
+        if not path.is_file():
+            raise BadApp(f"{target}: no such file")
+        folder, module_name = path.parent, path.stem
+    else:
+        folder, module_name = Path.cwd(), target
+    sys.path.insert(0, str(folder))
+    try:
+        module = importlib.import_module(module_name)
+    except SystemExit as exc:
+        raise BadApp(f"{target}: importing it exited (code {exc.code})") from None
+    except BaseException as exc:  # the learner's code may raise anything on import
+        raise BadApp(f"{target}: importing it failed:\n{_tail(exc)}") from None
+    if not hasattr(module, attr):
+        raise BadApp(f"{target} has no attribute {attr!r}")
+    app = getattr(module, attr)
+    if not callable(app):
+        raise BadApp(f"{spec} is not an ASGI app (not callable)")
+    file = getattr(module, "__file__", None)
+    where = Path(file).resolve().parent if file else folder
+    return app, module, where
+
+
+def _tail(exc: BaseException, lines: int = 8) -> str:
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def routes(app: Any) -> list[tuple[str, Any]]:
+    """(``GET /push/{device_token}``, route) for each HTTP route the app declares."""
+    found = []
+    for route in getattr(app, "routes", []) or []:
+        path = getattr(route, "path", None)
+        methods = getattr(route, "methods", None)
+        if path is not None and methods:
+            found.append((f"{','.join(sorted(methods - {'HEAD'}))} {path}", route))
+    return found
+
+
+def match(app: Any, path: str) -> Any | None:
+    from starlette.routing import Match
+
+    scope = _scope(path)
+    for _, route in routes(app):
+        with contextlib.suppress(Exception):
+            if route.matches(scope)[0] == Match.FULL:
+                return route
+    return None
+
+
+def _scope(path: str) -> dict[str, Any]:
+    raw, _, query = path.partition("?")
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": raw,
+        "raw_path": raw.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"user-agent", b"bench-check")],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
+class _Sleeps:
+    """Fast stand-ins for time.sleep and asyncio.sleep that note each call."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = str(folder)
+        self.observed: Observed | None = None
+        self.real_asyncio_sleep = asyncio.sleep
+
+    def user_frames(self, frames: list[traceback.FrameSummary]) -> list[traceback.FrameSummary]:
+        return [f for f in frames if f.filename.startswith(self.folder) and "site-packages" not in f.filename]
+
+    def note(self, name: str, seconds: Any, blocks: bool) -> None:
+        obs = self.observed
+        frames = self.user_frames(traceback.extract_stack()[:-2])
+        if obs is None or not frames:
+            return
+        try:
+            on_loop = asyncio.get_running_loop() is not None
+        except RuntimeError:
+            on_loop = False
+        value = float(seconds) if isinstance(seconds, (int, float)) else None
+        obs.calls.append(
+            Call(
+                call=name,
+                file=frames[-1].filename,
+                line=frames[-1].lineno or 0,
+                via=[f.name for f in frames[1:]],
+                blocks_loop=blocks and on_loop,
+                seconds=value,
+                after_answer=obs.answered_at is not None,
+                function=frames[0].name,
+                function_name=frames[-1].name,
+            )
+        )
+
+    def time_sleep(self, seconds: float) -> None:
+        self.note("time.sleep", seconds, blocks=True)
+
+    async def asyncio_sleep(self, delay: float, result: Any = None) -> Any:
+        self.note("asyncio.sleep", delay, blocks=False)
+        return await self.real_asyncio_sleep(0, result)
+
+
+async def _lifespan(app: Any) -> None:
+    """Run the app's startup, if it has one; an app without lifespan support is fine."""
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await queue.put({"type": "lifespan.startup"})
+    started = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        return await queue.get()
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "lifespan.startup.failed":
+            raise BadApp(f"the app's startup failed: {message.get('message', '')}")
+        if message["type"].startswith("lifespan.startup"):
+            started.set()
+
+    task = asyncio.ensure_future(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send))
+    done, _ = await asyncio.wait(
+        {task, asyncio.ensure_future(started.wait())}, timeout=10, return_when="FIRST_COMPLETED"
+    )
+    if task in done and task.exception() is not None and not started.is_set():
+        exc = task.exception()
+        if isinstance(exc, BadApp):
+            raise exc
+        # Apps that do not speak lifespan raise on its scope: that is not an error.
+
+
+async def _one_request(app: Any, path: str, sleeps: _Sleeps) -> Observed:
+    obs = Observed()
+    sleeps.observed = obs
+    sent = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        if not sent.is_set():
+            sent.set()
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client never disconnects
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            obs.status = int(message["status"])
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            obs.answered_at = time.monotonic()
+
+    task = asyncio.ensure_future(app(_scope(path), receive, send))
+    deadline = time.monotonic() + 10
+    while not task.done() and time.monotonic() < deadline:
+        if obs.answered_at is not None and time.monotonic() - obs.answered_at > GRACE_S:
+            break
+        await sleeps.real_asyncio_sleep(0.01)
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        obs.error = task.exception()
+    elif not task.done():  # background work still going: it was seen starting, which is all we need
+        task.cancel()
+        await asyncio.wait({task}, timeout=1)
+    return obs
+
+
+def diagnose(spec: str, path: str) -> dict[str, Any]:
+    from blockbuster import BlockBuster, BlockingError
+
+    app, module, folder = import_app(spec)
+    listed = routes(app)
+    route = match(app, path)
+    if listed and route is None:
+        raise BadApp(f"no route of the app matches {path}; its routes: {', '.join(name for name, _ in listed)}")
+    endpoint = getattr(route, "endpoint", None)
+    sleeps = _Sleeps(folder)
+    time.sleep = sleeps.time_sleep  # type: ignore[assignment]
+    asyncio.sleep = sleeps.asyncio_sleep
+    buster = BlockBuster(scanned_modules=[module])
+    calls: list[Call] = []
+    status: int | None = None
+    answered = False
+    problem: str | None = None
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(lambda loop, context: None)  # the app's tasks left pending at exit are not news
+    try:
+        loop.run_until_complete(_lifespan(app))
+        buster.activate()
+        for _ in range(MAX_PASSES):
+            obs = loop.run_until_complete(_one_request(app, path, sleeps))
+            error = obs.error
+            blocking = _blocking_error(error, BlockingError)
+            if blocking is None:  # the clean pass: what the stand-ins saw is the truth about order and duration
+                for c in obs.calls:
+                    known = next((k for k in calls if _same(c, k)), None)
+                    if known is None:
+                        calls.append(c)
+                    else:
+                        known.seconds, known.after_answer = c.seconds, c.after_answer
+                status, answered = obs.status, obs.answered_at is not None
+                if error is not None:
+                    problem = f"the app raised on the request:\n{_tail(error)}"
+                break
+            found = _from_traceback(blocking, sleeps, obs)
+            if found is None or any(_same(found, k) for k in calls):
+                problem = f"a blocking call outside your files: {blocking}"
+                break
+            calls.append(found)
+            buster.functions[found.call].can_block_in(found.file, {found.function_name})  # and look further
+    finally:
+        buster.deactivate()
+        sleeps.observed = None
+    return {
+        "app": spec,
+        "path": path,
+        "routes": [name for name, _ in listed],
+        "endpoint": _describe_endpoint(endpoint),
+        "status": status,
+        "answered": answered,
+        "calls": [
+            {
+                "call": c.call,
+                "file": _short(c.file, folder),
+                "line": c.line,
+                "via": c.via,
+                "blocks_loop": c.blocks_loop,
+                "seconds": c.seconds,
+                "after_answer": c.after_answer,
+            }
+            for c in calls
+        ],
+        "problem": problem,
+    }
+
+
+def _blocking_error(error: BaseException | None, kind: type[BaseException]) -> BaseException | None:
+    """The BlockingError behind ``error`` (FastAPI may wrap it in an exception group)."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, kind):
+            return error
+        inner = getattr(error, "exceptions", None)
+        error = inner[0] if inner else (error.__cause__ or error.__context__)
+        seen += 1
+    return None
+
+
+def _from_traceback(error: BaseException, sleeps: _Sleeps, obs: Observed) -> Call | None:
+    frames = sleeps.user_frames(traceback.extract_tb(error.__traceback__))
+    if not frames:
+        return None
+    name = str(error).removeprefix("Blocking call to ").split("(")[0].strip()
+    return Call(
+        call=name,
+        file=frames[-1].filename,
+        line=frames[-1].lineno or 0,
+        via=[f.name for f in frames[1:]],
+        blocks_loop=True,
+        function=frames[0].name,
+        function_name=frames[-1].name,
+    )
+
+
+def _same(a: Call, b: Call) -> bool:
+    return (a.call, a.file, a.line) == (b.call, b.file, b.line)
+
+
+def _short(file: str, folder: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(Path(file).relative_to(folder))
+    return file
+
+
+def _describe_endpoint(endpoint: Any) -> dict[str, Any] | None:
+    if endpoint is None:
+        return None
+    try:
+        file = inspect.getsourcefile(endpoint) or ""
+        line = inspect.getsourcelines(endpoint)[1]
+    except (OSError, TypeError):
+        file, line = "", 0
+    params = inspect.signature(endpoint).parameters.values()
+    return {
+        "name": getattr(endpoint, "__name__", "endpoint"),
+        "file": Path(file).name,
+        "line": line,
+        "is_async": inspect.iscoroutinefunction(endpoint),
+        "background_tasks": any("BackgroundTasks" in str(p.annotation) for p in params),
+    }
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3:
+        print("usage: python -m bench.lab.diagnose PATH.py:ATTR /path", file=sys.stderr)
+        return 2
+    spec, path = argv[1], argv[2]
+    threading.excepthook = lambda args: None  # a thread the stand-in sleeps hurried along may fail: not ours
+    try:
+        doc: dict[str, Any] = diagnose(spec, path)
+    except BadApp as exc:
+        doc = {"app": spec, "path": path, "bad": str(exc)}
+    sys.stdout.write(json.dumps(doc) + "\n")
+    sys.stdout.flush()
+    os._exit(0)  # do not wait for the app's threads: their sleeps no longer sleep, but they are not ours
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,124 @@
+"""A learner's own app in the lab: from ``--app [NAME=]PATH.py:ATTR`` to a variant the runner runs.
+
+Three steps, none of which touches the learner's folder:
+
+1. parse what was given (``NAME=PATH.py:ATTR`` or ``module:attr``) into an ``OwnApp``;
+2. diagnose it (``bench.lab.diagnose`` in a fresh interpreter whose working folder is a
+   scratch folder of the run): its blocking calls, its routes; a file that is missing, does
+   not import or has no such app is refused here, before any server starts;
+3. from the diagnosis infer the strategy (``bench.model.ownapp``) and so the variant: work
+   slots and answers, as the lab's own variants declare them by hand.
+
+The time scale does not reach an own app's work (its duration is the app's own, and
+measured); it scales the load's gaps and durations only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import BenchError
+from bench.model.ownapp import Diagnosis, Strategy, endpoint_text, infer
+from bench.model.scenario import DEFAULT_PATH, NAME_PATTERN, OWN_APP, OwnApp, Variant
+
+DIAGNOSIS_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Resolved:
+    variant: Variant
+    diagnosis: Diagnosis
+    strategy: Strategy
+
+
+def parse_app_option(text: str, path: str | None, done_file: str | None, done_pattern: str) -> tuple[str, OwnApp]:
+    """``[NAME=]PATH.py:ATTR`` or ``[NAME=]module:attr`` from the command line: (name, app)."""
+    name, sep, spec = text.partition("=")
+    if not sep:
+        name, spec = "", text
+    if not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", spec) and not OWN_APP.match(spec):
+        raise BenchError(f"--app {text}: give PATH.py:ATTR or module:attr, optionally NAME= first")
+    if OWN_APP.match(spec):
+        spec = f"{Path(OWN_APP.match(spec)['file']).resolve()}:{spec.rpartition(':')[2]}"  # type: ignore[index]
+    stem = Path(spec.rpartition(":")[0]).stem if spec.endswith(".py") or ".py:" in spec else spec.partition(":")[0]
+    name = name or re.sub(r"[^a-z0-9-]+", "-", stem.lower()).strip("-") or "app"
+    if not re.match(NAME_PATTERN, name):
+        raise BenchError(f"--app {text}: the name {name!r} must be lower-case letters, digits and -, at most 40")
+    return name, OwnApp(spec=spec, path=path, done_file=done_file, done_pattern=done_pattern)
+
+
+def module_and_folder(own: OwnApp) -> tuple[str, Path]:
+    """What uvicorn imports (``module:attr``) and from where (``--app-dir``)."""
+    target, _, attr = own.spec.rpartition(":")
+    if target.endswith(".py"):
+        file = Path(target)
+        return f"{file.stem}:{attr}", file.parent
+    return own.spec, Path.cwd()
+
+
+def diagnose(own: OwnApp, path: str, scratch: Path | None = None) -> Diagnosis:
+    """Run the diagnosis in a fresh interpreter, in ``scratch`` (a temporary folder if None)."""
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as temp:
+        folder = scratch or Path(temp)
+        folder.mkdir(parents=True, exist_ok=True)
+        _, app_dir = module_and_folder(own)
+        sample = path.replace("{token}", "diagnosis")
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.lab.diagnose", own.spec, sample],
+                cwd=folder,
+                env=_env(app_dir),
+                capture_output=True,
+                text=True,
+                timeout=DIAGNOSIS_TIMEOUT_S,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"{own.spec}: the diagnosis did not finish in {DIAGNOSIS_TIMEOUT_S} s") from None
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        tail = "\n".join(done.stderr.strip().splitlines()[-8:])
+        raise BenchError(f"{own.spec}: could not be diagnosed:\n{tail}")
+    diagnosis = Diagnosis.model_validate({**json.loads(lines[-1]), "path": path})
+    if diagnosis.bad:
+        raise BenchError(diagnosis.bad)
+    return diagnosis
+
+
+def _env(app_dir: Path) -> dict[str, str]:
+    import os
+
+    # ``module:attr`` imports from the folder bench was started in, as uvicorn would
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(app_dir), os.environ.get("PYTHONPATH")]))}
+
+
+def resolve(name: str, own: OwnApp, workers: int, scenario_path: str, scratch: Path | None = None) -> Resolved:
+    """The variant for an own app: diagnosed, its strategy inferred."""
+    path = own.path or scenario_path or DEFAULT_PATH
+    diagnosis = diagnose(own, path, scratch)
+    strategy = infer(diagnosis)
+    own = own.model_copy(
+        update={
+            "path": path,
+            "diagnosis": tuple(diagnosis.calls),
+            "strategy": strategy.why,
+            "endpoint": endpoint_text(diagnosis),
+            "seconds_written": strategy.seconds_written,
+        }
+    )
+    variant = Variant(
+        name=name,
+        title=f"your app {Path(own.spec.rpartition(':')[0]).name}:{own.spec.rpartition(':')[2]}",
+        app=own.spec,
+        workers=workers,
+        work_slots=strategy.work_slots,
+        answers=strategy.answers,
+        own=own,
+    )
+    return Resolved(variant, diagnosis, strategy)

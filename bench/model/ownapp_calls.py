@@ -1,0 +1,19 @@
+"""A blocking call found in a learner's app, as the run document records it (``bench.model.ownapp``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class FoundCall(_Model):
+    call: str  # e.g. time.sleep
+    file: str
+    line: int
+    via: list[str]  # the learner's functions between the endpoint and the call
+    blocks_loop: bool
+    seconds: float | None = None  # a sleep's argument: the work's duration, as written
+    after_answer: bool = False
