@@ -22,4 +22,17 @@ def load_catalog(path: Path) -> Catalog:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise BenchError(f"{path}: cannot read the scenarios file ({exc.strerror or exc})") from None
-    return parse_catalog(text, source=str(path))
+    catalog = parse_catalog(text, source=str(path))
+    return _own_apps_beside(catalog, path.resolve().parent)
+
+
+def _own_apps_beside(catalog: Catalog, folder: Path) -> Catalog:
+    """An own app's ``listing.py:app`` is relative to the scenarios file, not to where bench runs."""
+    variants = {}
+    for name, v in catalog.variants.items():
+        if v.own is not None and ".py:" in v.own.spec and not Path(v.own.spec).is_absolute():
+            file, _, attr = v.own.spec.rpartition(":")
+            own = v.own.model_copy(update={"spec": f"{(folder / file).resolve()}:{attr}"})
+            v = v.model_copy(update={"own": own})
+        variants[name] = v
+    return catalog.model_copy(update={"variants": variants})
