@@ -8,14 +8,12 @@ and keeps the variants already finished (exit 130).
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import sys
-from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
@@ -23,7 +21,7 @@ from rich.live import Live
 
 from bench import results
 from bench.engine import loops, recorder
-from bench.engine.clients import CLIENT_KINDS, ClientKind, make_client
+from bench.engine.clients import ClientKind, make_client
 from bench.engine.load import Request, closed_loop, open_loop
 from bench.engine.pump import closed_loop_raw
 from bench.engine.target import connection_refused, parse_target
@@ -39,27 +37,16 @@ from bench.lab.session import new_document, new_run_id, run_scenario
 from bench.model.document import LocustLoad, Scaled, ScenarioAsRun, VariantResult, run_name
 from bench.model.ownapp import infer, predictions
 from bench.model.scenario import DEFAULT_PATH, Catalog, RunClient, Variant
+from bench.options import FiniteRange, client_option, results_option, scenarios_option, time_scale_option
 from bench.report import compare as compare_runs
 from bench.report import export as exporters
 from bench.report import loadtest as loadreport
 from bench.report import terminal as report
 from bench.report.live import Board, LoadProgress
 
-F = TypeVar("F", bound=Callable[..., Any])
 INTERRUPTED_EXIT_CODE = 130
 FAILED_EXIT_CODE = 1  # a variant or a load failed
 WIDE = 120  # for output that is not a terminal (files, CI logs, the README capture)
-
-
-class FiniteRange(click.FloatRange):
-    """``click.FloatRange`` that also refuses NaN and the infinities (NaN passes every
-    comparison a range makes, so FloatRange alone lets it through)."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return number
 
 
 def _clean_up(out_dir: Path) -> None:
@@ -77,48 +64,6 @@ def _console(file: Any = None) -> Console:
 
 def _catalog(path: Path | None) -> Catalog:
     return load_catalog(path if path is not None else default_scenarios_path())
-
-
-def scenarios_option(f: F) -> F:
-    return click.option(
-        "--scenarios",
-        "scenarios_file",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="A scenarios file other than the project's scenarios.yaml.",
-    )(f)
-
-
-def client_option(f: F) -> F:
-    return click.option(
-        "--client",
-        type=click.Choice(CLIENT_KINDS),
-        default="raw",
-        show_default=True,
-        help="The load's HTTP client: the raw asyncio client, or a shared httpx.AsyncClient "
-        "(to see what a slow client does to the figures).",
-    )(f)
-
-
-def time_scale_option(f: F) -> F:
-    return click.option(
-        "--time-scale",
-        type=FiniteRange(min=0.001, max=10.0),
-        default=1.0,
-        show_default=True,
-        help="Multiply every duration (work, gaps, theory): 0.1 turns 10 s into 1 s.",
-    )(f)
-
-
-def results_option(f: F) -> F:
-    return click.option(
-        "--out",
-        "out_dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=Path("results"),
-        show_default=True,
-        help="Folder that holds the runs.",
-    )(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -386,7 +331,7 @@ def load(
 def check(app: str, route: str, as_json: bool, scenarios_file: Path | None) -> None:
     """Diagnose APP (PATH.py:ATTR) without a server: the blocking calls, and four tabs predicted."""
     _, own = parse_app_option(app, route, None, "{token}")
-    diagnosis = diagnose(own, route)
+    diagnosis = diagnose(own, route).model_copy(update={"app": app})  # shown as typed
     strategy = infer(diagnosis)
     tabs = _catalog(scenarios_file).scenario("four-tabs").load
     d = strategy.seconds_written

@@ -40,7 +40,7 @@ def capture(command: str) -> str:
     done = subprocess.run(command, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode not in (0, 3):
         raise SystemExit(f"refresh_readme: `{command}` exited {done.returncode}:\n{done.stderr[-2000:]}")
-    text = done.stdout.rstrip()
+    text = "\n".join(line.rstrip() for line in done.stdout.rstrip().splitlines())  # rich pads lines to the width
     return f"```text\n$ {command}\n{text}\n```\n"
 
 

@@ -127,7 +127,10 @@ def test_predictions_for_four_tabs_and_the_fixes() -> None:
     assert all(r.all_done_s == pytest.approx(10.9) for label, r in rows.items() if label != "your app as it is")
     assert rows["BackgroundTasks.add_task (answers at once, work in a thread)"].all_responded_s == pytest.approx(0.9)
     (sentence,) = blocking_sentences("async def notify (a.py:15)", [call(True)])
-    assert sentence == "async def notify (a.py:15) blocks the event loop: time.sleep at line 9 of a.py, via helper"
+    assert sentence == (
+        "async def notify (a.py:15) blocks the event loop: time.sleep at line 9 of a.py, via helper",
+        True,
+    )
 
 
 # bench check: in process, no server, quick even when the listing sleeps long

@@ -80,15 +80,18 @@ def endpoint_text(diagnosis: Diagnosis) -> str:
     return f"{'async def' if ep.is_async else 'def'} {ep.name} ({ep.file}:{ep.line})" if ep else "the endpoint"
 
 
-def blocking_sentences(head: str, calls: Sequence[FoundCall]) -> list[str]:
-    """One sentence per call found, the learner's file and line in it; ``head``: ``endpoint_text``."""
+def blocking_sentences(head: str, calls: Sequence[FoundCall]) -> list[tuple[str, bool]]:
+    """One sentence per call found, the learner's file and line in it, and whether it blocks
+    the event loop; ``head``: ``endpoint_text``."""
     out = []
     for c in calls:
         via = f", via {' → '.join(c.via)}" if c.via else ""
         if c.blocks_loop:
-            out.append(f"{head} blocks the event loop: {c.call} at line {c.line} of {c.file}{via}")
+            out.append((f"{head} blocks the event loop: {c.call} at line {c.line} of {c.file}{via}", True))
         elif c.call == "time.sleep":
-            out.append(f"{c.call} at line {c.line} of {c.file}{via} runs in a worker thread: the event loop stays free")
+            out.append(
+                (f"{c.call} at line {c.line} of {c.file}{via} runs in a worker thread: the loop stays free", False)
+            )
     return out
 
 

@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 
 from bench.model.document import RunDocument, VariantResult
-from bench.report.terminal import describe_capacity, describe_load, seconds, sweep_points
+from bench.report.terminal import describe_capacity, describe_load, diagnosis_lines, seconds, sweep_points
 
 MAX_ROWS = 60  # requests drawn per timeline; more would be a smear
 CSS = """
@@ -135,12 +135,21 @@ def render(doc: RunDocument) -> str:
         f"<style>{CSS}</style></head><body>",
         f"<h1>{escape(sc.name)}: {escape(sc.title)}</h1>",
         f"<p class='meta'>{escape(describe_load(sc.load, sc.scaled))}; "
-        f"d = {seconds(sc.scaled.work_s)} s (time scale {doc.time_scale:g}). Run "
+        + ("d measured per app (your apps). " if any(v.own for v in sc.variants) else "")
+        + f"d = {seconds(sc.scaled.work_s)} s (time scale {doc.time_scale:g}). Run "
         f"{escape(doc.run_id)} ({doc.status}), Python {escape(doc.environment.python)}, "
         f"{doc.environment.cpus_usable} CPUs.</p>",
     ]
     if doc.warnings:
         out.append("<ul class='finding'>" + "".join(f"<li>⚠ {escape(w)}</li>" for w in doc.warnings) + "</ul>")
+    own = [v for v in doc.variants if v.diagnosis is not None]
+    if own:
+        out.append("<h2>Diagnosis of your app: blocking calls seen on the event loop</h2>")
+        for v in own:
+            items = "".join(
+                f"<li class='{'no' if blocks else ''}'>{escape(line)}</li>" for line, blocks in diagnosis_lines(v)
+            )
+            out.append(f"<h3>{escape(v.name)} <span class='meta'>{escape(v.title)}</span></h3><ul>{items}</ul>")
     rows = []
     for v in doc.variants:
         s, e = v.summary, v.expected

@@ -377,16 +377,17 @@ def happenings(variants: Iterable[VariantResult]) -> list[RenderableType]:
     return [lines] if lines.plain else []
 
 
-def diagnosis_lines(v: VariantResult) -> list[str]:
-    """An own app's diagnosis in words: each blocking call with its file:line, the strategy, d."""
+def diagnosis_lines(v: VariantResult) -> list[tuple[str, bool]]:
+    """An own app's diagnosis in words: each blocking call with its file:line (and whether it
+    blocks the event loop), the strategy, d."""
     if v.diagnosis is None:
         return []
-    lines = blocking_sentences(v.endpoint or "the endpoint", v.diagnosis) or ["no blocking call was seen"]
+    lines = blocking_sentences(v.endpoint or "the endpoint", v.diagnosis) or [("no blocking call was seen", False)]
     if not any(c.blocks_loop for c in v.diagnosis):
-        lines.insert(0, "nothing blocks the event loop")
-    lines.append(f"inferred: {v.strategy}")
+        lines.insert(0, ("nothing blocks the event loop", False))
+    lines.append((f"inferred: {v.strategy}", False))
     if v.work_s is not None:
-        lines.append(f"d measured with one request alone: {v.work_s:.3f} s")
+        lines.append((f"d measured with one request alone: {v.work_s:.3f} s", False))
     return lines
 
 
@@ -398,8 +399,8 @@ def diagnoses(variants: Iterable[VariantResult]) -> Group | None:
     text.append("Diagnosis of your app: blocking calls seen on the event loop (bench check)\n", style="bold")
     for name, lines in rows:
         text.append(f"  {name}\n", style="bold")
-        for line in lines:
-            text.append(f"    {line}\n", style="red" if "blocks the event loop" in line else "")
+        for line, blocks in lines:
+            text.append(f"    {line}\n", style="red" if blocks else "")
     return Group(text)
 
 
@@ -410,8 +411,8 @@ def build_check(diagnosis: Diagnosis, strategy: Strategy, rows: list[Prediction]
     sentences = blocking_sentences(endpoint_text(diagnosis), diagnosis.calls)
     if not any(c.blocks_loop for c in diagnosis.calls):
         text.append("nothing blocks the event loop\n", style="green")
-    for line in sentences:
-        text.append(f"{line}\n", style="red" if "blocks the event loop" in line else "")
+    for line, blocks in sentences:
+        text.append(f"{line}\n", style="red" if blocks else "")
     if diagnosis.problem:
         text.append(f"{diagnosis.problem}\n", style="yellow")
     text.append(f"inferred: {strategy.why}\n")
