@@ -89,21 +89,9 @@ def blocking_sentences(head: str, calls: Sequence[FoundCall]) -> list[tuple[str,
         if c.blocks_loop:
             out.append((f"{head} blocks the event loop: {c.call} at line {c.line} of {c.file}{via}", True))
         elif c.call == "time.sleep":
-            out.append(
-                (f"{c.call} at line {c.line} of {c.file}{via} runs in a worker thread: the loop stays free", False)
-            )
+            where = f"{c.call} at line {c.line} of {c.file}{via}"
+            out.append((f"{where} runs in a worker thread: the event loop stays free", False))
     return out
-
-
-def as_variant(name: str, app: str, workers: int, strategy: Strategy) -> Variant:
-    return Variant(
-        name=name,
-        title=f"your app {app}",
-        app="own:app",
-        workers=workers,
-        work_slots=strategy.work_slots,
-        answers=strategy.answers,
-    )
 
 
 # The fixes a learner meets next, as strategies (the tutorial's and the lab's variants).
