@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.engine.processes import LaunchError, last_lines, spawn, stop
+from bench.engine.processes import LaunchError, last_lines, spawn, stop_async
 from bench.integrations.celery.broker import redis_broker
 from bench.model.scenario import Variant
 
@@ -72,7 +72,7 @@ async def sidecars(
             await _wait_worker_ready(worker, log)
             yield Sidecars(env={"BENCH_BROKER_URL": broker.url}, broker=broker.description, worker_pid=worker.pid)
         finally:
-            stop(worker, grace_s=10)
+            await stop_async(worker, grace_s=10)
 
 
 async def _wait_worker_ready(worker: object, log: Path, timeout_s: float = 60) -> None:

@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.engine.processes import HOST, LaunchError, free_port, last_lines, spawn, stop
+from bench.engine.processes import HOST, LaunchError, free_port, last_lines, spawn, stop_async
 from bench.errors import BenchError
 
 
@@ -109,4 +109,4 @@ async def redis_broker(folder: Path, given_url: str | None = None) -> AsyncItera
             await asyncio.sleep(0.05)
         yield Broker(f"redis://{HOST}:{port}/0", f"Redis {_version(binary)} ({origin}, started on {HOST}:{port})")
     finally:
-        stop(proc)
+        await stop_async(proc)

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench.engine.processes import HOST, LaunchError, free_port, last_lines, spawn, stop
+from bench.engine.processes import HOST, LaunchError, free_port, last_lines, spawn, stop_async
 from bench.errors import BenchError
 from bench.integrations.locust import tokens
 from bench.lab.ledger import LedgerReader, LedgerWatcher, WorkRecord
@@ -116,7 +116,7 @@ async def run_locust(
                     await _serve_ui(procs[0], options, server.base_url, folder, announce)
             finally:
                 for proc in procs:  # SIGTERM first: Locust writes its JSON file as it shuts down
-                    stop(proc, grace_s=10)
+                    await stop_async(proc, grace_s=10)
             entries = _read_stats(json_file, folder)
             push = next((e for e in entries if e["name"].startswith("/push/")), None)
             accepted = 0 if push is None else push["num_requests"] - push["num_failures"]
