@@ -19,26 +19,7 @@ from bench.model.ownapp import Diagnosis, FoundCall, blocking_sentences, infer, 
 
 WORK_S = 0.5
 
-BLOCKING = """import time
-
-from fastapi import FastAPI
-
-app = FastAPI()
-
-
-def send_push_notification(device_token: str):
-    time.sleep({d})
-    with open("notification.log", mode="a") as notification_log:
-        notification_log.write(f"Successfully sent push notification to {{device_token}}\\n")
-
-
-@app.get("/notify/{{device_token}}")
-async def notify(device_token: str):
-    send_push_notification(device_token)
-    return {{"message": "Notification sent"}}
-"""
-
-BACKGROUND = """import time
+HELPER = """import time
 
 from fastapi import BackgroundTasks, FastAPI
 
@@ -50,12 +31,26 @@ def send_push_notification(device_token: str):
     with open("notification.log", mode="a") as notification_log:
         notification_log.write(f"Successfully sent push notification to {{device_token}}\\n")
 
-
+"""
+# step 1: the work called inside async def; step 3: handed to BackgroundTasks (line 9 is the sleep in both)
+BLOCKING = (
+    HELPER
+    + """
+@app.get("/notify/{{device_token}}")
+async def notify(device_token: str):
+    send_push_notification(device_token)
+    return {{"message": "Notification sent"}}
+"""
+)
+BACKGROUND = (
+    HELPER
+    + """
 @app.get("/notify/{{device_token}}")
 async def notify(device_token: str, background_tasks: BackgroundTasks):
     background_tasks.add_task(send_push_notification, device_token)
     return {{"message": "Notification sent"}}
 """
+)
 
 THREADED = """import time
 

@@ -120,3 +120,22 @@ def test_compare_tells_a_change_from_noise() -> None:
     assert [v.name for v in repeated.variants] == ["w#1", "w#2", "w#3"]
     assert run_noise(repeated, repeated.variants[0], "all_done_s") > 0.2  # the spread of its repetitions
     assert run_noise(a, a.variants[0], "all_done_s") == NOISE_FLOOR
+
+
+def test_the_timeline_marks_where_theory_says_the_work_is_done() -> None:
+    from bench.report.terminal import _bar
+
+    plain = _bar(0.0, 1.0, 1.0, False, 4.0, 41, theory=1.0).plain
+    assert "◇" not in plain and plain.endswith("●")  # on time: nothing to mark
+    late = _bar(0.0, 3.0, 3.0, False, 4.0, 41, theory=2.0).plain
+    assert late.index("◇") == 20 and late.index("●") == 30  # theory said 2 s, it took 3 s
+    early = _bar(0.0, 1.0, 1.0, False, 4.0, 41, theory=3.0).plain
+    assert early.index("●") == 10 and early.index("◇") == 30
+
+
+def test_html_ticks_are_round() -> None:
+    from bench.report.html import round_step, timeline_svg
+
+    assert [round_step(s) for s in (0.09, 1.0, 4.02, 15.9, 40.0)] == [0.01, 0.1, 0.5, 2.0, 5.0]
+    svg = timeline_svg(variant_result("sync", [1.0, 2.0, 3.0, 4.0]), 4.02)
+    assert ">0 s<" in svg and ">0.5 s<" in svg and ">4 s<" in svg and "theory: done at" in svg

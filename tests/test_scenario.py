@@ -23,7 +23,7 @@ def test_the_project_scenarios_load() -> None:
         "asyncio",
         "asyncio-task",
     }
-    assert {c.id for c in four.claims} == {"1a", "1b", "2", "3a", "3b", "3c"}
+    assert {c.id for c in four.claims} == {"1a", "1b", "2", "2m", "3a", "3b", "3c"}
     assert catalog.scenario("four-tabs-burst").load.gap == 0
     assert catalog.variants["multi-worker"].workers == 2
     assert catalog.variants["multi-worker"].app == catalog.variants["sync"].app
@@ -79,7 +79,7 @@ BAD = {
         "claims[0].variant",
         "duplicate key",
     ),
-    "two comparisons": (("below: 0.05", "below: 0.05\n        approx: 1"), "claims[3]", "exactly one"),
+    "two comparisons": (("below: 0.05", "below: 0.05\n        approx: 1"), "claims[4]", "exactly one"),
     "unknown measure": (
         ("measure: all_done_s\n        approx: 4", "measure: speed\n        approx: 4"),
         "claims[1].measure",

@@ -81,3 +81,43 @@ def test_the_default_executor_is_min_32_cpus_plus_4(
 
     monkeypatch.setattr(theory.os, "cpu_count", lambda: cpus)
     assert theory.default_executor_threads() == threads
+
+
+def test_the_accept_model_of_several_workers() -> None:
+    from bench.model.theory import accept_model
+
+    tabs = [0.0, 0.3, 0.6, 0.9]
+    assert accept_model(tabs, 1.0, 2) == pytest.approx([1.0, 1.3, 2.0, 3.0])  # 3 + 1: the measured split
+    assert accept_model(tabs, 1.0, 4) == pytest.approx([1.0, 1.3, 1.6, 1.9])  # an idle worker for each
+    assert accept_model(tabs, 1.0, 1) == pytest.approx([1.0, 2.0, 3.0, 4.0])
+    assert accept_model([0.0, 2.0], 1.0, 2) == pytest.approx([1.0, 3.0])  # the first worker is idle again
+
+
+def test_workers_racing_for_simultaneous_requests_give_a_range_and_the_claim_checks_it() -> None:
+    from bench.model.claims import check
+    from bench.model.document import Summary
+    from bench.model.scenario import Claim
+
+    workers = Variant.model_validate(
+        {"name": "w", "title": "t", "app": "m:app", "workers": 2, "work_slots": 1, "answers": "after-work"}
+    )
+    staggered = expected(workers, clients=4, gap_s=0.3, work_s=1.0)
+    assert staggered.all_done_s == pytest.approx(3.0) and staggered.all_done_range_s is None
+    burst = expected(workers, clients=4, gap_s=0.0, work_s=1.0)
+    assert burst.all_done_range_s == pytest.approx([2.0, 4.0]) and "racing" in burst.model
+    claim = Claim(id="m", variant="w", says="s", measure="all_done_s", approx=1, unit="theory", why="w")
+    fields = {k: None for k, f in Summary.model_fields.items() if f.is_required()}
+    for measured, holds in ((2.0, True), (4.0, True), (3.1, True), (1.5, False), (5.0, False)):
+        summary = Summary.model_validate(
+            {
+                **fields,
+                "requests": 4,
+                "ok": 4,
+                "lost": 0,
+                "errors": 0,
+                "errors_by_kind": {},
+                "pids": {},
+                "all_done_s": measured,
+            }
+        )
+        assert check(claim, summary, 1.0, expected=burst).holds is holds, measured

@@ -31,7 +31,7 @@ from bench.lab.ownapps import module_and_folder
 from bench.lab.sidecars import Sidecars, sidecars
 from bench.model import claims, metrics, theory
 from bench.model.document import Capacity, Expected, RequestRecord, VariantResult, run_name
-from bench.model.scenario import Claim, OwnApp, RunClient, Scenario, UrlMode, Variant
+from bench.model.scenario import Claim, Measure, OwnApp, RunClient, Scenario, UrlMode, Variant
 from bench.report.live import VariantProgress
 
 MEASURE_TIMEOUT_S = 120.0  # d of an own app: its one request alone may take this long
@@ -316,30 +316,18 @@ async def run_variant(
     return result
 
 
+OWN_CLAIMS: tuple[tuple[str, str, Measure], ...] = (
+    ("diagnosis", "All work done when the diagnosis predicts.", "all_done_s"),
+    ("answers", "Every request answered when the diagnosis predicts.", "all_responded_s"),
+)
+
+
 def own_claims(name: str, own: OwnApp) -> list[Claim]:
-    """What the diagnosis predicts for an own app, checked like the tutorial's claims."""
+    """What the diagnosis predicts for an own app, checked like the tutorial's claims (±20 % of theory)."""
     why = f"The diagnosis: {own.strategy}."
     return [
-        Claim(
-            id="diagnosis",
-            variant=name,
-            says="All work done when the diagnosis predicts.",
-            measure="all_done_s",
-            approx=1.0,
-            unit="theory",
-            tolerance=0.2,
-            why=why,
-        ),
-        Claim(
-            id="answers",
-            variant=name,
-            says="Every request answered when the diagnosis predicts.",
-            measure="all_responded_s",
-            approx=1.0,
-            unit="theory",
-            tolerance=0.2,
-            why=why,
-        ),
+        Claim(id=id_, variant=name, says=says, measure=measure, approx=1.0, unit="theory", tolerance=0.2, why=why)
+        for id_, says, measure in OWN_CLAIMS
     ]
 
 

@@ -34,7 +34,12 @@ def check(
         measured: float | None = facts[claim.measure]
     else:
         measured = getattr(summary, claim.measure, None) if summary is not None else None
-    if claim.approx is not None:
+    span = expected.all_done_range_s if expected is not None and claim.unit == "theory" else None
+    if claim.approx is not None and span is not None and claim.measure == "all_done_s":
+        lo, hi = span[0] * claim.approx * (1 - claim.tolerance), span[1] * claim.approx * (1 + claim.tolerance)
+        holds = measured is not None and lo <= measured <= hi
+        expected_text = f"{span[0]:.3g} s … {span[1]:.3g} s (the race's range, ±{claim.tolerance:.0%})"
+    elif claim.approx is not None:
         lo, hi = ref * (1 - claim.tolerance), ref * (1 + claim.tolerance)
         holds = measured is not None and lo <= measured <= hi
         expected_text = f"≈ {_fmt(claim, claim.approx, ref)} (±{claim.tolerance:.0%})"

@@ -75,6 +75,7 @@ class Expected(Model):
     all_done_s: float
     responded_s: list[float]  # per client
     done_s: list[float]
+    all_done_range_s: list[float] | None = None  # simultaneous requests on several workers: [best, worst]
 
 
 class ClaimResult(Model):

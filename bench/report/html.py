@@ -13,7 +13,14 @@ from html import escape
 from pathlib import Path
 
 from bench.model.document import RunDocument, VariantResult
-from bench.report.terminal import describe_capacity, describe_load, diagnosis_lines, seconds, sweep_points
+from bench.report.terminal import (
+    describe_capacity,
+    describe_load,
+    diagnosis_lines,
+    seconds,
+    sweep_points,
+    theory_done,
+)
 
 MAX_ROWS = 60  # requests drawn per timeline; more would be a smear
 CSS = """
@@ -44,6 +51,14 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def round_step(span: float, most: int = 10) -> float:
+    """A round tick step (1, 2 or 5 times a power of ten) giving at most ``most`` ticks over ``span``."""
+    if span <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(span / most))
+    return float(next(m * power for m in (1, 2, 5, 10) if span / (m * power) <= most))
+
+
 def timeline_svg(v: VariantResult, end_s: float, width: int = 900) -> str:
     requests = v.requests[:MAX_ROWS]
     row, left = 14, 40
@@ -57,11 +72,12 @@ def timeline_svg(v: VariantResult, end_s: float, width: int = 900) -> str:
         f'<svg class="timeline" data-variant="{escape(v.name)}" width="{width}" height="{height}" '
         f'xmlns="http://www.w3.org/2000/svg" role="img" aria-label="timeline of {escape(v.name)}">'
     ]
-    for tick in range(0, 11):
-        t = end_s * tick / 10
+    step = round_step(end_s)
+    for tick in range(int(end_s / step + 1e-9) + 1):
+        t = tick * step
         parts.append(
             f'<line x1="{x(t):.1f}" y1="0" x2="{x(t):.1f}" y2="{height - 18}" stroke="#eee"/>'
-            f'<text x="{x(t):.1f}" y="{height - 4}" font-size="10" text-anchor="middle">{t:.2f}s</text>'
+            f'<text x="{x(t):.1f}" y="{height - 4}" font-size="10" text-anchor="middle">{t:g} s</text>'
         )
     for i, r in enumerate(requests):
         y = i * row + 4
@@ -76,6 +92,12 @@ def timeline_svg(v: VariantResult, end_s: float, width: int = 900) -> str:
             parts.append(
                 f'<rect x="{x(r.responded_s):.1f}" y="{y + 2}" width="{(r.done_s - r.responded_s) * scale:.1f}"'
                 f' height="5" fill="#f0a030"/>'
+            )
+        theory = theory_done(v, r.client)
+        if theory is not None:
+            parts.append(
+                f'<path class="theory" d="M{x(theory):.1f} {y - 1} l4 5.5 l-4 5.5 l-4 -5.5 z" fill="none" '
+                f'stroke="#a0309a"><title>theory: done at {theory:.3f} s</title></path>'
             )
         if r.done_s is not None:
             parts.append(
@@ -208,7 +230,8 @@ def render(doc: RunDocument) -> str:
         out.append(
             "<h2>Timelines</h2><p class='legend'><span style='color:#3b7dd8'>■ waiting for the answer</span>"
             "<span style='color:#f0a030'>■ work still running after the answer</span>"
-            "<span style='color:#1a7f37'>● work done</span></p>"
+            "<span style='color:#1a7f37'>● work done</span>"
+            "<span style='color:#a0309a'>◇ theory: done</span></p>"
         )
         for v in ran:
             out.append(f"<h3>{escape(v.name)} <span class='meta'>{escape(v.title)}</span></h3>")

@@ -284,6 +284,7 @@ def timeline(variants: list[VariantResult], width: int = 48) -> Group:
     legend.append("   ╌ work still running after the answer", style="yellow")
     legend.append("   ● work done", style="green")
     legend.append("   ✗ failed", style="red")
+    legend.append("   ◇ theory: done", style="magenta")
     table = Table(box=None, padding=(0, 1))
     table.add_column("variant", min_width=14)
     table.add_column("pid", style="dim")
@@ -295,24 +296,47 @@ def timeline(variants: list[VariantResult], width: int = 48) -> Group:
                 v.name if r.client == 1 else "",
                 "" if r.pid is None else str(r.pid),
                 str(r.client),
-                _bar(r.sent_s, r.responded_s, r.done_s, r.error is not None, end, width),
+                _bar(r.sent_s, r.responded_s, r.done_s, r.error is not None, end, width, theory_done(v, r.client)),
             )
     return Group(legend, table)
 
 
-def _bar(sent: float, responded: float | None, done: float | None, failed: bool, end: float, width: int) -> Text:
+def theory_done(v: VariantResult, client: int) -> float | None:
+    """When theory says the work of tab ``client`` (1-based) is done, if it says."""
+    e = v.expected
+    return e.done_s[client - 1] if e is not None and 0 < client <= len(e.done_s) else None
+
+
+def _bar(
+    sent: float,
+    responded: float | None,
+    done: float | None,
+    failed: bool,
+    end: float,
+    width: int,
+    theory: float | None = None,
+) -> Text:
     def col(t: float) -> int:
         return min(width - 1, max(0, round(t / end * (width - 1))))
 
-    bar = Text(" " * col(sent))
+    cells: list[tuple[str, str]] = [(" ", "")] * col(sent)
     answer_at = col(responded) if responded is not None else col(done or end)
-    bar.append("━" * max(1, answer_at - col(sent)), style="cyan")
+    cells += [("━", "cyan")] * max(1, answer_at - col(sent))
     if failed:
-        bar.append("✗", style="red bold")
-        return bar
-    if done is not None and responded is not None and col(done) > answer_at:
-        bar.append("╌" * (col(done) - answer_at - 1), style="yellow")
-    bar.append("●" if done is not None else "?", style="green" if done is not None else "red")
+        cells.append(("✗", "red bold"))
+    else:
+        if done is not None and responded is not None and col(done) > answer_at:
+            cells += [("╌", "yellow")] * (col(done) - answer_at - 1)
+        cells.append(("●", "green") if done is not None else ("?", "red"))
+    # where the model says it is done, when that is visibly apart from ● (one column is rounding)
+    if theory is not None and (done is None or abs(col(theory) - col(done)) > 1):
+        at = col(theory)
+        cells += [(" ", "")] * max(0, at + 1 - len(cells))
+        if cells[at][0] != "●":
+            cells[at] = ("◇", "magenta")
+    bar = Text()
+    for char, style in cells:
+        bar.append(char, style=style)
     return bar
 
 
