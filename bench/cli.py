@@ -34,11 +34,15 @@ from bench.lab.catalog import default_scenarios_path, load_catalog
 from bench.lab.ownapps import diagnose, parse_app_option, resolve
 from bench.lab.runner import RunPlan
 from bench.lab.session import new_document, new_run_id, run_scenario
+from bench.lab.tour import run_tour
 from bench.model.document import LocustLoad, Scaled, ScenarioAsRun, VariantResult, run_name
 from bench.model.ownapp import infer, predictions
 from bench.model.scenario import DEFAULT_PATH, Catalog, RunClient, Variant
+from bench.model.tour import LESSONS, Lesson
+from bench.model.tour import verdict as tour_verdict
 from bench.options import FiniteRange, client_option, results_option, scenarios_option, time_scale_option
 from bench.report import compare as compare_runs
+from bench.report import course
 from bench.report import export as exporters
 from bench.report import loadtest as loadreport
 from bench.report import terminal as report
@@ -342,6 +346,68 @@ def check(app: str, route: str, as_json: bool, scenarios_file: Path | None) -> N
         click.echo(json.dumps(doc, indent=2))
         return
     _console().print(report.build_check(diagnosis, strategy, rows, tabs.clients or 4, tabs.gap))
+
+
+@cli.command()
+@time_scale_option
+@click.option("--lessons", "only", default=None, help="Comma-separated subset of the lessons (scenario names).")
+@results_option
+@scenarios_option
+def tour(time_scale: float, only: str | None, out_dir: Path, scenarios_file: Path | None) -> None:
+    """The lessons in teaching order, each measured, then one course page linking their reports."""
+    _clean_up(out_dir)
+    catalog = _catalog(scenarios_file)
+    lessons = LESSONS
+    if only is not None:
+        wanted = [n.strip() for n in only.split(",") if n.strip()]
+        unknown = [n for n in wanted if n not in {lesson.scenario for lesson in LESSONS}]
+        if unknown:
+            raise BenchError(f"no lesson {unknown[0]!r}; the lessons: {', '.join(x.scenario for x in LESSONS)}")
+        lessons = tuple(lesson for lesson in LESSONS if lesson.scenario in wanted)
+    folder = results.prepare_folder(out_dir / new_run_id("tour"))
+    err = _console(sys.stderr)
+    boards: list[Board] = []  # the lesson being measured: one live view over the whole tour
+
+    def announce(number: int, lesson: Lesson) -> None:
+        err.print(f"[{number}/{len(lessons)}] {lesson.scenario}: {lesson.question}", style="bold")
+
+    def board_for(lesson: Lesson, runs: int) -> Board:
+        boards[:] = [Board(f"{lesson.scenario}, lesson {lessons.index(lesson) + 1} of {len(lessons)}", [""] * runs)]
+        return boards[0]
+
+    live: AbstractContextManager[Any] = (
+        Live(_Current(boards), console=err, refresh_per_second=8, transient=True) if err.is_terminal else nullcontext()
+    )
+    app_dir = Path(catalog.source).resolve().parent
+    try:
+        with live:
+            stops = loops.run(run_tour(catalog, time_scale, folder, app_dir, announce, board_for, lessons))
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: servers stopped; finished lessons kept in {folder}", err=True)
+        sys.exit(INTERRUPTED_EXIT_CODE)
+    title = "The concurrency lab: the course"
+    page = course.write(course.render(title, [(s.lesson, s.doc, s.skipped) for s in stops], time_scale), folder)
+    out = _console()
+    for s in stops:
+        if s.doc is None:
+            out.print(f"- {s.lesson.scenario}: {s.skipped}", style="yellow")
+            continue
+        v = tour_verdict(s.doc)
+        mark = "✓" if v.held == v.claims else "✗"
+        out.print(f"{mark} {s.lesson.scenario}: {v.held} of {v.claims} claims hold · {v.measurement}")
+    out.print(f"\ncourse page: {page}")
+    if any(s.doc is not None and any(v.status == "failed" for v in s.doc.variants) for s in stops):
+        sys.exit(FAILED_EXIT_CODE)
+
+
+class _Current:
+    """Renders whichever lesson's board is current."""
+
+    def __init__(self, boards: list[Board]) -> None:
+        self.boards = boards
+
+    def __rich__(self) -> Any:
+        return self.boards[0] if self.boards else ""
 
 
 @cli.command("locust")
