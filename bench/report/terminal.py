@@ -284,7 +284,7 @@ def timeline(variants: list[VariantResult], width: int = 48) -> Group:
     legend.append("   ╌ work still running after the answer", style="yellow")
     legend.append("   ● work done", style="green")
     legend.append("   ✗ failed", style="red")
-    legend.append("   ◇ theory: done", style="magenta")
+    legend.append("   ◇ theory", style="magenta")
     table = Table(box=None, padding=(0, 1))
     table.add_column("variant", min_width=14)
     table.add_column("pid", style="dim")
