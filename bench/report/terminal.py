@@ -281,7 +281,7 @@ def timeline(variants: list[VariantResult], width: int = 48) -> Group:
     end = max((r.done_s or r.responded_s or 0.0 for v in ran for r in v.requests), default=0.0) or 1.0
     legend = Text(f"Timeline, 0 → {end:.2f} s", style="italic")
     legend.append("   ━ waiting for the answer", style="cyan")
-    legend.append("   ╌ work still running after the answer", style="yellow")
+    legend.append("   ╌ work running after it", style="yellow")
     legend.append("   ● work done", style="green")
     legend.append("   ✗ failed", style="red")
     legend.append("   ◇ theory", style="magenta")
