@@ -91,6 +91,23 @@ def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=240)
 
 
+def run_four_tabs(cwd: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``bench run four-tabs`` at time scale 0.1 on own apps whose route is /notify/{token}."""
+    return bench(
+        "run",
+        "four-tabs",
+        "--time-scale",
+        "0.1",
+        "--json",
+        "--out",
+        str(out),
+        "--path",
+        "/notify/{token}",
+        *args,
+        cwd=cwd,
+    )
+
+
 # the pure part: the diagnosis decides the strategy and so the theory
 def call(blocks: bool, after: bool = False, name: str = "time.sleep", seconds: float | None = 10.0) -> FoundCall:
     return FoundCall(
@@ -176,21 +193,8 @@ def test_bad_apps_are_refused_clearly(listings: Path, spec: str, words: str) -> 
 @pytest.mark.integration
 def test_the_tutorials_listings_under_four_tabs(listings: Path, tmp_path: Path) -> None:
     before = snapshot(listings)
-    out = bench(
-        "run",
-        "four-tabs",
-        "--time-scale",
-        "0.1",
-        "--json",
-        "--out",
-        str(tmp_path / "results"),
-        "--app",
-        "blocking=blocking_app.py:app",
-        "--app",
-        "background=bg_app.py:app",
-        "--path",
-        "/notify/{token}",
-        cwd=listings,
+    out = run_four_tabs(
+        listings, tmp_path / "results", "--app", "blocking=blocking_app.py:app", "--app", "background=bg_app.py:app"
     )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
@@ -218,25 +222,17 @@ def test_the_tutorials_listings_under_four_tabs(listings: Path, tmp_path: Path) 
 def test_no_done_marker_is_unknown_not_lost_and_workers_come_from_the_command_line(
     listings: Path, tmp_path: Path
 ) -> None:
-    out = bench(
-        "run",
-        "four-tabs",
-        "--time-scale",
-        "0.1",
-        "--json",
-        "--out",
-        str(tmp_path / "results"),
+    out = run_four_tabs(
+        listings,
+        tmp_path / "results",
         "--app",
         "def_app.py:app",
         "--app",
         "blocking_app.py:app",
-        "--path",
-        "/notify/{token}",
         "--done-file",
         "",
         "--workers",
         "2",
-        cwd=listings,
     )
     assert out.returncode == 0, out.stderr
     threaded, blocking = json.loads(out.stdout)["variants"]
@@ -249,22 +245,7 @@ def test_no_done_marker_is_unknown_not_lost_and_workers_come_from_the_command_li
 
 @pytest.mark.integration
 def test_a_crashing_app_fails_its_variant_and_the_others_run(listings: Path, tmp_path: Path) -> None:
-    out = bench(
-        "run",
-        "four-tabs",
-        "--time-scale",
-        "0.1",
-        "--json",
-        "--out",
-        str(tmp_path / "results"),
-        "--app",
-        "crashing_app.py:app",
-        "--app",
-        "bg_app.py:app",
-        "--path",
-        "/notify/{token}",
-        cwd=listings,
-    )
+    out = run_four_tabs(listings, tmp_path / "results", "--app", "crashing_app.py:app", "--app", "bg_app.py:app")
     assert out.returncode == 1, out.stderr
     crashing, background = json.loads(out.stdout)["variants"]
     assert crashing["status"] == "failed" and "answered 500" in crashing["error"]
