@@ -16,6 +16,7 @@ measured); it scales the load's gaps and durations only.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -38,15 +39,20 @@ class Resolved:
 
 
 def parse_app_option(text: str, path: str | None, done_file: str | None, done_pattern: str) -> tuple[str, OwnApp]:
-    """``[NAME=]PATH.py:ATTR`` or ``[NAME=]module:attr`` from the command line: (name, app)."""
+    """``[NAME=]PATH.py:ATTR`` or ``[NAME=]module:attr`` from the command line: (name, app).
+
+    The name defaults to the file's stem (or the module's name), made a valid variant name."""
     name, sep, spec = text.partition("=")
     if not sep:
         name, spec = "", text
-    if not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", spec) and not OWN_APP.match(spec):
+    file = OWN_APP.match(spec)
+    if file:
+        spec = f"{Path(file['file']).resolve()}:{file['attr']}"
+        stem = Path(file["file"]).stem
+    elif re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", spec):
+        stem = spec.partition(":")[0].rpartition(".")[2]
+    else:
         raise BenchError(f"--app {text}: give PATH.py:ATTR or module:attr, optionally NAME= first")
-    if OWN_APP.match(spec):
-        spec = f"{Path(OWN_APP.match(spec)['file']).resolve()}:{spec.rpartition(':')[2]}"  # type: ignore[index]
-    stem = Path(spec.rpartition(":")[0]).stem if spec.endswith(".py") or ".py:" in spec else spec.partition(":")[0]
     name = name or re.sub(r"[^a-z0-9-]+", "-", stem.lower()).strip("-") or "app"
     if not re.match(NAME_PATTERN, name):
         raise BenchError(f"--app {text}: the name {name!r} must be lower-case letters, digits and -, at most 40")
@@ -92,8 +98,6 @@ def diagnose(own: OwnApp, path: str, scratch: Path | None = None) -> Diagnosis:
 
 
 def _env(app_dir: Path) -> dict[str, str]:
-    import os
-
     # ``module:attr`` imports from the folder bench was started in, as uvicorn would
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(app_dir), os.environ.get("PYTHONPATH")]))}
 
