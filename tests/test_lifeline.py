@@ -32,13 +32,14 @@ def wait_for(what: Callable[[], bool], timeout_s: float, why: str) -> None:
         time.sleep(0.02)
 
 
-def start_bench(*args: str, cwd: Path) -> subprocess.Popen[str]:
+def start_bench(*args: str, cwd: Path, capture: bool = False) -> subprocess.Popen[str]:
+    output = subprocess.PIPE if capture else subprocess.DEVNULL
     return subprocess.Popen(
         [sys.executable, "-m", "bench", *args],
         cwd=cwd,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
         text=True,
     )
 
@@ -136,26 +137,18 @@ def _cmdline(proc: Path) -> bytes:
 @pytest.mark.integration
 def test_a_server_killed_mid_load_fails_its_variant_and_the_run_goes_on(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "run",
-            "steady-rate",
-            "--time-scale",
-            "0.3",
-            "--variants",
-            "threadpool,asyncio",
-            "--json",
-            "--out",
-            str(out),
-        ],
+    proc = start_bench(
+        "run",
+        "steady-rate",
+        "--time-scale",
+        "0.3",
+        "--variants",
+        "threadpool,asyncio",
+        "--json",
+        "--out",
+        str(out),
         cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        capture=True,
     )
     try:
 

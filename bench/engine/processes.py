@@ -40,14 +40,28 @@ class LaunchError(Exception):
     """A process that did not become ready; the message carries its last log lines."""
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state, ppid, ...), or None."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return None
+
+
 def _start_ticks(pid: int) -> str | None:
     """The process's start time in clock ticks since boot (/proc/PID/stat field 22): with the
     pid, it names one process for good, even after the pid is reused."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[-1].split()[19]
+    fields = _stat(pid)
+    return fields[19] if fields else None
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of ``pid``, from /proc (Linux)."""
+    return [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and (fields := _stat(p.name)) is not None and len(fields) > 1 and fields[1] == str(pid)
+    ]
 
 
 def owner_mark(pid: int | None = None) -> str:

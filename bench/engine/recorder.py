@@ -24,7 +24,7 @@ from hdrh.histogram import HdrHistogram
 
 from bench.engine.load import Sample
 from bench.model.document import DROPPED
-from bench.model.loadstats import PERCENTILES, Bucket, Latency, LoadFigures, histogram, latency_of
+from bench.model.loadstats import PERCENTILES, Bucket, Latency, LoadFigures, histogram, latency_of, log_buckets
 
 EXACT_LIMIT = 100_000  # samples kept exactly; beyond, percentiles come from the histogram
 BATCH = 65_536
@@ -97,17 +97,9 @@ class LatencyRecorder:
         if self.hdr is None:
             return histogram(self.values, count)
         self._flush()
-        lo, hi = self.low * 1000, self.high * 1000
-        if hi <= lo * 1.0001:
-            return [Bucket(from_ms=lo, to_ms=hi, count=self.count)]
-        lo = max(lo, 1e-3)
-        edges = [lo * (hi / lo) ** (i / count) for i in range(count + 1)]
-        counts = [0] * count
-        for item in self.hdr.get_recorded_iterator():
-            ms = item.value_iterated_to / 1000
-            i = 0 if ms <= lo else min(count - 1, int(count * math.log(ms / lo) / math.log(hi / lo)))
-            counts[i] += item.count_at_value_iterated_to
-        return [Bucket(from_ms=edges[i], to_ms=edges[i + 1], count=counts[i]) for i in range(count)]
+        recorded = self.hdr.get_recorded_iterator()
+        pairs = ((item.value_iterated_to / 1000, item.count_at_value_iterated_to) for item in recorded)
+        return log_buckets(self.low * 1000, self.high * 1000, pairs, count)
 
 
 class LoadRecorder:

@@ -17,26 +17,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from pathlib import Path
 
+from bench.engine.processes import children_of
 from bench.lab.launcher import RunningServer
 from bench.model.scenario import Disruption
-
-
-def children_of(pid: int) -> list[int]:
-    """Direct children of ``pid``, from /proc (Linux)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 1 and fields[1] == str(pid):
-            found.append(int(proc.name))
-    return found
 
 
 async def disrupt(disruption: Disruption, server: RunningServer, worker_pid: int | None, work_s: float) -> str:

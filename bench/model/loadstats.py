@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel
 
@@ -75,14 +75,19 @@ def histogram(values_s: Sequence[float], buckets: int = 10) -> list[Bucket]:
     """Logarithmic buckets from the fastest to the slowest sample (latencies span decades)."""
     if not values_s:
         return []
-    lo, hi = min(values_s) * 1000, max(values_s) * 1000
-    if hi <= lo * 1.0001:
-        return [Bucket(from_ms=lo, to_ms=hi, count=len(values_s))]
-    lo = max(lo, 1e-3)
-    edges = [lo * (hi / lo) ** (i / buckets) for i in range(buckets + 1)]
+    return log_buckets(min(values_s) * 1000, max(values_s) * 1000, ((v * 1000, 1) for v in values_s), buckets)
+
+
+def log_buckets(lo_ms: float, hi_ms: float, counted: Iterable[tuple[float, int]], buckets: int = 10) -> list[Bucket]:
+    """``buckets`` logarithmic buckets from ``lo_ms`` to ``hi_ms`` over (value in ms, how many) pairs:
+    every sample once, or an HDR histogram's recorded values with their counts."""
+    pairs = list(counted)
+    if hi_ms <= lo_ms * 1.0001:
+        return [Bucket(from_ms=lo_ms, to_ms=hi_ms, count=sum(n for _, n in pairs))]
+    lo = max(lo_ms, 1e-3)
+    edges = [lo * (hi_ms / lo) ** (i / buckets) for i in range(buckets + 1)]
     counts = [0] * buckets
-    for v in values_s:
-        ms = v * 1000
-        i = 0 if ms <= lo else min(buckets - 1, int(buckets * math.log(ms / lo) / math.log(hi / lo)))
-        counts[i] += 1
+    for ms, n in pairs:
+        i = 0 if ms <= lo else min(buckets - 1, int(buckets * math.log(ms / lo) / math.log(hi_ms / lo)))
+        counts[i] += n
     return [Bucket(from_ms=edges[i], to_ms=edges[i + 1], count=counts[i]) for i in range(buckets)]
