@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from bench.engine.processes import Marked, marked_processes
+from tests.factories import reaped
 
 
 def started_by(pid: int) -> list[Marked]:
@@ -65,7 +66,7 @@ def test_sigkill_of_bench_leaves_nothing_running_within_5_s(tmp_path: Path, mome
     proc = start_bench(
         "run", "celery-tabs", "--time-scale", "0.3", "--variants", "celery-2", "--out", str(tmp_path), cwd=tmp_path
     )
-    try:
+    with reaped(proc):
         seen = MOMENTS.get(moment, MOMENTS["web server up"])
         wait_for(lambda: seen(started_by(proc.pid)), 60, f"the run never reached: {moment}")
         if moment == "mid-load":
@@ -77,10 +78,6 @@ def test_sigkill_of_bench_leaves_nothing_running_within_5_s(tmp_path: Path, mome
         while started_by(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         left = started_by(proc.pid)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     kill_all(left)
     assert before, "the run had started processes when it was killed"
     assert not left, f"left running 5 s after SIGKILL of bench: {[m.command for m in left]}"
@@ -90,7 +87,7 @@ def test_sigkill_of_bench_leaves_nothing_running_within_5_s(tmp_path: Path, mome
 def test_a_later_bench_cleans_up_after_one_whose_lifeline_died_too(tmp_path: Path) -> None:
     out = tmp_path / "results"
     proc = start_bench("run", "four-tabs", "--time-scale", "0.5", "--variants", "sync", "--out", str(out), cwd=tmp_path)
-    try:
+    with reaped(proc):
         wait_for(lambda: any("uvicorn" in m.command for m in started_by(proc.pid)), 60, "no server started")
         watchdogs = [
             int(p.name)
@@ -101,10 +98,6 @@ def test_a_later_bench_cleans_up_after_one_whose_lifeline_died_too(tmp_path: Pat
         os.kill(watchdogs[0], signal.SIGKILL)  # the worst case: the watchdog dies first
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     orphans = started_by(proc.pid)
     try:
         assert orphans, "with its watchdog gone, the dead harness's server is still running"
@@ -150,7 +143,7 @@ def test_a_server_killed_mid_load_fails_its_variant_and_the_run_goes_on(tmp_path
         cwd=tmp_path,
         capture=True,
     )
-    try:
+    with reaped(proc):
 
         def threadpool_server() -> list[Marked]:
             return [m for m in started_by(proc.pid) if "servers.threadpool" in m.command]
@@ -160,10 +153,6 @@ def test_a_server_killed_mid_load_fails_its_variant_and_the_run_goes_on(tmp_path
         for m in threadpool_server():
             os.kill(m.pid, signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 1, stderr
     assert "Traceback" not in stderr
     doc = json.loads(stdout)

@@ -20,7 +20,7 @@ from bench.engine.recorder import figures
 from bench.engine.target import parse_target
 from bench.errors import BenchError
 from bench.model.loadstats import histogram, latency_of
-from tests.factories import bench
+from tests.factories import bench, reaped
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8000/x", "localhost:9000", "http://[::1]:80/", "http://127.9.9.9/"])
@@ -233,14 +233,10 @@ def test_ctrl_c_prints_and_keeps_what_was_measured(server: int) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
+    with reaped(proc):
         time.sleep(2.0)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 130, err
     doc = json.loads(out)
     assert doc["interrupted"] is True and doc["requests"] > 0 and doc["latency"]["max_ms"] > 0

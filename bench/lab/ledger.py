@@ -27,28 +27,35 @@ class WorkRecord:
     thread: str | None
 
 
-class LedgerReader:
-    """Follows one ledger file, returning only the records appended since the last read."""
+class _Follower:
+    """Follows one file another process appends to: each read returns the complete lines
+    added since the last (a half-written last line waits for the next read) and when the
+    file was last modified."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._offset = 0
         self._partial = b""
 
-    def read_new(self) -> list[WorkRecord]:
+    def new_lines(self) -> tuple[list[bytes], float]:
         try:
             with self.path.open("rb") as f:
+                modified = os.fstat(f.fileno()).st_mtime
                 f.seek(self._offset)
                 chunk = f.read()
         except FileNotFoundError:
-            return []
+            return [], 0.0
         self._offset += len(chunk)
-        data = self._partial + chunk
-        *complete, self._partial = data.split(b"\n")
+        *complete, self._partial = (self._partial + chunk).split(b"\n")
+        return [line for line in complete if line.strip()], modified
+
+
+class LedgerReader(_Follower):
+    """The lab's ledger: one JSON record per finished unit of work, with its own timestamps."""
+
+    def read_new(self) -> list[WorkRecord]:
         records = []
-        for line in complete:
-            if not line.strip():
-                continue
+        for line in self.new_lines()[0]:
             raw = json.loads(line)
             records.append(
                 WorkRecord(
@@ -62,7 +69,7 @@ class LedgerReader:
         return records
 
 
-class MarkerReader:
+class MarkerReader(_Follower):
     """An own app's done marker: the lines of a file it appends to (the tutorial's
     ``notification.log``) that contain a token, in a pattern like ``sent to {token}``.
 
@@ -71,28 +78,17 @@ class MarkerReader:
     """
 
     def __init__(self, path: Path, pattern: str, is_token: Callable[[str], bool]) -> None:
-        self.path = path
+        super().__init__(path)
         before, _, after = pattern.partition("{token}")
         self._regex = re.compile(re.escape(before) + r"(?P<token>[A-Za-z0-9_.~-]+)" + re.escape(after))
         self._is_token = is_token
-        self._offset = 0
-        self._partial = b""
 
     def read_new(self) -> list[WorkRecord]:
-        try:
-            with self.path.open("rb") as f:
-                modified = os.fstat(f.fileno()).st_mtime
-                f.seek(self._offset)
-                chunk = f.read()
-        except FileNotFoundError:
-            return []
-        self._offset += len(chunk)
-        *complete, self._partial = (self._partial + chunk).split(b"\n")
+        lines, modified = self.new_lines()
         at = min(modified, time.time())
         records = []
-        for line in complete:
-            text = line.decode(errors="replace")
-            for m in self._regex.finditer(text):
+        for line in lines:
+            for m in self._regex.finditer(line.decode(errors="replace")):
                 if self._is_token(m["token"]):
                     records.append(WorkRecord(token=m["token"], start=None, end=at, pid=None, thread=None))
                     break
