@@ -7,6 +7,7 @@ and keeps the variants already finished (exit 130).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -29,27 +30,38 @@ from bench.errors import USAGE_EXIT_CODE, BenchError
 from bench.integrations.browser import find_chromium
 from bench.integrations.celery.broker import check_url
 from bench.integrations.locust.run import DEFAULT_UI_PORT, LocustOptions, check_port_free, run_locust
-from bench.lab import leftovers
+from bench.lab import environment, leftovers
 from bench.lab.catalog import default_scenarios_path, load_catalog
 from bench.lab.ownapps import diagnose, parse_app_option, resolve
 from bench.lab.runner import RunPlan
 from bench.lab.session import new_document, new_run_id, run_scenario
 from bench.lab.tour import run_tour
-from bench.model.document import LocustLoad, Scaled, ScenarioAsRun, VariantResult, run_name
+from bench.model.document import LoadDocument, LocustLoad, Scaled, ScenarioAsRun, VariantResult, run_name
 from bench.model.ownapp import infer, predictions
 from bench.model.scenario import DEFAULT_PATH, Catalog, RunClient, Variant
 from bench.model.tour import LESSONS, Lesson
 from bench.model.tour import verdict as tour_verdict
-from bench.options import FiniteRange, client_option, results_option, scenarios_option, time_scale_option
+from bench.options import (
+    FiniteRange,
+    client_option,
+    complete_run,
+    complete_scenario,
+    complete_variant,
+    results_option,
+    scenarios_option,
+    time_scale_option,
+)
 from bench.report import compare as compare_runs
 from bench.report import course
 from bench.report import export as exporters
+from bench.report import html as htmlreport
 from bench.report import loadtest as loadreport
 from bench.report import terminal as report
 from bench.report.live import Board, LoadProgress
 
 INTERRUPTED_EXIT_CODE = 130
 FAILED_EXIT_CODE = 1  # a variant or a load failed
+CHECK_EXIT_CODE = 3  # --check: a claim failed; --fail-if-slower: a figure got slower beyond noise
 WIDE = 120  # for output that is not a terminal (files, CI logs, the README capture)
 
 
@@ -71,8 +83,12 @@ def _catalog(path: Path | None) -> Catalog:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="concurrency-lab", prog_name="bench", message="%(prog)s %(version)s")
 def cli() -> None:
-    """The concurrency lab: measure what each FastAPI concurrency strategy really buys."""
+    """The concurrency lab: measure what each FastAPI concurrency strategy really buys.
+
+    Shell completion: eval "$(_BENCH_COMPLETE=bash_source bench)" in ~/.bashrc (zsh_source
+    in ~/.zshrc; fish: _BENCH_COMPLETE=fish_source bench | source). See the README."""
 
 
 @cli.command("list")
@@ -103,8 +119,14 @@ def list_command(scenarios_file: Path | None) -> None:
 
 
 @cli.command()
-@click.argument("scenario")
-@click.option("--variants", "only", default=None, help="Comma-separated subset of the scenario's variants.")
+@click.argument("scenario", shell_complete=complete_scenario)
+@click.option(
+    "--variants",
+    "only",
+    default=None,
+    shell_complete=complete_variant,
+    help="Comma-separated subset of the scenario's variants.",
+)
 @time_scale_option
 @click.option("--json", "as_json", is_flag=True, help="Print the run document on stdout and nothing else.")
 @click.option(
@@ -146,6 +168,23 @@ def list_command(scenarios_file: Path | None) -> None:
     show_default=True,
     help="Own apps: a line of --done-file that marks the work of {token} done.",
 )
+@click.option(
+    "--runs",
+    type=click.IntRange(1, 100),
+    default=None,
+    help="Measure each variant this many times: every figure as mean ± σ, min … max "
+    "[default: the scenario's repeat, else 1].",
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(0, 20),
+    default=0,
+    show_default=True,
+    help="Runs of each variant made first and left out of the figures (a cold start).",
+)
+@click.option(
+    "--check", "gate", is_flag=True, help="Exit 3 when any claim fails (for CI); without it a ✗ is a finding."
+)
 @results_option
 @scenarios_option
 def run(
@@ -161,10 +200,16 @@ def run(
     workers: int,
     done_file: str,
     done_pattern: str,
+    runs: int | None,
+    warmup: int,
+    gate: bool,
     out_dir: Path,
     scenarios_file: Path | None,
 ) -> None:
-    """Run SCENARIO against each of its server variants (or your own apps) and check its claims."""
+    """Run SCENARIO against each of its server variants (or your own apps) and check its claims.
+
+    Exit codes: 0 measured (a claim that fails is a finding), 1 a variant failed to run,
+    2 bad input, 3 a claim failed with --check, 130 interrupted."""
     _clean_up(out_dir)
     catalog = _catalog(scenarios_file)
     sc = catalog.scenario(scenario)
@@ -189,8 +234,8 @@ def run(
 
     out = _console()
     progress_console = _console(sys.stderr) if as_json else out
-    runs = [run_name(v.name, same) for v in variants for same in plan.url_modes()]
-    board = Board(sc.name, runs * sc.repeat * max(1, len(sc.sweep)))
+    names = [run_name(v.name, same) for v in variants for same in plan.url_modes()]
+    board = Board(sc.name, names * ((runs or sc.repeat) + warmup) * max(1, len(sc.sweep)))
     live: AbstractContextManager[Any] = (
         Live(board, console=progress_console, refresh_per_second=8) if progress_console.is_terminal else nullcontext()
     )
@@ -201,7 +246,7 @@ def run(
 
     try:
         with live:
-            doc = loops.run(run_scenario(plan, variants, folder, board, on_variant))
+            doc = loops.run(run_scenario(plan, variants, folder, board, on_variant, runs, warmup))
     except KeyboardInterrupt:
         click.echo(f"interrupted: servers stopped; finished variants kept in {folder / results.RUN_FILE}", err=True)
         sys.exit(INTERRUPTED_EXIT_CODE)
@@ -211,7 +256,13 @@ def run(
         out.print(report.build_run(doc))
         out.print(f"\nsaved: {folder / results.RUN_FILE} and {folder / 'report.html'}")
     if any(v.status == "failed" for v in doc.variants):
-        sys.exit(1)
+        sys.exit(FAILED_EXIT_CODE)
+    failed = [c for c in doc.claims() if not c.holds]
+    if gate and failed:
+        click.echo(
+            f"--check: {len(failed)} of {len(doc.claims())} claims failed: {', '.join(c.id for c in failed)}", err=True
+        )
+        sys.exit(CHECK_EXIT_CODE)
 
 
 @cli.command()
@@ -249,6 +300,7 @@ def run(
 @client_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON document and nothing else.")
 @click.option("--allow-remote", is_flag=True, help="Allow a target that is not a loopback address.")
+@results_option
 def load(
     url: str,
     connections: int | None,
@@ -259,16 +311,21 @@ def load(
     client: ClientKind,
     as_json: bool,
     allow_remote: bool,
+    out_dir: Path,
 ) -> None:
-    """Fire HTTP GET load at URL, like wrk (closed loop) or wrk2 -R (--rate, open loop)."""
+    """Fire HTTP GET load at URL, like wrk (closed loop) or wrk2 -R (--rate, open loop).
+
+    Saved as a run under --out (run.json and report.html): bench show, compare and export
+    work on it."""
     target = parse_target(url, allow_remote)
-    _clean_up(Path("results"))
+    _clean_up(out_dir)
     if duration is None and total is None:
         duration = 10.0
     refused = loops.run(connection_refused(target.host, target.port, timeout))
     if refused is not None:
         click.echo(f"nothing is listening on {target.host}:{target.port}: {refused}", err=True)
         sys.exit(FAILED_EXIT_CODE)
+    folder = results.prepare_folder(out_dir / new_run_id("load"))
     pattern = "open" if rate is not None else "closed"
     pool = connections or (1000 if rate is not None else 10)
     progress = LoadProgress(duration, total)
@@ -316,10 +373,29 @@ def load(
         interrupted = True  # wrk2 and oha print what they measured: so does this
     result = measured.figures(target.url, pattern, client, loops.loop_name(), pool)
     result.interrupted = interrupted
+    command = " ".join(
+        ["bench load", target.url, f"-c {pool}"]
+        + ([f"-d {duration:g}"] if duration is not None else [])
+        + ([f"--rate {rate:g}"] if rate is not None else [])
+        + ([f"-n {total}"] if total is not None else [])
+        + [f"--timeout {timeout:g}", f"--client {client}"]
+    )
+    saved = LoadDocument(
+        run_id=folder.name,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        status="interrupted" if interrupted else "complete",
+        command=command,
+        environment=environment.capture(),
+        figures=result,
+    )
+    results.save(saved, folder)
+    htmlreport.write_load(saved, folder)
     if as_json:
         click.echo(result.model_dump_json(indent=2))
+        click.echo(f"saved: {folder / results.RUN_FILE} and {folder / 'report.html'}", err=True)
     else:
         _console().print(loadreport.build(result))
+        _console().print(f"\nsaved: {folder / results.RUN_FILE} and {folder / 'report.html'}")
     if interrupted:
         sys.exit(INTERRUPTED_EXIT_CODE)
     if result.requests == 0:
@@ -411,10 +487,11 @@ class _Current:
 
 
 @cli.command("locust")
-@click.argument("variant")
+@click.argument("variant", shell_complete=complete_variant)
 @click.option(
     "--scenario",
     "scenario_name",
+    shell_complete=complete_scenario,
     default="four-tabs",
     show_default=True,
     help="The scenario whose work (kind and duration) the variant does.",
@@ -520,37 +597,79 @@ def locust_command(
     doc.variants.append(result)
     doc.status = "complete"
     results.save(doc, folder)
+    htmlreport.write(doc, folder)
     if as_json:
         click.echo(results.to_json(doc), nl=False)
+    elif result.summary is not None and result.summary.requests == 0:
+        how = "the load was never started in the web UI" if not headless else "Locust sent nothing"
+        out.print(f"no request was made: {how}; the run is kept in {folder / results.RUN_FILE}")
     else:
         out.print(report.build_run(doc))
-        out.print(f"\nsaved: {folder / results.RUN_FILE}")
+        out.print(f"\nsaved: {folder / results.RUN_FILE} and {folder / 'report.html'}")
     if result.status == "failed":
-        sys.exit(1)
+        sys.exit(FAILED_EXIT_CODE)
 
 
 @cli.command()
-@click.argument("run_ref", metavar="[RUN]", required=False)
+@click.argument("run_ref", metavar="[RUN]", required=False, shell_complete=complete_run)
 @results_option
 def show(run_ref: str | None, out_dir: Path) -> None:
-    """Re-render a saved run (the newest one when RUN is not given)."""
+    """Re-render a saved run or load (the newest one when RUN is not given)."""
     doc = results.load(results.find_run(run_ref, out_dir))
-    _console().print(report.build_run(doc))
+    if isinstance(doc, LoadDocument):
+        _console().print(loadreport.build(doc.figures, f"{doc.run_id} ({doc.status}): {doc.command}"))
+    else:
+        _console().print(report.build_run(doc))
 
 
 @cli.command()
-@click.argument("run_a")
-@click.argument("run_b")
+@click.argument("runs", metavar="RUN RUN [RUN...]", nargs=-1, required=True, shell_complete=complete_run)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "json"]),
+    default="table",
+    show_default=True,
+    help="A terminal table, Markdown (a pull request comment), or JSON (scripts).",
+)
+@click.option(
+    "--fail-if-slower",
+    "fail_pct",
+    type=FiniteRange(0, 10_000),
+    default=None,
+    metavar="PCT",
+    help="Exit 3 when a figure of a later run is slower than the first run's beyond noise and by more than PCT %.",
+)
 @results_option
-def compare(run_a: str, run_b: str, out_dir: Path) -> None:
-    """Show two runs side by side, figure by figure."""
-    a = results.load(results.find_run(run_a, out_dir))
-    b = results.load(results.find_run(run_b, out_dir))
-    _console().print(compare_runs.build_compare(a, b))
+def compare(runs: tuple[str, ...], fmt: str, fail_pct: float | None, out_dir: Path) -> None:
+    """Compare runs (bench run or bench load) figure by figure with the first, noise told apart.
+
+    With repeated runs (bench run --runs N) a change is judged by Welch's t-test; else
+    against the noise floor. Exit 3 with --fail-if-slower when a figure got slower."""
+    if len(runs) < 2:
+        raise click.UsageError("compare needs two runs or more (the first is the baseline)")
+    docs = [results.load(results.find_run(ref, out_dir)) for ref in runs]
+    comparisons = compare_runs.compare_all(docs)
+    if fmt == "json":
+        click.echo(compare_runs.to_json(docs, comparisons, fail_pct), nl=False)
+    elif fmt == "markdown":
+        click.echo(compare_runs.to_markdown(docs, comparisons), nl=False)
+    else:
+        _console().print(compare_runs.build_table(docs, comparisons))
+    if fail_pct is not None:
+        slower = compare_runs.slowdowns(comparisons, fail_pct)
+        if slower:
+            worst = max(slower, key=lambda x: x[1].slower_pct or 0.0)
+            click.echo(
+                f"--fail-if-slower {fail_pct:g}: {len(slower)} figures slower beyond noise; the worst: "
+                f"{worst[1].variant} {worst[1].figure} {worst[1].slower_pct:.0f}% slower in {worst[0]}",
+                err=True,
+            )
+            sys.exit(CHECK_EXIT_CODE)
 
 
 @cli.command("export")
-@click.argument("run_ref", metavar="RUN")
+@click.argument("run_ref", metavar="RUN", shell_complete=complete_run)
 @click.option("--format", "fmt", type=click.Choice(sorted(exporters.FORMATS)), default="json", show_default=True)
 @click.option(
     "-o",
@@ -561,7 +680,7 @@ def compare(run_a: str, run_b: str, out_dir: Path) -> None:
 )
 @results_option
 def export_command(run_ref: str, fmt: str, output: Path | None, out_dir: Path) -> None:
-    """Export a saved run as JSON, CSV (one row per request) or Markdown."""
+    """Export a saved run as JSON, CSV (one row per request; per second for a load) or Markdown."""
     doc = results.load(results.find_run(run_ref, out_dir))
     text = exporters.FORMATS[fmt](doc)
     if output is None:

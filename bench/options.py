@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from bench.engine.clients import CLIENT_KINDS
 
@@ -65,3 +66,39 @@ def results_option(f: F) -> F:
         show_default=True,
         help="Folder that holds the runs.",
     )(f)
+
+
+# Shell completion (bench --help tells how to turn it on): names read from the scenarios
+# file and the results folder as the user types. A completion must never fail loudly.
+
+
+def _catalog_names(ctx: click.Context, which: str) -> list[tuple[str, str]]:
+    from bench.lab.catalog import default_scenarios_path, load_catalog
+
+    try:
+        catalog = load_catalog(ctx.params.get("scenarios_file") or default_scenarios_path())
+    except Exception:
+        return []
+    if which == "scenarios":
+        return [(name, sc.title) for name, sc in catalog.scenarios.items()]
+    return [(name, v.title) for name, v in catalog.variants.items()]
+
+
+def complete_scenario(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    return [CompletionItem(n, help=t) for n, t in _catalog_names(ctx, "scenarios") if n.startswith(incomplete)]
+
+
+def complete_variant(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """A variant, or the next of a comma-separated list (--variants sync,asy<TAB>)."""
+    done, _, last = incomplete.rpartition(",")
+    prefix = f"{done}," if done else ""
+    return [CompletionItem(prefix + n, help=t) for n, t in _catalog_names(ctx, "variants") if n.startswith(last)]
+
+
+def complete_run(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    folder = Path(ctx.params.get("out_dir") or "results")
+    try:
+        runs = sorted(p.parent.name for p in folder.glob("*/run.json"))
+    except OSError:
+        return []
+    return [CompletionItem(r) for r in reversed(runs) if r.startswith(incomplete)]

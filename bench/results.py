@@ -14,12 +14,12 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bench.errors import BenchError
-from bench.model.document import SCHEMA_VERSION, RunDocument
+from bench.model.document import READABLE_VERSIONS, SCHEMA_VERSION, Document, LoadDocument, RunDocument
 
 RUN_FILE = "run.json"
 
 
-def save(doc: RunDocument, folder: Path) -> Path:
+def save(doc: Document, folder: Path) -> Path:
     """Write ``run.json`` atomically: a reader sees the old or the new file, never half."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / RUN_FILE
@@ -37,9 +37,20 @@ def save(doc: RunDocument, folder: Path) -> Path:
 
 
 def prepare_folder(folder: Path) -> Path:
-    """Create a run's folder and make sure a file can be written there, before anything runs."""
+    """Create a run's folder and make sure a file can be written there, before anything runs.
+
+    A run id is to the second: a second run started within the same second gets ``-2``
+    (then ``-3`` ...) rather than writing into the first one's folder."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        base, n = folder, 1
+        while True:
+            try:
+                folder.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                folder = base.with_name(f"{base.name}-{n}")
         probe = folder / ".writable"
         probe.write_bytes(b"")
         probe.unlink()
@@ -48,11 +59,12 @@ def prepare_folder(folder: Path) -> Path:
     return folder
 
 
-def to_json(doc: RunDocument) -> str:
+def to_json(doc: Document) -> str:
     return json.dumps(doc.model_dump(mode="json"), indent=2) + "\n"
 
 
-def load(path: Path) -> RunDocument:
+def load(path: Path) -> Document:
+    """A saved run or load; a document of another version or kind is a one-line error."""
     file = path / RUN_FILE if path.is_dir() else path
     try:
         raw = json.loads(file.read_text(encoding="utf-8"))
@@ -61,17 +73,32 @@ def load(path: Path) -> RunDocument:
     except (OSError, json.JSONDecodeError) as exc:
         raise BenchError(f"{file}: not a readable run document ({exc})") from None
     version = raw.get("schema_version") if isinstance(raw, dict) else None
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise BenchError(
-            f"{file}: a run document of schema version {version}, and this bench reads version {SCHEMA_VERSION}"
-            " (run it again with this version)"
+            f"{file}: a run document of schema version {version}, and this bench reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))} (run it again with this version)"
         )
+    if version == 2:  # version 2 named repetitions in each variant: the same document otherwise
+        for variant in raw.get("variants", []):
+            if isinstance(variant, dict):
+                variant.pop("repetition", None)
+        raw["schema_version"] = SCHEMA_VERSION
     try:
+        if raw.get("kind") == "load":
+            return LoadDocument.model_validate(raw)
         return RunDocument.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise BenchError(f"{file}: not a run document of this version: {where}: {first['msg']}") from None
+
+
+def load_scenario_run(path: Path) -> RunDocument:
+    """A saved ``bench run`` (not a ``bench load``)."""
+    doc = load(path)
+    if not isinstance(doc, RunDocument):
+        raise BenchError(f"{path}: a bench load, not a scenario run")
+    return doc
 
 
 def find_run(ref: str | None, results_dir: Path) -> Path:

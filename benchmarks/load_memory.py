@@ -20,7 +20,7 @@ import json
 import subprocess
 import sys
 
-from load_vs_wrk import CLIENT_CPU, Server
+from load_vs_wrk import CLIENT_CPU, SCRATCH, Server
 
 PEAK = (
     "import resource, subprocess, sys; "
@@ -33,7 +33,7 @@ PEAK = (
 def measure(port: int, total: int) -> tuple[float, float, str]:
     """req/s, peak MB and the precision note of one ``bench load -n total``."""
     cmd = ["taskset", "-c", CLIENT_CPU, sys.executable, "-m", "bench", "load"]
-    cmd += [f"http://127.0.0.1:{port}/", "-c", "64", "-n", str(total), "--json"]
+    cmd += [f"http://127.0.0.1:{port}/", "-c", "64", "-n", str(total), "--json", "--out", SCRATCH]
     done = subprocess.run([sys.executable, "-c", PEAK, *cmd], capture_output=True, text=True, check=True)
     doc = json.loads(done.stdout)
     assert doc["requests"] == total and not doc["errors"], doc["errors"]

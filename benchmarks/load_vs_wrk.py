@@ -31,9 +31,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+SCRATCH = str(Path(tempfile.gettempdir()) / "bench-benchmarks")  # where each bench load saves its run
 
 HERE = Path(__file__).resolve().parent
 SERVER_CPU, CLIENT_CPU = "0", "1"
@@ -152,6 +155,8 @@ def run_bench(url: str, connections: int, seconds: float) -> Measured:
             "-d",
             f"{seconds:g}",
             "--json",
+            "--out",
+            SCRATCH,
         ],
         capture_output=True,
         text=True,
@@ -165,7 +170,9 @@ def run_bench(url: str, connections: int, seconds: float) -> Measured:
 
 def warm_up(url: str) -> None:
     subprocess.run(
-        [sys.executable, "-m", "bench", "load", url, "-c", "8", "-d", "1", "--json"], capture_output=True, check=True
+        [sys.executable, "-m", "bench", "load", url, "-c", "8", "-d", "1", "--json", "--out", SCRATCH],
+        capture_output=True,
+        check=True,
     )
 
 

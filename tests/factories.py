@@ -15,6 +15,7 @@ from bench.cli import main
 from bench.lab.catalog import default_scenarios_path, load_catalog
 from bench.lab.runner import RunPlan
 from bench.lab.session import run_scenario
+from bench.model import repeats
 from bench.model.claims import check
 from bench.model.document import (
     Capacity,
@@ -38,7 +39,6 @@ def variant_result(
     workers: int = 1,
     pids: list[int] | None = None,
     claim: Claim | None = None,
-    repetition: int = 0,
 ) -> VariantResult:
     pids = pids or [100] * len(done)
     requests = [
@@ -67,9 +67,8 @@ def variant_result(
     )
     claims = [check(claim, summary, 1.0, "split")] if claim else []
     return VariantResult(
-        name=run_name(name, repetition=repetition),
+        name=run_name(name),
         variant=name,
-        repetition=repetition,
         title=f"the {name} strategy",
         app=f"servers.{name}:app",
         capacity=Capacity(workers=workers, work_slots_per_worker=1, thread_limit=40),
@@ -80,6 +79,15 @@ def variant_result(
         requests=requests,
         started_at=1.7e9,
     )
+
+
+def repeated_result(name: str, all_done: list[float]) -> VariantResult:
+    """A variant run once per value of ``all_done`` (four tabs finishing evenly up to it), as
+    ``bench run --runs N`` combines them: the median run, every run's summary, the stats."""
+    runs = [variant_result(name, [t / 4 * k for k in range(1, 5)]) for t in all_done]
+    summaries = [r.summary for r in runs if r.summary is not None]
+    middle = runs[repeats.median_run(summaries)]
+    return middle.model_copy(update={"runs": summaries, "stats": repeats.figure_stats(summaries)})
 
 
 def run_document(

@@ -90,17 +90,19 @@ def test_the_worker_race_is_recorded_run_by_run(tmp_path: Path) -> None:
     from bench.report.terminal import build_run
 
     doc = run("worker-race", 0.1, tmp_path)
-    names = [v.name for v in doc.variants]
-    assert names == [f"multi-worker#{k}" for k in range(1, 6)] + [f"multi-worker-4#{k}" for k in range(1, 6)]
+    assert [v.name for v in doc.variants] == ["multi-worker", "multi-worker-4"]  # five runs each, in one result
     for v in doc.variants:
-        s = variant(doc, v.name).summary
-        assert s is not None and sum(s.pids.values()) == 4 and len(s.pids) <= v.capacity.workers
-        assert s.busiest_worker_share is not None and s.busiest_worker_share >= 1 / v.capacity.workers
-        assert [c.id for c in v.claims] == (["race-2"] if v.capacity.workers == 2 else ["race-4"])
+        assert len(v.runs) == 5 and v.stats["all_done_s"].n == 5
+        for s in v.runs:
+            assert sum(s.pids.values()) == 4 and len(s.pids) <= v.capacity.workers
+            assert s.busiest_worker_share is not None and s.busiest_worker_share >= 1 / v.capacity.workers
+        (claim,) = v.claims
+        assert claim.id == ("race-2" if v.capacity.workers == 2 else "race-4") and claim.runs == 5
+        assert claim.held_runs is not None and 0 <= claim.held_runs <= 5
     console = Console(file=io.StringIO(), width=140, color_system=None)
     console.print(build_run(doc))
     text = console.file.getvalue()  # type: ignore[attr-defined]
-    table = text[text.index("Repetitions") :]
+    table = text[text.index("Over the runs") :]
     assert "multi-worker-4" in table and " + " in table  # a split per run, e.g. "3 + 1 + 0 + 0"
 
 

@@ -114,9 +114,19 @@ def server() -> Iterator[int]:
 @pytest.mark.parametrize(
     "args", [["-c", "4", "-n", "300"], ["--rate", "200", "-d", "0.5"], ["-c", "4", "-n", "50", "--client", "httpx"]]
 )
-def test_load_json_shape(server: int, args: list[str]) -> None:
+def test_load_json_shape(server: int, args: list[str], tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "bench", "load", f"http://127.0.0.1:{server}/ping", *args, "--json"],
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "load",
+            f"http://127.0.0.1:{server}/ping",
+            *args,
+            "--json",
+            "--out",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -145,9 +155,9 @@ def test_load_json_shape(server: int, args: list[str]) -> None:
 
 
 @pytest.mark.integration
-def test_load_prints_the_tables(server: int) -> None:
+def test_load_prints_the_tables(server: int, tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "bench", "load", f"http://127.0.0.1:{server}/ping", "-n", "100"],
+        [sys.executable, "-m", "bench", "load", f"http://127.0.0.1:{server}/ping", "-n", "100", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -200,9 +210,11 @@ def test_nothing_listening_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[
     assert err.strip() == f"nothing is listening on 127.0.0.1:{port}: connection refused"
 
 
-def test_every_request_failed_is_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_request_failed_is_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     with raw_server(b"") as (port, _):  # accepts, reads, hangs up without an answer
-        code, _, err = bench("load", f"http://127.0.0.1:{port}/", "-n", "20", "-c", "2", capsys=capsys)
+        code, _, err = bench(
+            "load", f"http://127.0.0.1:{port}/", "-n", "20", "-c", "2", "--out", str(tmp_path), capsys=capsys
+        )
     assert code == 1
     assert "every request failed (closed: 20)" in err and "Traceback" not in err
 
@@ -216,19 +228,21 @@ def test_every_request_failed_is_exit_1(capsys: pytest.CaptureFixture[str]) -> N
     ],
 )
 def test_urls_are_percent_encoded_never_a_malformed_request_line(
-    path: str, sent: bytes, capsys: pytest.CaptureFixture[str]
+    path: str, sent: bytes, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     with raw_server(ok) as (port, lines):
-        code, _, err = bench("load", f"http://127.0.0.1:{port}{path}", "-n", "1", "-c", "1", capsys=capsys)
+        url = f"http://127.0.0.1:{port}{path}"
+        code, _, err = bench("load", url, "-n", "1", "-c", "1", "--out", str(tmp_path), capsys=capsys)
     assert code == 0, err
     assert sent in lines  # the first connection is the listening check, which sends nothing
 
 
 @pytest.mark.integration
-def test_ctrl_c_prints_and_keeps_what_was_measured(server: int) -> None:
+def test_ctrl_c_prints_and_keeps_what_was_measured(server: int, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{server}/ping"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench", "load", f"http://127.0.0.1:{server}/ping", "-c", "2", "-d", "60", "--json"],
+        [sys.executable, "-m", "bench", "load", url, "-c", "2", "-d", "60", "--json", "--out", str(tmp_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -240,6 +254,8 @@ def test_ctrl_c_prints_and_keeps_what_was_measured(server: int) -> None:
     assert proc.returncode == 130, err
     doc = json.loads(out)
     assert doc["interrupted"] is True and doc["requests"] > 0 and doc["latency"]["max_ms"] > 0
+    (saved,) = tmp_path.glob("*/run.json")  # saved too, marked interrupted
+    assert json.loads(saved.read_text())["status"] == "interrupted"
 
 
 def test_beyond_the_exact_limit_percentiles_stay_within_the_stated_precision() -> None:

@@ -19,7 +19,7 @@ import pytest
 from bench.engine.processes import free_port
 from bench.integrations.locust.run import LocustOptions, commands, histogram_percentile, summarise
 from bench.integrations.locust.tokens import sent_at as token_sent_at
-from tests.factories import bench
+from tests.factories import bench, reaped
 
 SCALE = "0.02"  # the four-tabs work (10 s) becomes 0.2 s
 
@@ -107,6 +107,9 @@ def test_headless_run_reports_locust_and_ledger_figures(tmp_path: Path, variant:
     assert s["lost"] == 0 and len(v["requests"]) == s["ok"]
     assert s["done_time_p50_s"] >= 0.2 * 0.95  # the work's 0.2 s, seen from the ledger
     assert any(e["name"].startswith("/health") for e in v["locust"]["stats"])
+    assert v["locust"]["histogram"] and v["locust"]["curve"][-1]["percentile"] == 100.0
+    page = (tmp_path / doc["run_id"] / "report.html").read_text()
+    assert page.count('class="chart') >= 2  # Locust's latency histogram and percentile curve
     shown = subprocess.run(
         [sys.executable, "-m", "bench", "show", doc["run_id"], "--out", str(tmp_path)],
         capture_output=True,
@@ -184,6 +187,27 @@ def test_web_ui_swarm_stats_stop_and_teardown(tmp_path: Path) -> None:
     assert s["requests"] >= 5 and s["errors"] == 0 and s["lost"] == 0
     with socket.socket() as probe:  # the UI port is free again
         probe.bind(("127.0.0.1", port))
+
+
+@pytest.mark.integration
+def test_web_ui_with_no_load_started_says_so_in_one_line(tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "bench", "locust", "asyncio", "--port", str(port), "--out", str(tmp_path)]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL
+    )
+    with reaped(proc):
+        assert proc.stdout is not None
+        deadline, announced = time.monotonic() + 60, ""
+        while "web UI" not in announced:
+            assert time.monotonic() < deadline, "the web UI was never announced"
+            if select.select([proc.stdout], [], [], 1)[0]:
+                announced += proc.stdout.readline()
+        os.kill(proc.pid, signal.SIGINT)  # nobody pressed Start
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    said = [line for line in out.splitlines() if "no request was made" in line]
+    assert len(said) == 1 and "never started in the web UI" in said[0] and "Per tab" not in out
 
 
 def test_unknown_variant_lists_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:

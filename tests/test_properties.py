@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -19,6 +20,8 @@ from hypothesis import strategies as st
 
 from bench.cli import main
 from bench.lab.catalog import default_scenarios_path
+
+SCRATCH = str(Path(tempfile.gettempdir()) / "bench-property-tests")  # where a load that ran is saved
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -107,7 +110,7 @@ def test_any_scenarios_file_is_read_or_refused_in_one_line(tmp_path_factory: obj
     )
 )
 def test_any_url_is_loaded_or_refused(url: str) -> None:
-    code, err = run("load", url, "-n", "1", "-c", "1", "--timeout", "0.5")
+    code, err = run("load", url, "-n", "1", "-c", "1", "--timeout", "0.5", "--out", SCRATCH)
     assert_clean(code, err)
 
 
@@ -122,7 +125,18 @@ numbers = st.one_of(
 @given(connections=numbers, duration=numbers, rate=numbers, timeout=numbers)
 def test_any_numbers_for_load_are_used_or_refused(connections: str, duration: str, rate: str, timeout: str) -> None:
     code, err = run(
-        "load", "http://127.0.0.1:1/", "-c", connections, "-d", duration, "--rate", rate, "--timeout", timeout
+        "load",
+        "http://127.0.0.1:1/",
+        "-c",
+        connections,
+        "-d",
+        duration,
+        "--rate",
+        rate,
+        "--timeout",
+        timeout,
+        "--out",
+        SCRATCH,
     )
     assert_clean(code, err, (1, 2))  # 1: nothing listens on port 1; 2: a number refused
     if code == 1:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import BenchError
+from bench.model.document import RunDocument
 from bench.results import RUN_FILE, find_run, load, save
 from tests.factories import run_document
 
@@ -76,6 +77,19 @@ def test_a_document_of_another_schema_version_is_one_line(tmp_path: Path) -> Non
     raw = json.loads(path.read_text())
     raw["schema_version"] = 1
     path.write_text(json.dumps(raw))
-    with pytest.raises(BenchError, match=r"schema version 1, and this bench reads version 2") as info:
+    with pytest.raises(BenchError, match=r"schema version 1, and this bench reads versions 2, 3") as info:
         load(tmp_path)
     assert "\n" not in str(info.value)
+
+
+def test_a_version_2_document_still_reads(tmp_path: Path) -> None:
+    # version 2 kept each repetition as its own variant, with a "repetition" field: read as is
+    path = save(run_document(), tmp_path)
+    raw = json.loads(path.read_text())
+    raw["schema_version"] = 2
+    raw.pop("kind")
+    for k, v in enumerate(raw["variants"]):
+        v["repetition"] = k
+    path.write_text(json.dumps(raw))
+    doc = load(tmp_path)
+    assert isinstance(doc, RunDocument) and doc.schema_version == 3 and len(doc.variants) == 3

@@ -24,7 +24,21 @@ from hdrh.histogram import HdrHistogram
 
 from bench.engine.load import Sample
 from bench.model.document import DROPPED
-from bench.model.loadstats import PERCENTILES, Bucket, Latency, LoadFigures, histogram, latency_of, log_buckets
+from bench.model.loadstats import (
+    PERCENTILES,
+    Bucket,
+    CurvePoint,
+    Latency,
+    LoadFigures,
+    Second,
+    curve_of,
+    curve_percentiles,
+    histogram,
+    latency_of,
+    log_bucket,
+    log_buckets,
+    seconds_of,
+)
 
 EXACT_LIMIT = 100_000  # samples kept exactly; beyond, percentiles come from the histogram
 BATCH = 65_536
@@ -92,6 +106,19 @@ class LatencyRecorder:
             max_ms=self.high * 1000,
         )
 
+    def curve(self) -> list[CurvePoint]:
+        """Latency by percentile (``loadstats.curve_percentiles``), exact or from the histogram."""
+        if self.hdr is None:
+            return curve_of(self.values)
+        self._flush()
+        points = [
+            CurvePoint(
+                percentile=q, ms=min(max(self.hdr.get_value_at_percentile(q) / 1000, self.low * 1000), self.high * 1000)
+            )
+            for q in curve_percentiles(self.count)[:-1]
+        ]
+        return [*points, CurvePoint(percentile=100.0, ms=self.high * 1000)]
+
     def buckets(self, count: int = 10) -> list[Bucket]:
         """Logarithmic buckets from the fastest to the slowest (``loadstats.histogram``)."""
         if self.hdr is None:
@@ -113,6 +140,12 @@ class LoadRecorder:
         self.dropped = 0
         self.first_sent = math.inf
         self.last_responded = -math.inf
+        # Second by second (loadstats.Second): (when, latency or -1 for an error) in batches.
+        self.origin: float | None = None
+        self.ended_at = array("d")
+        self.took = array("d")
+        self.answered_by_second: dict[int, dict[int, int]] = {}
+        self.failed_by_second: dict[int, int] = {}
 
     def add(self, s: Sample) -> None:
         if s.error is not None:
@@ -120,16 +153,43 @@ class LoadRecorder:
                 self.dropped += 1
                 return
             self.errors[s.error] += 1
+        if self.origin is None:
+            self.origin = s.sent
         if s.sent < self.first_sent:
             self.first_sent = s.sent
         if s.queued_s is not None:
             self.queued.add(s.queued_s)
         if s.responded is None or s.status is None:
+            if s.error is not None:
+                self._at(s.sent, -1.0)
             return
         self.statuses[s.status] += 1
         self.latencies.add(s.responded - s.sent)
+        self._at(s.responded, s.responded - s.sent)
         if s.responded > self.last_responded:
             self.last_responded = s.responded
+
+    def _at(self, when: float, took: float) -> None:
+        self.ended_at.append(when)
+        self.took.append(took)
+        if len(self.took) >= BATCH:
+            self._flush_seconds()
+
+    def _flush_seconds(self) -> None:
+        origin = self.origin or 0.0
+        for when, took in zip(self.ended_at, self.took, strict=True):
+            second = max(0, int(when - origin))
+            if took < 0:
+                self.failed_by_second[second] = self.failed_by_second.get(second, 0) + 1
+            else:
+                counts = self.answered_by_second.setdefault(second, {})
+                b = log_bucket(took)
+                counts[b] = counts.get(b, 0) + 1
+        self.ended_at, self.took = array("d"), array("d")
+
+    def seconds(self) -> list[Second]:
+        self._flush_seconds()
+        return seconds_of(self.answered_by_second, self.failed_by_second)
 
     def add_all(self, samples: Sequence[Sample]) -> LoadRecorder:
         for s in samples:
@@ -155,6 +215,8 @@ class LoadRecorder:
             client_queue=self.queued.latency(),
             histogram=self.latencies.buckets(),
             precision="exact" if self.latencies.exact else PRECISION_NOTE,
+            curve=self.latencies.curve(),
+            seconds=self.seconds(),
         )
 
 

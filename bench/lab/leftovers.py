@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.engine.processes import forget, kill_marked, leftovers, owner_alive
 from bench.errors import BenchError
+from bench.model.document import RunDocument
 from bench.results import RUN_FILE, load, save
 
 
@@ -36,6 +37,8 @@ def clean_up(out_dir: Path) -> list[str]:
             doc = load(path)
         except BenchError:
             continue  # another version's document: not ours to rewrite
+        if not isinstance(doc, RunDocument):
+            continue
         doc.status = "abandoned"
         save(doc, path.parent)
         kept = sum(1 for v in doc.variants if v.status == "ok")

@@ -29,8 +29,8 @@ from bench.lab.launcher import RunningServer, ServerSpec, serve
 from bench.lab.ledger import LedgerReader, LedgerWatcher, MarkerReader, WorkRecord
 from bench.lab.ownapps import module_and_folder
 from bench.lab.sidecars import Sidecars, sidecars
-from bench.model import claims, metrics, theory
-from bench.model.document import Capacity, Expected, RequestRecord, VariantResult, run_name
+from bench.model import claims, metrics, repeats, theory
+from bench.model.document import Capacity, ClaimResult, Expected, RequestRecord, Summary, VariantResult, run_name
 from bench.model.scenario import Claim, Measure, OwnApp, RunClient, Scenario, UrlMode, Variant
 from bench.report.live import VariantProgress
 
@@ -143,15 +143,12 @@ def work_env(plan: RunPlan, folder: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def unfinished_result(
-    variant: Variant, same_url: bool = False, repetition: int = 0, step: int | None = None
-) -> VariantResult:
+def unfinished_result(variant: Variant, same_url: bool = False, step: int | None = None) -> VariantResult:
     """A variant's result before anything ran: failed until the run says otherwise."""
     return VariantResult(
-        name=run_name(variant.name, same_url, repetition, step),
+        name=run_name(variant.name, same_url, step=step),
         variant=variant.name,
         same_url=same_url,
-        repetition=repetition,
         step=step,
         title=variant.title + (" — every tab on the same URL" if same_url else ""),
         app=variant.app,
@@ -206,11 +203,9 @@ async def run_variant(
     folder: Path,
     progress: VariantProgress | None = None,
     same_url: bool = False,
-    repetition: int = 0,
     step: int | None = None,
 ) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
-    name = run_name(variant.name, same_url)  # what the claims name
     expected = plan.expected(variant, same_url)
     env = work_env(plan, folder)
     nonce = secrets.token_hex(4)
@@ -239,7 +234,7 @@ async def run_variant(
         marker = MarkerReader(folder / (own.done_file or ".none"), own.done_pattern, is_ours)
         watcher = LedgerWatcher(marker, on_record)
     observable = own is None or own.done_file is not None
-    result = unfinished_result(variant, same_url, repetition, step)
+    result = unfinished_result(variant, same_url, step)
     timeout_s = plan.request_timeout_s(expected)
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -295,25 +290,56 @@ async def run_variant(
     loop_probe, thread_probe = probes
     summary.loop_lag_p99_s, summary.loop_lag_max_s = metrics.tail(loop_probe.latencies)
     summary.thread_wait_p99_s, summary.thread_wait_max_s = metrics.tail(thread_probe.latencies)
-    split = metrics.pid_split(summary.pids, variant.workers) if variant.workers > 1 else ""
     result.status = "ok" if result.error is None else "failed"
     result.started_at = min((s.sent for s in samples), default=None)
     result.summary = summary
     result.expected = expected
     result.requests = records
-    result.claims = [
-        claims.check(c, summary, plan.work_s, split, expected=expected)
-        for c in plan.scenario.claims
-        if c.variant == name
-    ]
     if own is not None:
         result.diagnosis = list(own.diagnosis)
         result.strategy = own.strategy
         result.endpoint = own.endpoint
-        result.claims = [
-            claims.check(c, summary, result.work_s or 0.0, split, expected=expected) for c in own_claims(name, own)
-        ]
+    result.claims = variant_claims(plan, variant, result, summary)
     return result
+
+
+def variant_claims(plan: RunPlan, variant: Variant, result: VariantResult, summary: Summary) -> list[ClaimResult]:
+    """The claims about ``result``'s variant, checked on ``summary`` (one run's, or the mean of several)."""
+    name = run_name(variant.name, result.same_url)  # what the claims name
+    split = metrics.pid_split(summary.pids, variant.workers) if variant.workers > 1 else ""
+    if variant.own is not None:
+        checks = own_claims(name, variant.own)
+        return [claims.check(c, summary, result.work_s or 0.0, split, expected=result.expected) for c in checks]
+    return [
+        claims.check(c, summary, plan.work_s, split, expected=result.expected)
+        for c in plan.scenario.claims
+        if c.variant == name
+    ]
+
+
+def combine_runs(plan: RunPlan, variant: Variant, results: list[VariantResult], warmups: int) -> VariantResult:
+    """One result for the repeated runs of a variant: the median run's requests and summary, every
+    run's summary in ``runs``, each figure over them in ``stats``, the claims checked on the means."""
+    measured = [r for r in results if r.summary is not None]
+    if len(results) == 1 or not measured:
+        last = results[-1].model_copy(update={"warmups": warmups})
+        if len(results) > 1:
+            last.notes.append(f"ran {len(results)} times; the last run is shown")
+        return last
+    summaries = [r.summary for r in measured if r.summary is not None]
+    stats = repeats.figure_stats(summaries)
+    middle = measured[repeats.median_run(summaries)]
+    combined = middle.model_copy(update={"runs": summaries, "stats": stats, "warmups": warmups})
+    assert middle.summary is not None
+    combined.claims = variant_claims(plan, variant, middle, repeats.mean_summary(middle.summary, stats))
+    for claim in combined.claims:
+        claim.runs = len(measured)
+        claim.held_runs = sum(c.holds for r in measured for c in r.claims if c.id == claim.id)
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        combined.status = "failed"
+        combined.error = f"{len(failed)} of {len(results)} runs failed; the first: {failed[0].error}"
+    return combined
 
 
 OWN_CLAIMS: tuple[tuple[str, str, Measure], ...] = (

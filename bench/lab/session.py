@@ -18,9 +18,9 @@ from rich.text import Text
 
 from bench.engine.processes import owner_mark
 from bench.lab import environment
-from bench.lab.runner import RunPlan, run_variant
+from bench.lab.runner import RunPlan, combine_runs, run_variant
 from bench.lab.taskcontrol import run_task_control
-from bench.model import fairness
+from bench.model import fairness, repeats
 from bench.model.document import RunDocument, Scaled, ScenarioAsRun, VariantResult, run_name
 from bench.model.scenario import Variant
 from bench.report import html as htmlreport
@@ -66,43 +66,60 @@ async def run_scenario(
     folder: Path,
     board: Board | None = None,
     on_variant: Callable[[VariantResult], None] = lambda result: None,
+    runs: int | None = None,
+    warmup: int = 0,
 ) -> RunDocument:
-    doc = new_document(folder, scenario_as_run(plan, variants), plan.time_scale)
-    repeats = plan.scenario.repeat
+    """Every variant in turn (each URL mode, each sweep step), each ``warmup`` times unmeasured and
+    then ``runs`` times (the scenario's ``repeat`` by default) measured and combined into one result."""
+    times = runs or plan.scenario.repeat
+    as_run = scenario_as_run(plan, variants).model_copy(update={"repeat": times, "warmup": warmup})
+    doc = new_document(folder, as_run, plan.time_scale)
     steps: tuple[int | None, ...] = plan.scenario.sweep or (None,)
-    runs = [
-        (variant, same_url, k if repeats > 1 else 0, step)
-        for variant in variants
-        for same_url in plan.url_modes()
-        for k in range(1, repeats + 1)
-        for step in steps
-    ]
+    units = [(variant, same_url, step) for variant in variants for same_url in plan.url_modes() for step in steps]
     noted = [w for w in (fairness.shared_cores(plan.scenario.work.kind, plan.pattern),) if w is not None]
     try:
-        for variant, same_url, repetition, step in runs:
+        for variant, same_url, step in units:
             step_plan = plan if step is None else replace(plan, clients=step)
             expected = plan.expected(variant, same_url)
             expected_done = None if expected is None else expected.all_done_s
-            name = run_name(variant.name, same_url, repetition, step)
-            progress = VariantProgress(name, variant.title, plan.clients, expected_done)
-            if board is not None:
-                board.current = progress
-            busy = fairness.busy_machine(name)
-            if busy is not None:
-                noted.append(busy)
-            if plan.scenario.experiment == "task-control":
-                progress.phase = "tracking, retrying and revoking tasks"
-                result = await run_task_control(plan, variant, folder / name)
-            else:
-                result = await run_variant(step_plan, variant, folder / name, progress, same_url, repetition, step)
-            doc.variants.append(result)
-            unequal = fairness.unequal_budgets(doc.variants)
-            doc.warnings = [*noted, *([unequal] if unequal else [])]
-            save(doc, folder)
-            if board is not None:
-                board.finished.append(_one_line(result))
-                board.current = None
-            on_variant(result)
+            name = run_name(variant.name, same_url, step=step)
+            measured: list[VariantResult] = []
+            spread: list[str] = []
+            entry: int | None = None  # where this variant's result is in doc.variants
+            for k in range(1, warmup + times + 1):
+                label, sub = _attempt(name, k, warmup, times)
+                progress = VariantProgress(label, variant.title, plan.clients, expected_done)
+                if board is not None:
+                    board.current = progress
+                busy = fairness.busy_machine(label)
+                if busy is not None:
+                    noted.append(busy)
+                if plan.scenario.experiment == "task-control":
+                    progress.phase = "tracking, retrying and revoking tasks"
+                    result = await run_task_control(plan, variant, folder / name / sub)
+                else:
+                    result = await run_variant(step_plan, variant, folder / name / sub, progress, same_url, step)
+                if board is not None:
+                    board.finished.append(_one_line(result, label))
+                    board.current = None
+                if k <= warmup and result.status == "ok":
+                    continue  # a warm-up is left out; one that failed is kept: the variant does not start
+                measured.append(result)
+                combined = combine_runs(plan, variant, measured, warmup)
+                if entry is None:
+                    entry = len(doc.variants)
+                    doc.variants.append(combined)
+                else:
+                    doc.variants[entry] = combined
+                spread = repeats.warnings(name, combined.runs, warmup) if len(combined.runs) > 1 else []
+                unequal = fairness.unequal_budgets(doc.variants)
+                doc.warnings = [*noted, *([unequal] if unequal else []), *spread]
+                save(doc, folder)
+                if result.status == "failed":  # a variant that cannot start will not start on the next try
+                    break
+            noted += spread
+            if entry is not None:
+                on_variant(doc.variants[entry])
     except (asyncio.CancelledError, KeyboardInterrupt):
         doc.status = "interrupted"
         save(doc, folder)
@@ -114,14 +131,23 @@ async def run_scenario(
     return doc
 
 
-def _one_line(result: VariantResult) -> Text:
+def _attempt(name: str, k: int, warmup: int, times: int) -> tuple[str, str]:
+    """How the k-th attempt at a variant is shown, and its subfolder (the variant's own if it runs once)."""
+    if warmup + times == 1:
+        return name, ""
+    if k <= warmup:
+        return f"{name} (warm-up {k})", f"warmup-{k}"
+    return f"{name}#{k - warmup}", f"run-{k - warmup}"
+
+
+def _one_line(result: VariantResult, label: str) -> Text:
     if result.status != "ok":
         reason = (result.error or "failed to run").splitlines()[0]
-        return Text(f"✗ {result.name}: {reason}", style="red")
+        return Text(f"✗ {label}: {reason}", style="red")
     if result.summary is None:
         held = sum(c.holds for c in result.claims)
-        return Text(f"✓ {result.name}: {held} of {len(result.claims)} checks hold", style="green")
+        return Text(f"✓ {label}: {held} of {len(result.claims)} checks hold", style="green")
     s = result.summary
     done = "not done" if s.all_done_s is None else f"all done {s.all_done_s:.2f} s"
     responded = "no answer" if s.all_responded_s is None else f"all responded {s.all_responded_s:.2f} s"
-    return Text(f"✓ {result.name}: {responded}, {done}, lost {s.lost}", style="green")
+    return Text(f"✓ {label}: {responded}, {done}, lost {s.lost}", style="green")

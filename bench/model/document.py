@@ -10,10 +10,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from bench.model.loadstats import Bucket, CurvePoint, LoadFigures, Second
 from bench.model.ownapp_calls import FoundCall
 from bench.model.scenario import Claim, Disruption, Load, Variant, Work
 
-SCHEMA_VERSION = 2  # 2: typed scenario, environment and Locust sections; a variant's identity as fields
+SCHEMA_VERSION = 3  # 3: repeated runs of a variant in one result (runs, stats); bench load runs saved
+READABLE_VERSIONS = (2, 3)  # 2 is 3 without runs, stats and load documents (its "repetition" is dropped)
 DROPPED = "dropped"  # the error of an open-loop request the client could not start
 
 
@@ -67,6 +69,16 @@ class Summary(Model):
     pids: dict[str, int]  # pid (as text, for JSON) -> requests it answered
 
 
+class FigureStats(Model):
+    """One figure over repeated runs: mean ± sample standard deviation, min…max, n runs."""
+
+    mean: float
+    stdev: float
+    min: float
+    max: float
+    n: int
+
+
 class Expected(Model):
     """What theory says for this variant under this scenario (already time-scaled)."""
 
@@ -88,6 +100,8 @@ class ClaimResult(Model):
     expected_text: str
     why: str
     note: str | None = None  # the finding when a claim does not reproduce
+    held_runs: int | None = None  # repeated runs: in how many of them the claim held on its own
+    runs: int | None = None  # repeated runs: how many (the verdict above is on the mean figure)
 
 
 class Capacity(Model):
@@ -108,7 +122,10 @@ class LocustRun(Model):
     spawn_rate: float | None
     run_time_s: float | None
     workers: int
-    stats: list[dict[str, Any]]  # Locust's JSON entries, as Locust writes them
+    stats: list[dict[str, Any]]  # Locust's JSON entries, as Locust writes them (without its histograms)
+    histogram: list[Bucket] = []  # the pushes' response times, from Locust's own histogram
+    curve: list[CurvePoint] = []
+    seconds: list[Second] = []  # pushes answered and failed each second (Locust keeps no p99 per second)
 
 
 def run_name(variant: str, same_url: bool = False, repetition: int = 0, step: int | None = None) -> str:
@@ -122,7 +139,6 @@ class VariantResult(Model):
     name: str  # as shown: ``run_name`` of the fields below
     variant: str  # the variant's own name in the scenarios file
     same_url: bool = False  # every tab on one URL (the browser's cache lock)
-    repetition: int = 0  # 1..k when the scenario repeats, else 0
     step: int | None = None  # a sweep's connection count
     title: str
     app: str
@@ -143,6 +159,9 @@ class VariantResult(Model):
     strategy: str | None = None  # an own app: the strategy inferred from its diagnosis, in words
     endpoint: str | None = None  # an own app: the endpoint the load went to, with its file:line
     work_s: float | None = None  # an own app: d, measured with one request alone before the load
+    runs: list[Summary] = []  # repeated runs (--runs N): each run's summary, in order; summary is the median run's
+    stats: dict[str, FigureStats] = {}  # repeated runs: every figure over them
+    warmups: int = 0  # runs made first and left out of runs and stats (--warmup K)
 
 
 class Scaled(Model):
@@ -178,7 +197,8 @@ class ScenarioAsRun(Model):
     claims: list[Claim] = []
     disruption: Disruption | None = None
     experiment: str = "load"
-    repeat: int = 1
+    repeat: int = 1  # measured runs of each variant (bench run --runs, else the scenario's repeat)
+    warmup: int = 0  # runs of each variant made first and left out (--warmup)
     sweep: list[int] = []
     fail_first: int = 0
     scaled: Scaled
@@ -199,6 +219,7 @@ class Environment(Model):
 
 class RunDocument(Model):
     schema_version: int = SCHEMA_VERSION
+    kind: Literal["scenario"] = "scenario"
     run_id: str
     created: str
     status: Literal["running", "complete", "interrupted", "abandoned"]
@@ -211,3 +232,19 @@ class RunDocument(Model):
 
     def claims(self) -> list[ClaimResult]:
         return [claim for v in self.variants for claim in v.claims]
+
+
+class LoadDocument(Model):
+    """A saved ``bench load``: the command as typed, where it ran, and its figures."""
+
+    schema_version: int = SCHEMA_VERSION
+    kind: Literal["load"] = "load"
+    run_id: str
+    created: str
+    status: Literal["complete", "interrupted"]
+    command: str
+    environment: Environment
+    figures: LoadFigures
+
+
+Document = RunDocument | LoadDocument

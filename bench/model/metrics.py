@@ -10,30 +10,11 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 
 from bench.model.document import DROPPED, RequestRecord, Summary
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0-100) by linear interpolation between closest ranks.
-
-    This is NumPy's default ("linear", Hyndman & Fan 1996 definition 7): for sorted
-    x of n values the rank is h = (n - 1) q / 100 and the result
-    x[floor h] + (h - floor h)(x[floor h + 1] - x[floor h]). Every sample counts; no
-    rounding or bucketing.
-    """
-    if not values:
-        raise ValueError("percentile of no values")
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile q must be within 0..100, not {q}")
-    ordered = sorted(values)
-    h = (len(ordered) - 1) * q / 100
-    lo = math.floor(h)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (h - lo) * (ordered[hi] - ordered[lo])
+from bench.model.percentiles import percentile as percentile
 
 
 def parallelism(intervals: Sequence[tuple[float, float]]) -> float | None:

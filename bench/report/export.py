@@ -6,13 +6,21 @@ import csv
 import io
 from collections.abc import Callable
 
-from bench.model.document import RequestRecord, RunDocument
+from bench.model.document import Document, LoadDocument, RequestRecord
+from bench.model.loadstats import Second
 from bench.results import to_json
 
 
-def to_csv(doc: RunDocument) -> str:
-    """One row per request, every variant, with the variant's name in the first column."""
+def to_csv(doc: Document) -> str:
+    """One row per request, every variant, with the variant's name in the first column; for a
+    saved load (whose requests are not kept), one row per second."""
     out = io.StringIO()
+    if isinstance(doc, LoadDocument):
+        writer = csv.DictWriter(out, fieldnames=list(Second.model_fields), lineterminator="\n")
+        writer.writeheader()
+        for second in doc.figures.seconds:
+            writer.writerow(second.model_dump())
+        return out.getvalue()
     fields = ["variant", *RequestRecord.model_fields]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
@@ -28,7 +36,30 @@ def _cell(value: float | int | None) -> str:
     return str(value) if isinstance(value, int) else f"{value:.3f}"
 
 
-def to_markdown(doc: RunDocument) -> str:
+def load_markdown(doc: LoadDocument) -> str:
+    f = doc.figures
+    lines = [
+        f"# bench load: {f.url}",
+        "",
+        f"Run `{doc.run_id}` ({doc.status}): `{doc.command}`; Python {doc.environment.python}, "
+        f"{doc.environment.cpus_usable} CPUs.",
+        "",
+        "| requests | req/s | errors | p50 (ms) | p90 (ms) | p99 (ms) | p99.9 (ms) | max (ms) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lat = f.latency
+    cells = (
+        ["—"] * 5
+        if lat is None
+        else [f"{x:.3f}" for x in (lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.p99_9_ms, lat.max_ms)]
+    )
+    lines.append(f"| {f.requests} | {f.requests_per_s:.1f} | {sum(f.errors.values())} | {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"
+
+
+def to_markdown(doc: Document) -> str:
+    if isinstance(doc, LoadDocument):
+        return load_markdown(doc)
     lines = [
         f"# {doc.scenario.name}: {doc.scenario.title}",
         "",
@@ -60,7 +91,7 @@ def to_markdown(doc: RunDocument) -> str:
     return "\n".join(lines) + "\n"
 
 
-FORMATS: dict[str, Callable[[RunDocument], str]] = {
+FORMATS: dict[str, Callable[[Document], str]] = {
     "json": to_json,
     "csv": to_csv,
     "markdown": to_markdown,

@@ -12,11 +12,15 @@ import math
 from html import escape
 from pathlib import Path
 
-from bench.model.document import RunDocument, VariantResult
+from bench.model import loadstats
+from bench.model.document import LoadDocument, RunDocument, VariantResult
+from bench.report.charts import histogram_svg, latency_section, per_second_svg, percentile_svg
 from bench.report.terminal import (
+    RUN_FIGURES,
     describe_capacity,
     describe_load,
     diagnosis_lines,
+    figure,
     seconds,
     sweep_points,
     theory_done,
@@ -30,8 +34,9 @@ h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.15em;margin-top:2em}
 th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right} th{background:#f4f4f4}
 td:first-child,th:first-child{text-align:left} .ok{color:#1a7f37;font-weight:bold} .no{color:#c62828;font-weight:bold}
 td.text{text-align:left} .why{color:#555} .finding{color:#8a5a00} svg{background:#fafafa;border:1px solid #eee}
-.legend span{margin-right:1.5em}
+.legend span{margin-right:1.5em} .charts{display:flex;flex-wrap:wrap;gap:1em;margin:.5em 0}
 """
+MIN_FOR_DISTRIBUTION = 10  # answered requests below which a histogram says nothing
 
 
 def _cell(value: float | int | None, digits: int = 3) -> str:
@@ -180,21 +185,21 @@ def render(doc: RunDocument) -> str:
                 [escape(v.name)] + ["—"] * 9 if v.status == "ok" else [escape(v.name), "failed to run"] + [""] * 8
             )
             continue
+        keys = ("response_p50_s", "response_max_s", "all_responded_s", "all_done_s")
         rows.append(
             [
                 escape(v.name),
-                _cell(s.response_p50_s),
-                _cell(s.response_max_s),
-                _cell(s.all_responded_s),
-                _cell(s.all_done_s),
+                *(figure(v, k) for k in keys),
                 _cell(e.all_done_s if e else None),
-                _cell(s.done_time_p50_s),
-                _cell(s.loop_lag_max_s),
-                str(s.lost),
-                str(s.errors),
+                figure(v, "done_time_p50_s"),
+                figure(v, "loop_lag_max_s"),
+                str(s.lost) if len(v.runs) < 2 else str(sum(r.lost for r in v.runs)),
+                str(s.errors) if len(v.runs) < 2 else str(sum(r.errors for r in v.runs)),
             ]
         )
-    out.append("<h2>Figures (seconds from the first request)</h2>")
+    repeated = max((len(v.runs) for v in doc.variants), default=0)
+    over = f", mean ± σ over {repeated} runs (lost and errors: all runs)" if repeated > 1 else ""
+    out.append(f"<h2>Figures (seconds from the first request{over})</h2>")
     out.append(
         _table(
             [
@@ -212,6 +217,7 @@ def render(doc: RunDocument) -> str:
             rows,
         )
     )
+    out.append(runs_html(doc.variants))
     claims = doc.claims()
     if claims:
         out.append(f"<h2>Claims: {sum(c.holds for c in claims)} of {len(claims)} hold</h2>")
@@ -222,9 +228,21 @@ def render(doc: RunDocument) -> str:
             text += f"<br><span class='why'>{escape(c.why)}</span>"
             if c.note:
                 text += f"<br><span class='finding'>{escape(c.note)}</span>"
+            if c.runs:
+                text += f"<br><span class='meta'>on the mean of {c.runs} runs; held in {c.held_runs} alone</span>"
             crow.append([mark, f"<!--text-->{text}", escape(c.measured_text), escape(c.expected_text)])
         out.append(_table(["", "claim", "measured", "expected"], crow))
     out.append(sweep_chart(doc))
+    distributions = [(v, request_charts(v)) for v in ran]
+    if any(charts for _, charts in distributions):
+        out.append(
+            "<h2>Latency: histogram, by percentile, and per second</h2><p class='meta'>Response times "
+            + ("of each variant's median run " if repeated > 1 else "")
+            + "(request sent → response received); per second: answers (bars) and their p99 (line).</p>"
+        )
+        for v, charts in distributions:
+            if charts:
+                out.append(f"<h3>{escape(v.name)}</h3>{charts}")
     end = max((r.done_s or r.responded_s or 0.0 for v in ran for r in v.requests), default=1.0) or 1.0
     if ran and not sweep_points(doc.variants):
         out.append(
@@ -250,9 +268,111 @@ def render(doc: RunDocument) -> str:
     return "\n".join(out)
 
 
+def runs_html(variants: list[VariantResult]) -> str:
+    """Repeated runs: each main figure's mean ± σ, min … max and every run's value."""
+    rows = []
+    for v in variants:
+        if len(v.runs) < 2:
+            continue
+        for label, key in RUN_FIGURES:
+            st = v.stats.get(key)
+            if st is None:
+                continue
+            digits = 1 if key == "throughput_rps" else 3
+            each = "  ".join(seconds(getattr(r, key), digits) for r in v.runs)
+            rows.append(
+                [
+                    escape(v.name),
+                    f"<!--text-->{escape(label)}",
+                    f"{st.mean:.{digits}f} ± {st.stdev:.{digits}f}",
+                    f"{st.min:.{digits}f} … {st.max:.{digits}f}",
+                    f"<!--text-->{each}",
+                ]
+            )
+    if not rows:
+        return ""
+    warm = max(v.warmups for v in variants)
+    after = f" after {warm} warm-up run{'s' if warm > 1 else ''}" if warm else ""
+    return f"<h2>Over the runs{after}</h2>" + _table(["variant", "figure", "mean ± σ", "min … max", "each run"], rows)
+
+
+def request_charts(v: VariantResult) -> str:
+    """A variant's latency charts from its requests ("" when too few were answered to draw a distribution)."""
+    if v.locust is not None:  # Locust keeps its response times as a histogram, not per request
+        return latency_section(
+            histogram_svg(v.locust.histogram, f"latency histogram of {v.name}"),
+            percentile_svg(v.locust.curve, f"latency by percentile of {v.name}"),
+            per_second_svg(v.locust.seconds, f"requests per second of {v.name}"),
+        )
+    answered = [
+        (r.responded_s, r.responded_s - r.sent_s) for r in v.requests if r.responded_s is not None and r.error is None
+    ]
+    if len(answered) < MIN_FOR_DISTRIBUTION:
+        return ""
+    latencies = [took for _, took in answered]
+    failed = [(r.sent_s, None) for r in v.requests if r.error is not None]
+    events: list[tuple[float, float | None]] = [*answered, *failed]
+    return latency_section(
+        histogram_svg(loadstats.histogram(latencies), f"latency histogram of {v.name}"),
+        percentile_svg(loadstats.curve_of(latencies), f"latency by percentile of {v.name}"),
+        per_second_svg(loadstats.per_second(events), f"throughput and p99 per second of {v.name}"),
+    )
+
+
+def render_load(doc: LoadDocument) -> str:
+    """The page of a saved ``bench load``: its figures and the three latency charts."""
+    f = doc.figures
+    head = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(doc.run_id)}</title>"
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>bench load: {escape(f.url)}</h1>",
+        f"<p class='meta'><code>{escape(doc.command)}</code><br>Run {escape(doc.run_id)} ({doc.status}), "
+        f"{f.pattern} loop, {f.connections} connections, client {escape(f.client)} on {escape(f.loop)}; "
+        f"Python {escape(doc.environment.python)}, {doc.environment.cpus_usable} CPUs.</p>",
+    ]
+    errors = ", ".join(f"{escape(k)}: {v}" for k, v in f.errors.items()) or "none"
+    statuses = ", ".join(f"{escape(k)}: {v}" for k, v in f.statuses.items()) or "none"
+    summary = [
+        ["requests", f"{f.requests:,} in {f.duration_s:.2f} s"],
+        ["requests per second", f"{f.requests_per_s:,.1f}"],
+        ["status codes", f"<!--text-->{statuses}"],
+        ["errors", f"<!--text-->{errors}"],
+        ["dropped (open loop)", str(f.dropped)],
+    ]
+    body = [_table(["", ""], summary)]
+    if f.latency is not None:
+        lat = f.latency
+        values = (lat.min_ms, lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.p99_9_ms, lat.max_ms, lat.mean_ms, lat.stdev_ms)
+        body.append(f"<h2>Latency (ms; {escape(f.precision)})</h2>")
+        body.append(
+            _table(
+                ["", "min", "p50", "p90", "p99", "p99.9", "max", "mean", "stdev"],
+                [["latency", *(f"{x:.3f}" for x in values)]],
+            )
+        )
+    body.append(
+        latency_section(
+            histogram_svg(f.histogram, "latency histogram"),
+            percentile_svg(f.curve, "latency by percentile"),
+            per_second_svg(f.seconds, "throughput and p99 per second"),
+        )
+    )
+    if f.interrupted:
+        body.append("<p class='finding'>Interrupted: the figures of what was measured until Ctrl-C.</p>")
+    return "\n".join([*head, *body, "</body></html>\n"])
+
+
+def write_load(doc: LoadDocument, folder: Path) -> Path:
+    return _write(render_load(doc), folder)
+
+
 def write(doc: RunDocument, folder: Path) -> Path:
+    return _write(render(doc), folder)
+
+
+def _write(page: str, folder: Path) -> Path:
     target = folder / "report.html"
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(render(doc), encoding="utf-8")
+    tmp.write_text(page, encoding="utf-8")
     tmp.replace(target)
     return target

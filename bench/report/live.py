@@ -67,7 +67,8 @@ class Board:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         number = len(self.finished) + (1 if self.current else 0)
-        yield Text(f"bench run {self.scenario}: variant {number} of {len(self.variants)}", style="bold")
+        what = "variant" if len(set(self.variants)) == len(self.variants) else "run"  # --runs: each variant again
+        yield Text(f"bench run {self.scenario}: {what} {number} of {len(self.variants)}", style="bold")
         yield from self.finished
         if self.current is not None:
             yield _current(self.current)

@@ -18,8 +18,10 @@ def _ms(v: float) -> str:
     return f"{v:.3f}" if v < 10 else f"{v:.1f}"
 
 
-def build(f: LoadFigures) -> Group:
+def build(f: LoadFigures, heading: str | None = None) -> Group:
     head = Text()
+    if heading is not None:
+        head.append(heading + "\n", style="dim")
     head.append(f"{f.url}", style="bold")
     if f.interrupted:
         head.append("  interrupted: the figures of what was measured until Ctrl-C", style="yellow")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -24,6 +25,26 @@ MAX_TABS_SHOWN = 8  # beyond this, per-tab tables and timelines stop being reada
 
 def seconds(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
+
+
+def figure(v: VariantResult, key: str, digits: int = 3) -> str:
+    """A figure of ``v`` as shown: its value, or mean ± σ over the runs when the variant ran repeatedly."""
+    st = v.stats.get(key) if len(v.runs) > 1 else None
+    if st is not None:
+        return f"{st.mean:.{digits}f}±{st.stdev:.{digits}f}"
+    return seconds(getattr(v.summary, key, None), digits)
+
+
+def over_runs(variants: Iterable[VariantResult]) -> str:
+    """What a table's title adds when its figures are means over repeated runs."""
+    n = max((len(v.runs) for v in variants), default=0)
+    return f"; mean±σ over {n} runs" if n > 1 else ""
+
+
+def mean_of(v: VariantResult, key: str) -> float | None:
+    """The figure's mean over the runs, or its one value."""
+    st = v.stats.get(key)
+    return st.mean if st is not None else getattr(v.summary, key, None)
 
 
 def ratio(measured: float | None, expected: float | None) -> str:
@@ -83,8 +104,9 @@ def header(doc: RunDocument) -> Text:
     return text
 
 
-def response_table(variants: Iterable[VariantResult], rates: bool = False) -> Table:
-    table = Table(title="Response time (s): request sent → response received", title_justify="left")
+def response_table(variants: list[VariantResult], rates: bool = False) -> Table:
+    title = "Response time (s): request sent → response received" + over_runs(variants)
+    table = Table(title=title, title_justify="left")
     table.add_column("variant", style="bold")
     for name in ("min", "p50", "p95", "p99", "max", "all responded"):
         table.add_column(name, justify="right")
@@ -96,16 +118,10 @@ def response_table(variants: Iterable[VariantResult], rates: bool = False) -> Ta
         if s is None:
             table.add_row(v.name, *["—"] * (7 if rates else 6), Text("failed to run", style="red"))
             continue
-        cells = [
-            seconds(s.response_min_s),
-            seconds(s.response_p50_s),
-            seconds(s.response_p95_s),
-            seconds(s.response_p99_s),
-            seconds(s.response_max_s),
-            seconds(s.all_responded_s),
-        ]
+        keys = ("response_min_s", "response_p50_s", "response_p95_s", "response_p99_s", "response_max_s")
+        cells = [figure(v, k) for k in (*keys, "all_responded_s")]
         if rates:
-            cells.append("—" if s.throughput_rps is None else f"{s.throughput_rps:,.1f}")
+            cells.append(figure(v, "throughput_rps", 1))
         table.add_row(v.name, *cells, served_by(v))
     return table
 
@@ -118,8 +134,12 @@ def served_by(v: VariantResult) -> str:
     return pid_split(v.summary.pids, v.capacity.workers)
 
 
-def work_table(variants: Iterable[VariantResult]) -> Table:
-    table = Table(title="Work (s): first request sent → last unit of work recorded done", title_justify="left")
+def work_table(variants: list[VariantResult]) -> Table:
+    repeated = over_runs(variants)
+    title = "Work (s): first request sent → last unit of work recorded done" + (
+        f"{repeated} (lost and errors: all runs)" if repeated else ""
+    )
+    table = Table(title=title, title_justify="left")
     table.add_column("variant", style="bold")
     table.add_column("all done", justify="right")
     table.add_column("expected", justify="right")
@@ -136,14 +156,14 @@ def work_table(variants: Iterable[VariantResult]) -> Table:
             continue
         table.add_row(
             v.name,
-            seconds(s.all_done_s),
+            figure(v, "all_done_s"),
             seconds(e.all_done_s if e else None),
-            ratio(s.all_done_s, e.all_done_s if e else None),
-            seconds(s.done_time_p50_s),
-            seconds(s.work_began_p50_s),
-            "—" if s.parallelism is None else f"{s.parallelism:.2f}",
-            _count(s.lost),
-            _count(s.errors, _kinds(s)),
+            ratio(mean_of(v, "all_done_s"), e.all_done_s if e else None),
+            figure(v, "done_time_p50_s"),
+            figure(v, "work_began_p50_s"),
+            figure(v, "parallelism", 2),
+            _count(s.lost) if len(v.runs) < 2 else _count(sum(r.lost for r in v.runs)),
+            _count(s.errors, _kinds(s)) if len(v.runs) < 2 else _count(sum(r.errors for r in v.runs)),
         )
     return table
 
@@ -163,7 +183,7 @@ def probes_table(variants: Iterable[VariantResult]) -> Table | None:
         return None
     table = Table(
         title="Probes during the load (s): a trivial async def request (event-loop lag) and a def "
-        "request (waiting for a thread)",
+        "request (waiting for a thread)" + over_runs(rows),
         title_justify="left",
     )
     table.add_column("variant", style="bold")
@@ -174,10 +194,10 @@ def probes_table(variants: Iterable[VariantResult]) -> Table | None:
         assert s is not None
         table.add_row(
             v.name,
-            seconds(s.loop_lag_p99_s),
-            seconds(s.loop_lag_max_s),
-            seconds(s.thread_wait_p99_s),
-            seconds(s.thread_wait_max_s),
+            figure(v, "loop_lag_p99_s"),
+            figure(v, "loop_lag_max_s"),
+            figure(v, "thread_wait_p99_s"),
+            figure(v, "thread_wait_max_s"),
         )
     return table
 
@@ -187,7 +207,7 @@ def sweep_points(variants: Iterable[VariantResult]) -> dict[str, list[tuple[int,
     groups: dict[str, list[tuple[int, VariantResult]]] = {}
     for v in variants:
         if v.step is not None and v.summary is not None:
-            groups.setdefault(run_name(v.variant, v.same_url, v.repetition), []).append((v.step, v))
+            groups.setdefault(run_name(v.variant, v.same_url), []).append((v.step, v))
     return groups
 
 
@@ -221,47 +241,94 @@ def sweep_table(variants: list[VariantResult], work_s: float | None) -> Table | 
                 cells.append("")
                 continue
             theory = sweep_theory(v, n, work_s)
-            rate = "—" if v.summary.throughput_rps is None else f"{v.summary.throughput_rps:,.0f}"
-            cells.append(f"{rate} [{'—' if theory is None else f'{theory:,.0f}'}]\n{seconds(v.summary.response_p99_s)}")
+            rate = "—" if v.summary.throughput_rps is None else f"{mean_of(v, 'throughput_rps') or 0:,.0f}"
+            cells.append(f"{rate} [{'—' if theory is None else f'{theory:,.0f}'}]\n{figure(v, 'response_p99_s')}")
         table.add_row(name, *cells)
     return table
 
 
-def split_counts(v: VariantResult) -> str:
+def split_counts(pids: dict[str, int], workers: int) -> str:
     """'3 + 1 + 0 + 0': requests per worker process, busiest first, idle workers as 0."""
-    counts = sorted(v.summary.pids.values(), reverse=True) if v.summary else []
-    counts += [0] * max(0, v.capacity.workers - len(counts))
+    counts = sorted(pids.values(), reverse=True)
+    counts += [0] * max(0, workers - len(counts))
     return " + ".join(map(str, counts))
 
 
-def repeats_table(variants: list[VariantResult]) -> Table | None:
-    """Repetitions of one variant side by side: all done and the split over processes."""
-    groups: dict[str, list[VariantResult]] = {}
-    for v in variants:
-        if v.repetition and v.summary is not None:
-            groups.setdefault(run_name(v.variant, v.same_url, step=v.step), []).append(v)
-    if not groups:
+# The figures of the runs table (bench run --runs N), as named in the summary.
+RUN_FIGURES = (
+    ("all responded", "all_responded_s"),
+    ("all done", "all_done_s"),
+    ("response p50", "response_p50_s"),
+    ("response p99", "response_p99_s"),
+    ("req/s", "throughput_rps"),
+    ("loop lag max", "loop_lag_max_s"),
+)
+
+
+def runs_table(variants: list[VariantResult]) -> Table | None:
+    """Repeated runs: each main figure as mean ± σ and min … max, and each run's value."""
+    rows = [v for v in variants if len(v.runs) > 1]
+    if not rows:
         return None
-    table = Table(title="Repetitions: all done (s) and requests per process, run by run", title_justify="left")
+    n = max(len(v.runs) for v in rows)
+    warm = max(v.warmups for v in rows)
+    title = f"Over the runs: mean ± σ, min … max, and each run ({n} runs" + (f" after {warm} warm-up)" if warm else ")")
+    table = Table(title=title, title_justify="left")
     table.add_column("variant", style="bold")
-    table.add_column("all done, each run", justify="right")
-    table.add_column("split over processes, each run")
-    for name, runs in groups.items():
-        done = [r.summary.all_done_s for r in runs if r.summary and r.summary.all_done_s is not None]
-        splits = [split_counts(r) for r in runs]
-        table.add_row(name, "  ".join(seconds(t, 2) for t in done), "   ".join(splits))
+    table.add_column("figure")
+    table.add_column("mean ± σ", justify="right")
+    table.add_column("min … max", justify="right")
+    table.add_column("each run", overflow="fold")
+    for v in rows:
+        shown = [(label, key) for label, key in RUN_FIGURES if key in v.stats]
+        if v.capacity.workers > 1:
+            shown.append(("split over processes", "pids"))
+        for i, (label, key) in enumerate(shown):
+            digits = 1 if key == "throughput_rps" else 3
+            if key == "pids":
+                each = "   ".join(split_counts(r.pids, v.capacity.workers) for r in v.runs)
+                table.add_row("", label, "", "", each, end_section=i == len(shown) - 1)
+                continue
+            st = v.stats[key]
+            values = [getattr(r, key) for r in v.runs]
+            table.add_row(
+                v.name if i == 0 else "",
+                label,
+                f"{st.mean:.{digits}f} ± {st.stdev:.{digits}f}",
+                f"{st.min:.{digits}f} … {st.max:.{digits}f}",
+                "  ".join(seconds(x, digits) for x in values),
+                end_section=i == len(shown) - 1,
+            )
     return table
 
 
-def tabs_table(variants: list[VariantResult]) -> Table:
-    """The four-tabs story: for each tab, when it was answered and when its work was done."""
+class Fit:
+    """A wide table where the terminal has room for it, else the same figures laid out narrow
+    (rich would otherwise squeeze every column to a few letters)."""
+
+    def __init__(self, wide: Table, narrow: Table) -> None:
+        self.wide, self.narrow = wide, narrow
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        needed = Measurement.get(console, options.update(width=10_000), self.wide).maximum
+        yield self.wide if needed <= options.max_width else self.narrow
+
+
+def tabs_table(variants: list[VariantResult]) -> Fit:
+    """The four-tabs story: for each tab, when it was answered and when its work was done; a
+    column per tab where the terminal is wide enough, else a row per tab."""
     ran = [v for v in variants if v.summary is not None]
     clients = max((len(v.requests) for v in ran), default=0)
-    table = Table(
-        title=Text("Per tab, seconds from the first request: answered / done  [theory: done]"),
-        title_justify="left",
+    title = "Per tab, seconds from the first request: answered / done  [theory: done]" + (
+        "; each variant's median run" if any(len(v.runs) > 1 for v in ran) else ""
     )
+    table = Table(title=Text(title), title_justify="left")
+    narrow = Table(title=Text(title), title_justify="left")
     table.add_column("variant", style="bold")
+    for name in ("variant", "tab", "sent", "answered", "done", "theory: done"):
+        narrow.add_column(
+            name, justify="left" if name == "variant" else "right", style="bold" if name == "variant" else ""
+        )
     for i in range(clients):
         sent = next((v.requests[i].sent_s for v in ran if i < len(v.requests)), None)
         table.add_column(f"tab {i + 1} (sent {seconds(sent, 2)})", justify="right")
@@ -271,8 +338,17 @@ def tabs_table(variants: list[VariantResult]) -> Table:
             theory = v.expected.done_s[i] if v.expected and i < len(v.expected.done_s) else None
             answered = r.error or seconds(r.responded_s, 2)
             cells.append(f"{answered} / {seconds(r.done_s, 2)}  [{seconds(theory, 2)}]")
+            narrow.add_row(
+                v.name if i == 0 else "",
+                str(i + 1),
+                seconds(r.sent_s, 2),
+                answered,
+                seconds(r.done_s, 2),
+                seconds(theory, 2),
+                end_section=i == len(v.requests) - 1,
+            )
         table.add_row(v.name, *cells)
-    return table
+    return Fit(table, narrow)
 
 
 def timeline(variants: list[VariantResult], width: int = 48) -> Group:
@@ -354,6 +430,8 @@ def claims_table(claims: list[ClaimResult]) -> Table:
         text.append("\n" + c.why, style="dim")
         if c.note:
             text.append("\n" + c.note, style="yellow")
+        if c.runs:
+            text.append(f"\nchecked on the mean of {c.runs} runs; held in {c.held_runs} of them alone", style="dim")
         table.add_row(mark, text, c.measured_text, c.expected_text)
     return table
 
@@ -463,9 +541,9 @@ def build_run(doc: RunDocument) -> Group:
         probes = probes_table(doc.variants)
         if probes is not None:
             parts.append(probes)
-        repeats = repeats_table(doc.variants)
-        if repeats is not None:
-            parts.append(repeats)
+        repeated = runs_table(doc.variants)
+        if repeated is not None:
+            parts.append(repeated)
         sweep = sweep_table(doc.variants, doc.scenario.scaled.work_s)
         if sweep is not None:
             parts.append(sweep)

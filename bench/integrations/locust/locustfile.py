@@ -35,6 +35,7 @@ class PushUser(FastHttpUser):
         self.variant = os.environ.get("BENCH_VARIANT", "server")
         self.me = secrets.token_hex(3)
         self.numbers = itertools.count(1)
+        self.health()  # every user looks at the server once before its first push, as a page load would
 
     @task(10)
     def push(self) -> None:

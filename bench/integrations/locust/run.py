@@ -32,6 +32,7 @@ from bench.lab.ledger import LedgerReader, LedgerWatcher, WorkRecord
 from bench.lab.runner import LEDGER_FILE, RunPlan, launch, unfinished_result, work_env
 from bench.model import metrics
 from bench.model.document import LocustRun, RequestRecord, Summary, VariantResult
+from bench.model.loadstats import Bucket, CurvePoint, Second, curve_of_counted, log_buckets
 from bench.model.scenario import Variant
 
 DEFAULT_UI_PORT = 8089
@@ -139,7 +140,25 @@ async def run_locust(
             for e in entries
         ],
     )
+    if push is not None:
+        result.locust.histogram, result.locust.curve, result.locust.seconds = charts_of(push)
     return result
+
+
+def charts_of(push: dict[str, Any]) -> tuple[list[Bucket], list[CurvePoint], list[Second]]:
+    """The pushes' latency histogram, percentile curve and per-second counts, from Locust's entry
+    (its response times are rounded to 2 significant digits above 100 ms, as Locust stores them)."""
+    counted = {float(ms): int(n) for ms, n in (push.get("response_times") or {}).items()}
+    answered = {int(float(t)): int(n) for t, n in (push.get("num_reqs_per_sec") or {}).items()}
+    failed = {int(float(t)): int(n) for t, n in (push.get("num_fail_per_sec") or {}).items()}
+    histogram = log_buckets(min(counted), max(counted), counted.items()) if counted else []
+    start = min([*answered, *failed], default=0)
+    last = max([*answered, *failed], default=-1)
+    seconds = [
+        Second(at_s=float(t - start), requests=answered.get(t, 0) - failed.get(t, 0), errors=failed.get(t, 0))
+        for t in range(start, last + 1)
+    ]
+    return histogram, curve_of_counted(counted), seconds
 
 
 async def _wait_headless(master: subprocess.Popen[bytes], options: LocustOptions, folder: Path) -> None:
