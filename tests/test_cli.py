@@ -295,3 +295,40 @@ def test_run_with_the_httpx_client_and_an_open_loop_scenario(tmp_path: Path) -> 
         assert s["throughput_rps"] > 0
     background = next(v for v in doc["variants"] if v["name"] == "background")
     assert background["summary"]["response_p50_s"] < 0.05
+
+
+def test_version_is_the_installed_one(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    code, out, _ = bench("--version", capsys=capsys)
+    assert code == 0 and out.strip() == f"bench {version('concurrency-lab')}"
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("bench run four", {"four-tabs", "four-tabs-burst"}),
+        ("bench run four-tabs --variants sync,asyncio-", {"sync,asyncio-task"}),
+        ("bench locust back", {"background", "background-100"}),
+    ],
+)
+def test_shell_completion_knows_scenarios_and_variants(words: str, expected: set[str]) -> None:
+    env = {
+        **os.environ,
+        "_BENCH_COMPLETE": "bash_complete",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - 1),
+    }
+    done = subprocess.run([sys.executable, "-m", "bench"], env=env, capture_output=True, text=True, timeout=60)
+    offered = {line.split(",", 1)[1] for line in done.stdout.splitlines() if line.startswith("plain,")}
+    assert offered == expected, done.stdout + done.stderr
+
+
+def test_shell_completion_offers_run_ids_newest_first(tmp_path: Path) -> None:
+    for run_id in ("20260101-000000-four-tabs", "20260102-000000-load"):
+        (tmp_path / run_id).mkdir()
+        (tmp_path / run_id / "run.json").write_text("{}")
+    words = f"bench show --out {tmp_path} 2026"
+    env = {**os.environ, "_BENCH_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": "4"}
+    done = subprocess.run([sys.executable, "-m", "bench"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["plain,20260102-000000-load", "plain,20260101-000000-four-tabs"]
