@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bench.engine.load import Sample
 from bench.engine.recorder import figures
@@ -280,3 +282,28 @@ def test_beyond_the_exact_limit_percentiles_stay_within_the_stated_precision() -
     assert lat.mean_ms == pytest.approx(sum(ms) / len(ms))
     assert sum(b.count for b in recorder.buckets()) == len(values)
     assert len(recorder.values) < 65_536  # what is held per sample is bounded
+
+
+def test_seconds_count_every_answer_and_give_each_second_its_exact_p99() -> None:
+    from bench.engine.load import Sample
+    from bench.engine.recorder import LoadRecorder
+    from bench.model.metrics import percentile
+
+    samples = [Sample(1, "", t / 100, None, t / 100 + 0.001 * (1 + t % 7), 200, 1, None) for t in range(350)]
+    samples.append(Sample(2, "", 1.5, None, None, None, None, "timeout"))
+    figures = LoadRecorder(exact_limit=50).add_all(samples).figures("u", "closed", "raw", "asyncio", 2)
+    assert [s.at_s for s in figures.seconds] == [0.0, 1.0, 2.0, 3.0]
+    assert sum(s.requests for s in figures.seconds) == 350 and sum(s.errors for s in figures.seconds) == 1
+    first = [s.responded - s.sent for s in samples[:100] if s.responded is not None and s.responded < 1.0]
+    assert figures.seconds[0].requests == len(first)
+    assert figures.seconds[0].p99_ms == pytest.approx(percentile(first, 99) * 1000)
+    assert figures.curve[0].percentile == 0.0 and figures.curve[-1].percentile == 100.0
+    assert figures.curve[-1].ms == pytest.approx(max(s.responded - s.sent for s in samples[:350]) * 1000)
+
+
+@given(st.lists(st.floats(min_value=0, max_value=100, allow_nan=False), min_size=1, max_size=300))
+def test_the_top_percentile_is_the_percentile(values: list[float]) -> None:
+    from bench.model.loadstats import top_percentile
+    from bench.model.metrics import percentile
+
+    assert top_percentile(values, 99.0) == pytest.approx(percentile(values, 99.0), abs=1e-9)

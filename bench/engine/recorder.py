@@ -35,9 +35,8 @@ from bench.model.loadstats import (
     curve_percentiles,
     histogram,
     latency_of,
-    log_bucket,
     log_buckets,
-    seconds_of,
+    one_second,
 )
 
 EXACT_LIMIT = 100_000  # samples kept exactly; beyond, percentiles come from the histogram
@@ -140,12 +139,14 @@ class LoadRecorder:
         self.dropped = 0
         self.first_sent = math.inf
         self.last_responded = -math.inf
-        # Second by second (loadstats.Second): (when, latency or -1 for an error) in batches.
+        # Second by second (loadstats.Second), as the samples come in: only the second being
+        # filled keeps its latencies; each one closed becomes a count and an exact p99.
         self.origin: float | None = None
-        self.ended_at = array("d")
-        self.took = array("d")
-        self.answered_by_second: dict[int, dict[int, int]] = {}
-        self.failed_by_second: dict[int, int] = {}
+        self.second = 0  # the second being filled, from the first request sent
+        self.boundary = math.inf  # when it ends
+        self.second_took = array("d")
+        self.second_errors = 0
+        self.closed: list[Second] = []
 
     def add(self, s: Sample) -> None:
         if s.error is not None:
@@ -155,41 +156,37 @@ class LoadRecorder:
             self.errors[s.error] += 1
         if self.origin is None:
             self.origin = s.sent
+            self.boundary = s.sent + 1.0
         if s.sent < self.first_sent:
             self.first_sent = s.sent
         if s.queued_s is not None:
             self.queued.add(s.queued_s)
         if s.responded is None or s.status is None:
-            if s.error is not None:
-                self._at(s.sent, -1.0)
+            if s.error is not None:  # failed at some moment after it was sent: counted in the second it came in
+                self._roll(s.sent)
+                self.second_errors += 1
             return
         self.statuses[s.status] += 1
-        self.latencies.add(s.responded - s.sent)
-        self._at(s.responded, s.responded - s.sent)
+        took = s.responded - s.sent
+        self.latencies.add(took)
+        if s.responded >= self.boundary:
+            self._roll(s.responded)
+        self.second_took.append(took)
         if s.responded > self.last_responded:
             self.last_responded = s.responded
 
-    def _at(self, when: float, took: float) -> None:
-        self.ended_at.append(when)
-        self.took.append(took)
-        if len(self.took) >= BATCH:
-            self._flush_seconds()
-
-    def _flush_seconds(self) -> None:
-        origin = self.origin or 0.0
-        for when, took in zip(self.ended_at, self.took, strict=True):
-            second = max(0, int(when - origin))
-            if took < 0:
-                self.failed_by_second[second] = self.failed_by_second.get(second, 0) + 1
-            else:
-                counts = self.answered_by_second.setdefault(second, {})
-                b = log_bucket(took)
-                counts[b] = counts.get(b, 0) + 1
-        self.ended_at, self.took = array("d"), array("d")
+    def _roll(self, now: float) -> None:
+        """Close every second that ended before ``now``."""
+        while now >= self.boundary:
+            self.closed.append(one_second(float(self.second), self.second_took, self.second_errors))
+            self.second += 1
+            self.boundary += 1.0
+            self.second_took, self.second_errors = array("d"), 0
 
     def seconds(self) -> list[Second]:
-        self._flush_seconds()
-        return seconds_of(self.answered_by_second, self.failed_by_second)
+        """Every second so far, the last one (maybe partial) included if anything happened in it."""
+        last = [one_second(float(self.second), self.second_took, self.second_errors)]
+        return self.closed + (last if self.second_took or self.second_errors else [])
 
     def add_all(self, samples: Sequence[Sample]) -> LoadRecorder:
         for s in samples:

@@ -7,6 +7,7 @@ requests. Pure data and pure functions; ``bench.engine.recorder`` fills them in.
 
 from __future__ import annotations
 
+import heapq
 import math
 import statistics
 from collections.abc import Iterable, Sequence
@@ -40,8 +41,8 @@ class Second(BaseModel):
 
     at_s: float  # the second's start, from the first request sent
     requests: int  # answered in this second
-    errors: int  # failed requests sent in this second (a sample has no time of failure)
-    p99_ms: float | None = None  # within LOG_STEP of the true value (log buckets); None: nothing answered or not known
+    errors: int  # requests that failed in this second (bench load: as the failures came in)
+    p99_ms: float | None = None  # of the answers of this second, exact; None: none, or not known (Locust)
 
 
 class CurvePoint(BaseModel):
@@ -111,37 +112,6 @@ def log_buckets(lo_ms: float, hi_ms: float, counted: Iterable[tuple[float, int]]
     return [Bucket(from_ms=edges[i], to_ms=edges[i + 1], count=counts[i]) for i in range(buckets)]
 
 
-# Per-second p99s come from logarithmic buckets 2**(1/16) apart: within 4.4 % of the true
-# value, in memory that does not grow with the requests.
-LOG_STEP = 2 ** (1 / 16)
-_PER_DOUBLING = 16
-
-
-def log_bucket(latency_s: float) -> int:
-    """The bucket of a latency: bucket b holds latencies up to LOG_STEP**b microseconds."""
-    micros = max(1.0, latency_s * 1e6)
-    return math.ceil(math.log2(micros) * _PER_DOUBLING - 1e-9)
-
-
-def bucket_ms(bucket: int) -> float:
-    """A bucket's upper edge in milliseconds."""
-    return float(2 ** (bucket / _PER_DOUBLING) / 1000)
-
-
-def quantile_of_buckets(counts: dict[int, int], q: float) -> float | None:
-    """The ``q`` percentile (0-100) of latencies counted in log buckets, in ms (a bucket's upper edge)."""
-    total = sum(counts.values())
-    if not total:
-        return None
-    rank = math.ceil(q / 100 * total)
-    seen = 0
-    for bucket in sorted(counts):
-        seen += counts[bucket]
-        if seen >= max(1, rank):
-            return bucket_ms(bucket)
-    return bucket_ms(max(counts))
-
-
 def curve_percentiles(count: int) -> list[float]:
     """0, 50, 75, 87.5 ... (each halving what is left), as long as the samples can tell them
     apart, then 100: the x axis of wrk2's and HdrHistogram's latency-by-percentile plots."""
@@ -160,33 +130,33 @@ def curve_of(values_s: Sequence[float]) -> list[CurvePoint]:
 
 
 def per_second(events: Iterable[tuple[float, float | None]]) -> list[Second]:
-    """Second by second from (when answered or sent if it failed, latency or None for an error) pairs,
-    times from the first request sent."""
-    answered: dict[int, dict[int, int]] = {}
+    """Second by second from (when answered, or sent if it failed; latency, None for an error)
+    pairs, times from the first request sent; every second from 0 to the last, empty ones too."""
+    answered: dict[int, list[float]] = {}
     failed: dict[int, int] = {}
     for at_s, latency_s in events:
         second = max(0, int(at_s))
         if latency_s is None:
             failed[second] = failed.get(second, 0) + 1
         else:
-            counts = answered.setdefault(second, {})
-            b = log_bucket(latency_s)
-            counts[b] = counts.get(b, 0) + 1
-    return seconds_of(answered, failed)
-
-
-def seconds_of(answered: dict[int, dict[int, int]], failed: dict[int, int]) -> list[Second]:
-    """Every second from the first to the last with anything in it, empty ones included."""
+            answered.setdefault(second, []).append(latency_s)
     last = max([*answered, *failed], default=-1)
-    return [
-        Second(
-            at_s=float(t),
-            requests=sum(answered.get(t, {}).values()),
-            errors=failed.get(t, 0),
-            p99_ms=quantile_of_buckets(answered.get(t, {}), 99.0),
-        )
-        for t in range(last + 1)
-    ]
+    return [one_second(float(t), answered.get(t, []), failed.get(t, 0)) for t in range(last + 1)]
+
+
+def one_second(at_s: float, latencies_s: Sequence[float], errors: int) -> Second:
+    p99 = top_percentile(latencies_s, 99.0) * 1000 if latencies_s else None
+    return Second(at_s=at_s, requests=len(latencies_s), errors=errors, p99_ms=p99)
+
+
+def top_percentile(values: Sequence[float], q: float) -> float:
+    """``percentile(values, q)`` for a high q, from the largest values only (no full sort: a
+    second of 100,000 answers costs a few milliseconds)."""
+    h = (len(values) - 1) * q / 100
+    lo = math.floor(h)
+    top = heapq.nlargest(len(values) - lo, values)  # descending: top[-1] is the value at rank lo
+    above = top[-2] if len(top) > 1 else top[-1]
+    return top[-1] + (h - lo) * (above - top[-1])
 
 
 def curve_of_counted(counted: dict[float, int]) -> list[CurvePoint]:
