@@ -157,11 +157,12 @@ def per_second_svg(seconds: Sequence[Second], label: str = "throughput and p99 p
     line = " ".join(
         f"{LEFT + (i + 0.5) * width:.1f},{y_ms(s.p99_ms):.1f}" for i, s in enumerate(seconds) if s.p99_ms is not None
     )
-    body.append(f'<polyline class="p99" points="{line}" fill="none" stroke="{ORANGE}" stroke-width="2"/>')
-    body.append(
-        f'<text x="{W - RIGHT}" y="{TOP - 3}" font-size="9" text-anchor="end" fill="{ORANGE}">'
-        f"p99, up to {_ms(top_ms)} ms</text>"
-    )
+    if p99s:  # Locust keeps no p99 per second: then the bars alone
+        body.append(f'<polyline class="p99" points="{line}" fill="none" stroke="{ORANGE}" stroke-width="2"/>')
+        body.append(
+            f'<text x="{W - RIGHT}" y="{TOP - 3}" font-size="9" text-anchor="end" fill="{ORANGE}">'
+            f"p99, up to {_ms(top_ms)} ms</text>"
+        )
     return _frame("per-second", label, body, "seconds from the first request", "requests per second (bars)")
 
 
