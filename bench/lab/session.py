@@ -115,7 +115,7 @@ async def run_scenario(
                 unequal = fairness.unequal_budgets(doc.variants)
                 doc.warnings = [*noted, *([unequal] if unequal else []), *spread]
                 save(doc, folder)
-                if result.status == "failed":  # a variant that cannot start will not start on the next try
+                if result.status == "failed":  # did not start, or its server died: not run again
                     break
             noted += spread
             if entry is not None:

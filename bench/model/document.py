@@ -128,11 +128,11 @@ class LocustRun(Model):
     seconds: list[Second] = []  # pushes answered and failed each second (Locust keeps no p99 per second)
 
 
-def run_name(variant: str, same_url: bool = False, repetition: int = 0, step: int | None = None) -> str:
-    """The name a result is shown under: ``asyncio``, ``asyncio+same-url``, ``sync#2`` (the
-    second repetition), ``threadpool@32`` (the sweep's step at 32 connections)."""
+def run_name(variant: str, same_url: bool = False, step: int | None = None) -> str:
+    """The name a result is shown under: ``asyncio``, ``asyncio+same-url``, ``threadpool@32``
+    (the sweep's step at 32 connections). Repeated runs of a variant are one result."""
     url = "+same-url" if same_url else ""
-    return f"{variant}{url}{f'#{repetition}' if repetition else ''}{f'@{step}' if step else ''}"
+    return f"{variant}{url}{f'@{step}' if step else ''}"
 
 
 class VariantResult(Model):

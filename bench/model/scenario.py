@@ -372,7 +372,7 @@ def _validate(data: Any, lines: dict[tuple[str | int, ...], int], source: str) -
         if scenario.load.urls != "distinct":
             runs |= {v + SAME_URL_SUFFIX for v in scenario.variants}
         for i, claim in enumerate(scenario.claims):
-            if claim.variant not in runs:  # a repetition "name#k" is checked against the claims of "name"
+            if claim.variant not in runs:  # repeated runs of "name" are one result, checked as "name"
                 raise _error(
                     source,
                     lines,
