@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench.model.document import RunDocument
 from bench.model.tour import Lesson, verdict
+from bench.report.html import page_start, write_page
 
 CSS = """
 body { font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222 }
@@ -20,8 +21,7 @@ dt { font-weight: 600 } dd { margin: 0 0 .4rem 1rem }
 
 def render(title: str, stops: Sequence[tuple[Lesson, RunDocument | None, str | None]], time_scale: float) -> str:
     out = [
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        f"<style>{CSS}</style></head><body><h1>{escape(title)}</h1>",
+        page_start(title, CSS) + f"<h1>{escape(title)}</h1>",
         f"<p class='meta'>The lessons in teaching order, measured on this machine at time scale "
         f"{time_scale:g} (every duration times {time_scale:g}). Each links to its full report.</p>",
     ]
@@ -51,8 +51,4 @@ def render(title: str, stops: Sequence[tuple[Lesson, RunDocument | None, str | N
 
 
 def write(html: str, folder: Path) -> Path:
-    target = folder / "course.html"
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return write_page(html, folder / "course.html")

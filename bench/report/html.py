@@ -158,8 +158,7 @@ def render(doc: RunDocument) -> str:
     sc = doc.scenario
     ran = [v for v in doc.variants if v.summary is not None]
     out = [
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(doc.run_id)}</title>"
-        f"<style>{CSS}</style></head><body>",
+        page_start(doc.run_id, CSS),
         f"<h1>{escape(sc.name)}: {escape(sc.title)}</h1>",
         f"<p class='meta'>{escape(describe_load(sc.load, sc.scaled))}; "
         + ("d measured per app (your apps). " if any(v.own for v in sc.variants) else "")
@@ -323,8 +322,7 @@ def render_load(doc: LoadDocument) -> str:
     """The page of a saved ``bench load``: its figures and the three latency charts."""
     f = doc.figures
     head = [
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(doc.run_id)}</title>"
-        f"<style>{CSS}</style></head><body>",
+        page_start(doc.run_id, CSS),
         f"<h1>bench load: {escape(f.url)}</h1>",
         f"<p class='meta'><code>{escape(doc.command)}</code><br>Run {escape(doc.run_id)} ({doc.status}), "
         f"{f.pattern} loop, {f.connections} connections, client {escape(f.client)} on {escape(f.loop)}; "
@@ -363,15 +361,23 @@ def render_load(doc: LoadDocument) -> str:
 
 
 def write_load(doc: LoadDocument, folder: Path) -> Path:
-    return _write(render_load(doc), folder)
+    return write_page(render_load(doc), folder / "report.html")
 
 
 def write(doc: RunDocument, folder: Path) -> Path:
-    return _write(render(doc), folder)
+    return write_page(render(doc), folder / "report.html")
 
 
-def _write(page: str, folder: Path) -> Path:
-    target = folder / "report.html"
+def page_start(title: str, css: str) -> str:
+    """The start of every page the reports write: its title and its own style, nothing fetched."""
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"<style>{css}</style></head><body>"
+    )
+
+
+def write_page(page: str, target: Path) -> Path:
+    """Write a page atomically: a browser reloading it never sees half of it."""
     tmp = target.with_suffix(".tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(target)
