@@ -177,3 +177,22 @@ def test_tables_too_wide_for_the_terminal_are_laid_out_narrow() -> None:
     assert "tab 4 (sent" in wide and "tab 4 (sent" not in narrow
     per_tab = narrow[narrow.index("Per tab") :]
     assert "theory" in per_tab and max(len(line) for line in per_tab.splitlines()[:20]) <= 60
+
+
+def test_combined_runs_check_the_claims_on_the_means_and_count_each_run() -> None:
+    from pathlib import Path
+
+    from bench.lab.catalog import default_scenarios_path, load_catalog
+    from bench.lab.runner import RunPlan, combine_runs
+
+    catalog = load_catalog(default_scenarios_path())
+    scenario = catalog.scenario("four-tabs")
+    plan = RunPlan.of(scenario, 0.1, Path("."))  # d = 1 s
+    serial = next(c for c in scenario.claims if c.id == "1b")  # all done ≈ 4 d (±15 %)
+    runs = [variant_result("sync", [t / 4 * k for k in range(1, 5)], claim=serial) for t in (4.0, 4.1, 5.0)]
+    assert [r.claims[0].holds for r in runs] == [True, True, False]  # 5.0 is beyond 4.6
+    combined = combine_runs(plan, catalog.variants["sync"], runs, warmups=1)
+    assert len(combined.runs) == 3 and combined.warmups == 1 and combined.stats["all_done_s"].n == 3
+    assert combined.summary is not None and combined.summary.all_done_s == 4.1  # the median run
+    (claim,) = [c for c in combined.claims if c.id == "1b"]
+    assert claim.holds and claim.measured == pytest.approx(13.1 / 3) and (claim.held_runs, claim.runs) == (2, 3)

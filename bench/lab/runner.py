@@ -322,10 +322,9 @@ def combine_runs(plan: RunPlan, variant: Variant, results: list[VariantResult], 
     run's summary in ``runs``, each figure over them in ``stats``, the claims checked on the means."""
     measured = [r for r in results if r.summary is not None]
     if len(results) == 1 or not measured:
-        last = results[-1].model_copy(update={"warmups": warmups})
-        if len(results) > 1:
-            last.notes.append(f"ran {len(results)} times; the last run is shown")
-        return last
+        last = results[-1]
+        said = [f"ran {len(results)} times; the last run is shown"] if len(results) > 1 else []
+        return last.model_copy(update={"warmups": warmups, "notes": [*last.notes, *said]})
     summaries = [r.summary for r in measured if r.summary is not None]
     stats = repeats.figure_stats(summaries)
     middle = measured[repeats.median_run(summaries)]
