@@ -29,7 +29,7 @@ from bench.model.repeats import NOISE_FLOOR
 from bench.model.welch import welch_p
 
 ALPHA = 0.05
-NO_CHANGE, CHANGED, NOT_COMPARABLE = "no change", "changed", "—"
+NO_CHANGE, CHANGED = "no change", "changed"
 
 # (label, key, unit, direction): direction +1 when a larger value is slower, -1 when a smaller
 # one is (a rate), 0 when neither (parallelism).

@@ -16,11 +16,11 @@ from bench.model import loadstats
 from bench.model.document import LoadDocument, RunDocument, VariantResult
 from bench.report.charts import histogram_svg, latency_section, per_second_svg, percentile_svg
 from bench.report.terminal import (
-    RUN_FIGURES,
     describe_capacity,
     describe_load,
     diagnosis_lines,
     figure,
+    over_the_runs,
     seconds,
     sweep_points,
     theory_done,
@@ -269,25 +269,12 @@ def render(doc: RunDocument) -> str:
 
 def runs_html(variants: list[VariantResult]) -> str:
     """Repeated runs: each main figure's mean ± σ, min … max and every run's value."""
-    rows = []
-    for v in variants:
-        if len(v.runs) < 2:
-            continue
-        for label, key in RUN_FIGURES:
-            st = v.stats.get(key)
-            if st is None:
-                continue
-            digits = 1 if key == "throughput_rps" else 3
-            each = "  ".join(seconds(getattr(r, key), digits) for r in v.runs)
-            rows.append(
-                [
-                    escape(v.name),
-                    f"<!--text-->{escape(label)}",
-                    f"{st.mean:.{digits}f} ± {st.stdev:.{digits}f}",
-                    f"{st.min:.{digits}f} … {st.max:.{digits}f}",
-                    f"<!--text-->{each}",
-                ]
-            )
+    rows = [
+        [escape(v.name), f"<!--text-->{escape(label)}", spread, span, f"<!--text-->{escape(each)}"]
+        for v in variants
+        if len(v.runs) > 1
+        for label, spread, span, each in over_the_runs(v)
+    ]
     if not rows:
         return ""
     warm = max(v.warmups for v in variants)

@@ -265,6 +265,30 @@ RUN_FIGURES = (
 )
 
 
+def over_the_runs(v: VariantResult) -> list[tuple[str, str, str, str]]:
+    """The rows of the runs table of one variant: (figure, mean ± σ, min … max, each run's value);
+    the split over worker processes, run by run, where there are several."""
+    lines = []
+    for label, key in RUN_FIGURES:
+        st = v.stats.get(key)
+        if st is None:
+            continue
+        digits = 1 if key == "throughput_rps" else 3
+        lines.append(
+            (
+                label,
+                f"{st.mean:.{digits}f} ± {st.stdev:.{digits}f}",
+                f"{st.min:.{digits}f} … {st.max:.{digits}f}",
+                "  ".join(seconds(getattr(r, key), digits) for r in v.runs),
+            )
+        )
+    if v.capacity.workers > 1:
+        lines.append(
+            ("split over processes", "", "", "   ".join(split_counts(r.pids, v.capacity.workers) for r in v.runs))
+        )
+    return lines
+
+
 def runs_table(variants: list[VariantResult]) -> Table | None:
     """Repeated runs: each main figure as mean ± σ and min … max, and each run's value."""
     rows = [v for v in variants if len(v.runs) > 1]
@@ -280,25 +304,9 @@ def runs_table(variants: list[VariantResult]) -> Table | None:
     table.add_column("min … max", justify="right")
     table.add_column("each run", overflow="fold")
     for v in rows:
-        shown = [(label, key) for label, key in RUN_FIGURES if key in v.stats]
-        if v.capacity.workers > 1:
-            shown.append(("split over processes", "pids"))
-        for i, (label, key) in enumerate(shown):
-            digits = 1 if key == "throughput_rps" else 3
-            if key == "pids":
-                each = "   ".join(split_counts(r.pids, v.capacity.workers) for r in v.runs)
-                table.add_row("", label, "", "", each, end_section=i == len(shown) - 1)
-                continue
-            st = v.stats[key]
-            values = [getattr(r, key) for r in v.runs]
-            table.add_row(
-                v.name if i == 0 else "",
-                label,
-                f"{st.mean:.{digits}f} ± {st.stdev:.{digits}f}",
-                f"{st.min:.{digits}f} … {st.max:.{digits}f}",
-                "  ".join(seconds(x, digits) for x in values),
-                end_section=i == len(shown) - 1,
-            )
+        lines = over_the_runs(v)
+        for i, (label, spread, span, each) in enumerate(lines):
+            table.add_row(v.name if i == 0 else "", label, spread, span, each, end_section=i == len(lines) - 1)
     return table
 
 
