@@ -1,9 +1,16 @@
-"""Errors the user can fix: reported as one or two lines, exit code 2, no traceback."""
+"""The two kinds of error a command ends on without a traceback (``bench.cli.status`` maps them to exit codes).
+
+- ``BenchError``: bad input or a missing prerequisite, the user's to fix (exit 2);
+- ``RunFailed``: the input was fine but the run could not be made (exit 1): nothing
+  listens on the URL, every request failed.
+"""
 
 from __future__ import annotations
-
-USAGE_EXIT_CODE = 2
 
 
 class BenchError(Exception):
     """Bad input or a missing prerequisite, with a message that says what and where."""
+
+
+class RunFailed(Exception):
+    """The measurement could not be made; the message says why, in one line."""

@@ -15,11 +15,12 @@ import anyio.to_thread
 from fastapi import FastAPI, Path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bench import contract
+
 # Letters, digits, '-' and '_', 1 to 64 of them: anything else is rejected with 422
 # before it can reach notification.log (no line injection, no path tricks).
 DeviceToken = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
-PID_HEADER = "x-worker-pid"
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
@@ -42,7 +43,7 @@ class WorkerPidHeader:
         async def send_with_pid(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.append((PID_HEADER.encode(), self.pid))
+                headers.append((contract.PID_HEADER.encode(), self.pid))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -58,7 +59,7 @@ def with_thread_limit(inner: Lifespan | None) -> Lifespan:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        limit = os.environ.get("BENCH_THREAD_LIMIT")
+        limit = os.environ.get(contract.THREAD_LIMIT)
         if limit:
             anyio.to_thread.current_default_thread_limiter().total_tokens = int(limit)
         if inner is None:

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from bench import contract
 from servers.common import DeviceToken, create_app
 from servers.work import send_push_notification
 
@@ -23,7 +24,7 @@ pools: dict[str, ProcessPoolExecutor] = {}
 
 @asynccontextmanager
 async def process_pool(app: FastAPI) -> AsyncIterator[None]:
-    size = int(os.environ.get("BENCH_PROCESSES", "2"))
+    size = int(os.environ.get(contract.PROCESSES, "2"))
     pool = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"))
     loop = asyncio.get_running_loop()
     await asyncio.gather(*(loop.run_in_executor(pool, os.getpid) for _ in range(size)))  # start them now

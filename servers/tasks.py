@@ -16,14 +16,15 @@ import os
 
 from celery import Celery, Task
 
+from bench import contract
 from servers.work import send_push_notification
 
-broker = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/0")
+broker = os.environ.get(contract.BROKER_URL, "redis://127.0.0.1:6379/0")
 celery_app = Celery("lab", broker=broker, backend=broker)
 celery_app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
-    worker_prefetch_multiplier=int(os.environ.get("BENCH_PREFETCH", "1")),
+    worker_prefetch_multiplier=int(os.environ.get(contract.PREFETCH, "1")),
     task_track_started=True,
     result_extended=True,
     broker_connection_retry_on_startup=True,
@@ -37,7 +38,7 @@ class Flaky(Exception):
 
 @celery_app.task(bind=True, name="lab.send_push", max_retries=5)  # type: ignore[untyped-decorator]
 def send_push(self: Task, device_token: str) -> str:
-    fail_first = int(os.environ.get("BENCH_FAIL_FIRST", "0"))
+    fail_first = int(os.environ.get(contract.FAIL_FIRST, "0"))
     if device_token.startswith("retry") and self.request.retries < fail_first:
         # Exponential backoff: 0.1 s, 0.2 s, 0.4 s ... before the next attempt.
         raise self.retry(

@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-LEDGER_FILE = "ledger.jsonl"
-HUMAN_LOG_FILE = "notification.log"
+from bench import contract
+
+LEDGER_FILE = contract.LEDGER_FILE
+HUMAN_LOG_FILE = contract.HUMAN_LOG_FILE
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,11 @@ class WorkSettings:
 @cache
 def settings() -> WorkSettings:
     """Read the work settings once per process, on first use (never at import)."""
-    kind = os.environ.get("BENCH_WORK_KIND", "sleep")
+    kind = os.environ.get(contract.WORK_KIND, "sleep")
     if kind not in ("sleep", "cpu"):
-        raise RuntimeError(f"BENCH_WORK_KIND must be 'sleep' or 'cpu', not {kind!r}")
-    seconds = float(os.environ.get("BENCH_WORK_SECONDS", "10"))
-    ledger_dir = Path(os.environ.get("BENCH_LEDGER_DIR", "."))
+        raise RuntimeError(f"{contract.WORK_KIND} must be 'sleep' or 'cpu', not {kind!r}")
+    seconds = float(os.environ.get(contract.WORK_SECONDS, "10"))
+    ledger_dir = Path(os.environ.get(contract.LEDGER_DIR, "."))
     return WorkSettings(kind=kind, seconds=seconds, ledger_dir=ledger_dir)
 
 

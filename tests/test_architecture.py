@@ -21,4 +21,4 @@ def test_import_contracts_hold() -> None:
 
 def test_the_folders_are_the_design() -> None:
     packages = sorted(p.name for p in (ROOT / "bench").iterdir() if (p / "__init__.py").is_file())
-    assert packages == ["engine", "integrations", "lab", "model", "report"]
+    assert packages == ["cli", "engine", "lab", "locust", "model", "report"]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.engine.browser import CANDIDATES
 from bench.errors import BenchError
-from bench.integrations.browser import CANDIDATES
 from bench.lab.catalog import default_scenarios_path, load_catalog
 from bench.lab.runner import RunPlan
 from bench.model.document import RunDocument
@@ -26,7 +26,7 @@ TIME_SCALE = 0.25  # the scenario's 4 s of work become d = 1 s
 
 def have_chromium() -> bool:
     try:
-        from bench.integrations.browser import find_chromium
+        from bench.engine.browser import find_chromium
 
         find_chromium()
     except BenchError:

@@ -30,7 +30,7 @@ def test_text_is_escaped() -> None:
 
 def _chromium() -> str | None:
     try:
-        from bench.integrations.browser import find_chromium
+        from bench.engine.browser import find_chromium
 
         return find_chromium()
     except BenchError:
@@ -48,8 +48,8 @@ def test_it_renders_in_headless_chromium_with_every_timeline(tmp_path: Path) -> 
 
     from playwright.async_api import async_playwright
 
+    from bench.engine.browser import CHROMIUM_FLAGS
     from bench.engine.processes import owned_env
-    from bench.integrations.browser import CHROMIUM_FLAGS
 
     path = write(run_document(), tmp_path)
 

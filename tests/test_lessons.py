@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from bench.lab.catalog import default_scenarios_path, load_catalog
+from bench.lab.environment import machine
 from bench.model.document import RunDocument, VariantResult
-from bench.model.theory import default_executor_threads
+from bench.model.machine import default_executor_threads
 from tests.factories import run_named
 
 CATALOG = load_catalog(default_scenarios_path())
@@ -50,7 +51,7 @@ def test_the_thread_pool_makes_waves_until_its_limit_is_raised(tmp_path: Path) -
 def test_to_thread_has_the_default_executors_ceiling(tmp_path: Path) -> None:
     d = 0.5
     doc = run("to-thread", 0.05, tmp_path)  # 10 s at scale 0.05
-    waves = math.ceil(12 / default_executor_threads())
+    waves = math.ceil(12 / default_executor_threads(machine().cpu_count))
     s = variant(doc, "to-thread").summary
     assert s is not None and s.all_done_s is not None
     assert 0.98 * waves * d <= s.all_done_s <= waves * d + 0.3 * d
@@ -60,7 +61,7 @@ def test_to_thread_has_the_default_executors_ceiling(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_cpu_bound_work_needs_processes_not_threads(tmp_path: Path) -> None:
-    from bench.model.theory import usable_cpus
+    usable_cpus = machine().cpus_usable
 
     d = 0.5
     doc = run("cpu-bound", 0.25, tmp_path)  # 2 s of CPU at scale 0.25
@@ -73,11 +74,11 @@ def test_cpu_bound_work_needs_processes_not_threads(tmp_path: Path) -> None:
 
     expected = processes.expected.all_done_s if processes.expected else 0
     arrivals = [i * 0.3 * 0.25 for i in range(4)]  # tabs 0.3 s apart at scale 0.25
-    assert expected == pytest.approx(max(schedule(arrivals, d, min(2, usable_cpus()))))
+    assert expected == pytest.approx(max(schedule(arrivals, d, min(2, usable_cpus))))
     assert 0.95 * expected <= processes.summary.all_done_s <= 1.4 * expected
     assert processes.summary.all_done_s < 0.8 * threads.all_done_s
     pids = {r.work_pid for r in processes.requests}
-    assert len(pids) == min(2, usable_cpus()) or len(pids) == 2  # the pool's processes did the work
+    assert len(pids) == min(2, usable_cpus) or len(pids) == 2  # the pool's processes did the work
     assert not pids & {r.pid for r in processes.requests}
 
 

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from bench.engine.processes import free_port
-from bench.integrations.locust.run import LocustOptions, commands, histogram_percentile, summarise
-from bench.integrations.locust.tokens import sent_at as token_sent_at
+from bench.locust.run import LocustOptions, commands, histogram_percentile, summarise
+from bench.locust.tokens import sent_at as token_sent_at
 from tests.factories import bench, reaped
 
 SCALE = "0.02"  # the four-tabs work (10 s) becomes 0.2 s

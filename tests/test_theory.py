@@ -61,26 +61,25 @@ def test_expected_for_the_tutorial_variants() -> None:
 
 
 def test_thread_limits_and_the_default_executor() -> None:
-    from bench.model.theory import default_executor_threads, slots_per_worker
+    from bench.model.machine import Machine, default_executor_threads
+    from bench.model.theory import slots_per_worker
 
     assert slots_per_worker(variant("threads")) == 40
     raised = Variant.model_validate(
         {"name": "v", "title": "t", "app": "m:app", "work_slots": "threads", "answers": "at-once", "thread_limit": 100}
     )
     assert slots_per_worker(raised) == 100
-    assert slots_per_worker(variant("executor")) == default_executor_threads()
+    here = Machine(cpu_count=2, cpus_usable=2)
+    assert slots_per_worker(variant("executor"), here) == default_executor_threads(here.cpu_count)
     assert expected(variant("threads"), clients=100, gap_s=0, work_s=1.0).all_done_s == pytest.approx(3.0)
     assert expected(raised, clients=100, gap_s=0, work_s=1.0).all_done_s == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(("cpus", "threads"), [(1, 5), (2, 6), (28, 32), (64, 32), (None, 5)])
-def test_the_default_executor_is_min_32_cpus_plus_4(
-    monkeypatch: pytest.MonkeyPatch, cpus: int | None, threads: int
-) -> None:
-    from bench.model import theory
+def test_the_default_executor_is_min_32_cpus_plus_4(cpus: int | None, threads: int) -> None:
+    from bench.model.machine import default_executor_threads
 
-    monkeypatch.setattr(theory.os, "cpu_count", lambda: cpus)
-    assert theory.default_executor_threads() == threads
+    assert default_executor_threads(cpus) == threads
 
 
 def test_the_accept_model_of_several_workers() -> None:

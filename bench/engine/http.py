@@ -20,6 +20,8 @@ from typing import cast
 
 import httptools
 
+from bench import contract
+
 
 class HttpError(Exception):
     def __init__(self, kind: str, detail: str) -> None:
@@ -27,7 +29,7 @@ class HttpError(Exception):
         self.kind = kind
 
 
-PID_HEADER = b"x-worker-pid"  # the lab's servers name the process that answered (servers/common.py)
+PID_HEADER = contract.PID_HEADER.encode()  # the lab's servers name the process that answered
 
 
 def worker_pid(value: bytes | str | None) -> int | None:

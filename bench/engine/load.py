@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from bench.engine.clients import Client, ClientConnection
 from bench.engine.http import HttpError, Response
 from bench.model.document import DROPPED
+from bench.model.events import LoadObserver, no_load_observer
 
 
 class WallClock:
@@ -60,14 +61,15 @@ class Sample:
     error: str | None  # connect, timeout, reset, closed, protocol, or dropped
     queued_s: float | None = None  # open loop: intended start -> written
 
+    @classmethod
+    def failed(cls, client: int, token: str, sent: float, error: str) -> Sample:
+        """A request that got no answer: ``error`` says why (connect, timeout, dropped, ...)."""
+        return cls(
+            client=client, token=token, sent=sent, first_byte=None, responded=None, status=None, pid=None, error=error
+        )
 
-Observer = Callable[[str, int, float], None]
-"""Called with (event, client, wall time); events: 'sent', 'responded', 'failed'."""
+
 Request = tuple[str, str]  # (token, path)
-
-
-def _no_observer(event: str, client: int, at: float) -> None:
-    return None
 
 
 def _sample(
@@ -79,15 +81,15 @@ def _sample(
     queued_s: float | None = None,
 ) -> Sample:
     return Sample(
-        client,
-        token,
-        clock.wall(response.sent if sent_perf is None else sent_perf),
-        clock.wall(response.first_byte),
-        clock.wall(response.done),
-        response.status,
-        response.pid,
-        None,
-        queued_s,
+        client=client,
+        token=token,
+        sent=clock.wall(response.sent if sent_perf is None else sent_perf),
+        first_byte=clock.wall(response.first_byte),
+        responded=clock.wall(response.done),
+        status=response.status,
+        pid=response.pid,
+        error=None,
+        queued_s=queued_s,
     )
 
 
@@ -96,7 +98,7 @@ async def burst(
     requests: Sequence[Request],
     gap_s: float,
     timeout_s: float,
-    observe: Observer = _no_observer,
+    observe: LoadObserver = no_load_observer,
 ) -> list[Sample]:
     """One request per client, in arrival order."""
     clock = WallClock()
@@ -123,7 +125,7 @@ async def burst(
         except HttpError as exc:
             go.set()  # one that cannot connect must not hold the others back
             observe("failed", index, clock.now())
-            return Sample(index, token, sent, None, None, None, None, exc.kind)
+            return Sample.failed(index, token, sent, exc.kind)
         finally:
             if conn is not None:
                 conn.close()
@@ -141,7 +143,7 @@ async def closed_loop(
     duration_s: float | None,
     total: int | None,
     timeout_s: float,
-    observe: Observer = _no_observer,
+    observe: LoadObserver = no_load_observer,
     sink: Callable[[Sample], None] | None = None,
 ) -> list[Sample]:
     """``connections`` senders, each one request after another, until the duration or the total is reached.
@@ -175,7 +177,7 @@ async def closed_loop(
                     response = await conn.get(path, timeout_s)
                 except HttpError as exc:
                     conn = None
-                    record(Sample(index, token, sent, None, None, None, None, exc.kind))
+                    record(Sample.failed(index, token, sent, exc.kind))
                     observe("failed", index, clock.now())
                     continue
                 sample = _sample(clock, index, token, response)
@@ -197,7 +199,7 @@ async def open_loop(
     total: int | None,
     timeout_s: float,
     max_connections: int,
-    observe: Observer = _no_observer,
+    observe: LoadObserver = no_load_observer,
     sink: Callable[[Sample], None] | None = None,
 ) -> list[Sample]:
     """Start request i at ``i / rate`` seconds, whatever the server does; see the module doc."""
@@ -227,7 +229,7 @@ async def open_loop(
         try:
             if conn is None:
                 if opened >= max_connections:
-                    record(Sample(index, token, intended_wall, None, None, None, None, DROPPED))
+                    record(Sample.failed(index, token, intended_wall, DROPPED))
                     observe("failed", index, clock.now())
                     return
                 opened += 1
@@ -242,7 +244,7 @@ async def open_loop(
             if conn is not None:
                 opened -= 1
                 conn.close()
-            record(Sample(index, token, intended_wall, None, None, None, None, exc.kind))
+            record(Sample.failed(index, token, intended_wall, exc.kind))
             observe("failed", index, clock.now())
             return
         # A timer may wake a hair before the intended start: count from whichever came first.

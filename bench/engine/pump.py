@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 
 from bench.engine.http import RequestEncoder, ResponseProtocol, worker_pid
-from bench.engine.load import Observer, Request, Sample, WallClock
+from bench.engine.load import Request, Sample, WallClock
+from bench.model.events import LoadObserver
 
 WATCHDOG_PERIOD_S = 0.05
 
@@ -55,14 +56,14 @@ class _Pump(ResponseProtocol):
         clock = engine.clock
         engine.record(
             Sample(
-                self.index,
-                self.token,
-                clock.wall(self.sent),
-                clock.wall(self.first_byte or done),
-                clock.wall(done),
-                status,
-                worker_pid(self.pid),
-                None,
+                client=self.index,
+                token=self.token,
+                sent=clock.wall(self.sent),
+                first_byte=clock.wall(self.first_byte or done),
+                responded=clock.wall(done),
+                status=status,
+                pid=worker_pid(self.pid),
+                error=None,
             )
         )
         if keep_alive:
@@ -72,7 +73,7 @@ class _Pump(ResponseProtocol):
 
     def failed(self, kind: str, detail: str) -> None:
         engine = self.engine
-        engine.record(Sample(self.index, self.token, engine.clock.wall(self.sent), None, None, None, None, kind))
+        engine.record(Sample.failed(self.index, self.token, engine.clock.wall(self.sent), kind))
         engine.observe("failed", self.index, engine.clock.now())
         if not self.lost and self.transport is not None:
             self.transport.abort()
@@ -97,7 +98,7 @@ class _ClosedLoop:
         duration_s: float | None,
         total: int | None,
         timeout_s: float,
-        observe: Observer,
+        observe: LoadObserver,
         observe_sent: bool,
         sink: Callable[[Sample], None] | None = None,
     ) -> None:
@@ -159,7 +160,7 @@ class _ClosedLoop:
             index = self.claim()
             if index is not None:
                 token, _ = self.next_request(index)
-                self.record(Sample(index, token, self.clock.now(), None, None, None, None, "connect"))
+                self.record(Sample.failed(index, token, self.clock.now(), "connect"))
                 self.observe("failed", index, self.clock.now())
                 if not isinstance(exc, asyncio.TimeoutError):
                     await asyncio.sleep(0.01)  # a refusing server must not be hammered in a tight loop
@@ -206,7 +207,7 @@ async def closed_loop_raw(
     duration_s: float | None,
     total: int | None,
     timeout_s: float,
-    observe: Observer,
+    observe: LoadObserver,
     observe_sent: bool = True,
     sink: Callable[[Sample], None] | None = None,
 ) -> list[Sample]:

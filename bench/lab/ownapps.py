@@ -21,21 +21,14 @@ import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
+from bench.contract import IMPORT_STRING
 from bench.errors import BenchError
-from bench.model.ownapp import Diagnosis, Strategy, endpoint_text, infer
+from bench.model.ownapp import Diagnosis, endpoint_text, infer
 from bench.model.scenario import DEFAULT_PATH, NAME_PATTERN, OWN_APP, OwnApp, Variant
 
 DIAGNOSIS_TIMEOUT_S = 60
-
-
-@dataclass(frozen=True)
-class Resolved:
-    variant: Variant
-    diagnosis: Diagnosis
-    strategy: Strategy
 
 
 def parse_app_option(text: str, path: str | None, done_file: str | None, done_pattern: str) -> tuple[str, OwnApp]:
@@ -49,14 +42,33 @@ def parse_app_option(text: str, path: str | None, done_file: str | None, done_pa
     if file:
         spec = f"{Path(file['file']).resolve()}:{file['attr']}"
         stem = Path(file["file"]).stem
-    elif re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", spec):
-        stem = spec.partition(":")[0].rpartition(".")[2]
+    elif re.match(IMPORT_STRING, spec):
+        stem = spec.partition(":")[0]  # the whole dotted path: pkg_app.main names pkg-app-main, not main
     else:
         raise BenchError(f"--app {text}: give PATH.py:ATTR or module:attr, optionally NAME= first")
     name = name or re.sub(r"[^a-z0-9-]+", "-", stem.lower()).strip("-") or "app"
     if not re.match(NAME_PATTERN, name):
         raise BenchError(f"--app {text}: the name {name!r} must be lower-case letters, digits and -, at most 40")
     return name, OwnApp(spec=spec, path=path, done_file=done_file, done_pattern=done_pattern)
+
+
+def own_variants(
+    apps: tuple[str, ...], path: str | None, done_file: str | None, done_pattern: str, workers: int
+) -> tuple[Variant, ...]:
+    """The ``--app`` options as variants, each still to be diagnosed (``resolve``)."""
+    owns = [parse_app_option(a, path, done_file or None, done_pattern) for a in apps]
+    variants = tuple(Variant(name=n, title=o.spec, app=o.spec, workers=workers, own=o) for n, o in owns)
+    if len({v.name for v in variants}) < len(variants):
+        raise BenchError("two --app have the same name: give them names, e.g. --app blocking=sync.py:app")
+    return variants
+
+
+def resolve_all(variants: tuple[Variant, ...], folder: Path) -> tuple[Variant, ...]:
+    """Every own app among ``variants`` diagnosed (in its folder of the run); the lab's own unchanged."""
+    return tuple(
+        v if v.own is None else resolve(v.name, v.own, v.workers, DEFAULT_PATH, folder / v.name / "diagnosis")
+        for v in variants
+    )
 
 
 def module_and_folder(own: OwnApp) -> tuple[str, Path]:
@@ -102,7 +114,7 @@ def _env(app_dir: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(app_dir), os.environ.get("PYTHONPATH")]))}
 
 
-def resolve(name: str, own: OwnApp, workers: int, scenario_path: str, scratch: Path | None = None) -> Resolved:
+def resolve(name: str, own: OwnApp, workers: int, scenario_path: str, scratch: Path | None = None) -> Variant:
     """The variant for an own app: diagnosed, its strategy inferred."""
     path = own.path or scenario_path or DEFAULT_PATH
     diagnosis = diagnose(own, path, scratch)
@@ -125,4 +137,4 @@ def resolve(name: str, own: OwnApp, workers: int, scenario_path: str, scratch: P
         answers=strategy.answers,
         own=own,
     )
-    return Resolved(variant, diagnosis, strategy)
+    return variant

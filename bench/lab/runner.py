@@ -12,18 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.engine.clients import make_client
+from bench import contract
+from bench.engine.dispatch import LoadShape, Pattern, fire
 from bench.engine.http import Connection
-from bench.engine.load import Request, Sample, WallClock, burst, closed_loop, open_loop
+from bench.engine.load import Request, Sample, WallClock
 from bench.engine.probe import probing
 from bench.engine.processes import HOST, LaunchError
-from bench.engine.pump import closed_loop_raw
 from bench.errors import BenchError
-from bench.integrations.browser import browser_burst
+from bench.lab import environment
 from bench.lab.disrupt import disrupt
 from bench.lab.launcher import RunningServer, ServerSpec, serve
 from bench.lab.ledger import LedgerReader, LedgerWatcher, MarkerReader, WorkRecord
@@ -31,11 +30,11 @@ from bench.lab.ownapps import module_and_folder
 from bench.lab.sidecars import Sidecars, sidecars
 from bench.model import claims, metrics, repeats, theory
 from bench.model.document import Capacity, ClaimResult, Expected, RequestRecord, Summary, VariantResult, run_name
+from bench.model.events import Events, PhaseChanged, TheoryKnown, WorkDone, no_events
+from bench.model.machine import Machine
 from bench.model.scenario import Claim, Measure, OwnApp, RunClient, Scenario, UrlMode, Variant
-from bench.report.live import VariantProgress
 
 MEASURE_TIMEOUT_S = 120.0  # d of an own app: its one request alone may take this long
-LEDGER_FILE = "ledger.jsonl"  # written by servers.work
 DEFAULT_OPEN_LOOP_CONNECTIONS = 1000
 
 
@@ -51,8 +50,8 @@ class RunPlan:
     scenario: Scenario
     time_scale: float
     work_s: float
-    pattern: str
-    clients: int
+    pattern: Pattern
+    concurrency: int  # tabs of a burst, connections of a closed loop, the most an open loop's pool opens
     gap_s: float
     duration_s: float | None
     rate: float | None
@@ -61,6 +60,7 @@ class RunPlan:
     client: RunClient = "raw"
     urls: UrlMode = "distinct"
     broker_url: str | None = None  # --broker: a Redis for the Celery variants instead of starting one
+    machine: Machine = field(default_factory=environment.machine)  # what the theory counts on
 
     @classmethod
     def of(
@@ -87,7 +87,7 @@ class RunPlan:
             time_scale=time_scale,
             work_s=scenario.work.seconds * time_scale,
             pattern=load.pattern,
-            clients=load.clients or DEFAULT_OPEN_LOOP_CONNECTIONS,
+            concurrency=load.clients or DEFAULT_OPEN_LOOP_CONNECTIONS,
             gap_s=load.gap * time_scale,
             duration_s=None if load.duration is None else load.duration * time_scale,
             rate=None if load.rate is None else load.rate / time_scale,
@@ -112,7 +112,20 @@ class RunPlan:
         if self.client == "browser":
             cap = theory.BROWSER_SAME_URL if same_url else theory.BROWSER_PER_HOST
         d = self.work_s if work_s is None else work_s
-        return theory.expected(variant, self.clients, self.gap_s, d, cap, kind=self.scenario.work.kind)
+        return theory.expected(
+            variant, self.concurrency, self.gap_s, d, cap, kind=self.scenario.work.kind, machine=self.machine
+        )
+
+    def shape(self, timeout_s: float) -> LoadShape:
+        return LoadShape(
+            pattern=self.pattern,
+            concurrency=self.concurrency,
+            timeout_s=timeout_s,
+            gap_s=self.gap_s,
+            duration_s=self.duration_s,
+            total=self.total,
+            rate=self.rate,
+        )
 
     def request_timeout_s(self, expected: Expected | None) -> float:
         if expected is not None:
@@ -120,12 +133,12 @@ class RunPlan:
         return 10 * self.work_s + 30
 
 
-def capacity(variant: Variant) -> Capacity:
+def capacity(variant: Variant, machine: Machine) -> Capacity:
     celery = variant.celery
     return Capacity(
         workers=variant.workers,
-        work_slots_per_worker=theory.slots_per_worker(variant),
-        thread_limit=variant.thread_limit or theory.ANYIO_DEFAULT_THREADS,
+        work_slots_per_worker=theory.slots_per_worker(variant, machine),
+        thread_limit=variant.thread_limit or contract.ANYIO_DEFAULT_THREADS,
         celery_concurrency=celery.concurrency if celery else None,
         celery_pool=celery.pool if celery else None,
         celery_prefetch=celery.prefetch if celery else None,
@@ -136,14 +149,16 @@ def capacity(variant: Variant) -> Capacity:
 def work_env(plan: RunPlan, folder: Path, **extra: str) -> dict[str, str]:
     """What every process doing the work needs to know: its kind, its duration, the ledger."""
     return {
-        "BENCH_WORK_KIND": plan.scenario.work.kind,
-        "BENCH_WORK_SECONDS": repr(plan.work_s),
-        "BENCH_LEDGER_DIR": str(folder.resolve()),
+        contract.WORK_KIND: plan.scenario.work.kind,
+        contract.WORK_SECONDS: repr(plan.work_s),
+        contract.LEDGER_DIR: str(folder.resolve()),
         **extra,
     }
 
 
-def unfinished_result(variant: Variant, same_url: bool = False, step: int | None = None) -> VariantResult:
+def unfinished_result(
+    plan: RunPlan, variant: Variant, same_url: bool = False, step: int | None = None
+) -> VariantResult:
     """A variant's result before anything ran: failed until the run says otherwise."""
     return VariantResult(
         name=run_name(variant.name, same_url, step=step),
@@ -152,7 +167,7 @@ def unfinished_result(variant: Variant, same_url: bool = False, step: int | None
         step=step,
         title=variant.title + (" — every tab on the same URL" if same_url else ""),
         app=variant.app,
-        capacity=capacity(variant),
+        capacity=capacity(variant, plan.machine),
         status="failed",
     )
 
@@ -171,9 +186,9 @@ async def launch(
 
     The stack stops them in reverse order, whatever happens."""
     if variant.thread_limit is not None:
-        env = {**env, "BENCH_THREAD_LIMIT": str(variant.thread_limit)}
+        env = {**env, contract.THREAD_LIMIT: str(variant.thread_limit)}
     if variant.processes is not None:
-        env = {**env, "BENCH_PROCESSES": str(variant.processes)}
+        env = {**env, contract.PROCESSES: str(variant.processes)}
     side = await stack.enter_async_context(sidecars(variant, folder, env, plan.broker_url, plan.app_dir))
     if variant.own is not None:  # the learner's app: no /health to ask, and it writes into its variant's folder
         module, app_dir = module_and_folder(variant.own)
@@ -201,17 +216,19 @@ async def run_variant(
     plan: RunPlan,
     variant: Variant,
     folder: Path,
-    progress: VariantProgress | None = None,
+    events: Events | None = None,
     same_url: bool = False,
     step: int | None = None,
 ) -> VariantResult:
+    """One attempt at ``variant``, telling ``events`` its phases, every request and every unit of work done."""
+    events = events or no_events()
     folder.mkdir(parents=True, exist_ok=True)
     expected = plan.expected(variant, same_url)
     env = work_env(plan, folder)
     nonce = secrets.token_hex(4)
     clients_of: dict[str, list[int]] = {}
     own = variant.own
-    route = own.path if own is not None and own.path else "/push/{token}"
+    route = own.path if own is not None and own.path else contract.PUSH_PATH
 
     def next_request(index: int) -> Request:
         if same_url:  # every tab on one URL, as the tutorial's /push/1
@@ -223,49 +240,47 @@ async def run_variant(
 
     def on_record(record: WorkRecord) -> None:
         waiting = clients_of.get(record.token)
-        if progress is not None and waiting:
-            progress.on_done(waiting.pop(0), record.end)
+        if waiting:
+            events.emit(WorkDone(waiting.pop(0), record.end))
 
     solo = f"solo-{nonce}"
     if own is None:
-        watcher = LedgerWatcher(LedgerReader(folder / LEDGER_FILE), on_record)
+        watcher = LedgerWatcher(LedgerReader(folder / contract.LEDGER_FILE), on_record)
     else:  # the app's own output says when its work is done (default: the tutorial's notification.log)
         is_ours = lambda token: token in clients_of or token == solo  # noqa: E731
         marker = MarkerReader(folder / (own.done_file or ".none"), own.done_pattern, is_ours)
         watcher = LedgerWatcher(marker, on_record)
     observable = own is None or own.done_file is not None
-    result = unfinished_result(variant, same_url, step)
+    result = unfinished_result(plan, variant, same_url, step)
     timeout_s = plan.request_timeout_s(expected)
     try:
         async with contextlib.AsyncExitStack() as stack:
             launched = await launch(stack, plan, variant, folder, env)
             server = launched.server
             result.broker = launched.sidecars.broker
-            if progress is not None:
-                progress.phase = f"load: {plan.pattern}, client {plan.client}"
+            events.emit(PhaseChanged(f"load: {plan.pattern}, client {plan.client}"))
             if own is not None:  # d is the app's own: measured with one request alone, then the theory
-                if progress is not None:
-                    progress.phase = "measuring d: one request alone"
+                events.emit(PhaseChanged("measuring d: one request alone"))
                 result.work_s = await measure_d(server.port, route.replace("{token}", solo), solo, variant, watcher)
                 expected = plan.expected(variant, same_url, work_s=result.work_s or own.seconds_written)
                 timeout_s = plan.request_timeout_s(expected)
-                if progress is not None:
-                    progress.expected_done_s = None if expected is None else expected.all_done_s
-                    progress.phase = f"load: {plan.pattern}, client {plan.client}"
+                events.emit(TheoryKnown(None if expected is None else expected.all_done_s))
+                events.emit(PhaseChanged(f"load: {plan.pattern}, client {plan.client}"))
             # Until the work is done (the stack closes it before the servers), sample the
             # event loop's lag and the thread pool's wait (the lab's servers have the routes).
             probes = await stack.enter_async_context(probing(HOST, server.port, timeout_s, enabled=own is None))
             follower = asyncio.create_task(watcher.follow())
             try:
-                samples = await _fire(plan, server.port, next_request, timeout_s, progress)
+                samples = await fire(
+                    plan.shape(timeout_s), plan.client, HOST, server.port, next_request, events.load_observer()
+                )
             finally:
                 follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await follower
             disruption = plan.scenario.disruption
             if disruption is not None:
-                if progress is not None:
-                    progress.phase = f"disrupting: SIG{disruption.signal} to the {disruption.target}"
+                events.emit(PhaseChanged(f"disrupting: SIG{disruption.signal} to the {disruption.target}"))
                 result.disruption = await disrupt(disruption, server, launched.sidecars.worker_pid, plan.work_s)
                 if disruption.target == "web-server":
                     server = await stack.enter_async_context(serve(launched.spec))  # the restart
@@ -276,12 +291,10 @@ async def run_variant(
                 result.error = f"the server died during the load (exit code {exit_code}); what was measured is kept"
                 timeout_s = min(timeout_s, 1.0)  # its queued work will never be done: read what the ledger has
             accepted = [s.token for s in samples if metrics.is_success(s.status)]
-            if progress is not None:
-                progress.phase = "waiting for the background work"
+            events.emit(PhaseChanged("waiting for the background work"))
             if observable:
                 await watcher.wait_for(accepted, timeout_s)
-            if progress is not None:
-                progress.phase = "stopping the server"
+            events.emit(PhaseChanged("stopping the server"))
     except LaunchError as exc:
         result.error = str(exc)
         return result
@@ -372,38 +385,6 @@ async def measure_d(port: int, path: str, token: str, variant: Variant, watcher:
     if not await watcher.wait_for([token], MEASURE_TIMEOUT_S):
         return None
     return watcher.found[token][0].end - clock.wall(response.sent)
-
-
-async def _fire(
-    plan: RunPlan,
-    port: int,
-    next_request: Callable[[int], Request],
-    timeout_s: float,
-    progress: VariantProgress | None,
-) -> list[Sample]:
-    observe = progress.on_load if progress is not None else (lambda event, client, at: None)
-    if plan.client == "browser":
-        requests = [next_request(i) for i in range(plan.clients)]
-        return await browser_burst(HOST, port, requests, plan.gap_s, timeout_s, observe)
-    client = make_client(plan.client, HOST, port, max_connections=plan.clients)
-    try:
-        if plan.pattern == "burst":
-            requests = [next_request(i) for i in range(plan.clients)]
-            return await burst(client, requests, plan.gap_s, timeout_s, observe)
-        if plan.pattern == "closed" and plan.client == "raw":
-            return await closed_loop_raw(
-                HOST, port, next_request, plan.clients, plan.duration_s, plan.total, timeout_s, observe
-            )
-        if plan.pattern == "closed":
-            return await closed_loop(
-                client, next_request, plan.clients, plan.duration_s, plan.total, timeout_s, observe
-            )
-        assert plan.rate is not None
-        return await open_loop(
-            client, next_request, plan.rate, plan.duration_s, plan.total, timeout_s, plan.clients, observe
-        )
-    finally:
-        await client.aclose()
 
 
 def _records(samples: list[Sample], work: dict[str, list[WorkRecord]]) -> list[RequestRecord]:

@@ -10,27 +10,43 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from rich.text import Text
-
+from bench.engine.browser import find_chromium
 from bench.engine.processes import owner_mark
 from bench.lab import environment
+from bench.lab.ownapps import resolve_all
 from bench.lab.runner import RunPlan, combine_runs, run_variant
 from bench.lab.taskcontrol import run_task_control
 from bench.model import fairness, repeats
 from bench.model.document import RunDocument, Scaled, ScenarioAsRun, VariantResult, run_name
+from bench.model.events import (
+    AttemptFinished,
+    AttemptStarted,
+    Events,
+    PhaseChanged,
+    RunEnded,
+    RunStarted,
+    VariantFinished,
+    no_events,
+)
 from bench.model.scenario import Variant
-from bench.report import html as htmlreport
-from bench.report.live import Board, VariantProgress
-from bench.results import save
+from bench.results import prepare_folder, save
 
 
 def new_run_id(scenario: str, now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now()
     return f"{now:%Y%m%d-%H%M%S}-{scenario}"
+
+
+def prepare(plan: RunPlan, variants: tuple[Variant, ...], out_dir: Path) -> tuple[Path, tuple[Variant, ...]]:
+    """Before anything starts: the tools the plan needs are there, the run has its folder, and
+    every own app is diagnosed (a file that does not import is bad input, said now)."""
+    if plan.client == "browser":
+        find_chromium()  # no Chromium: say so now, with the install command
+    folder = prepare_folder(out_dir / new_run_id(plan.scenario.name))
+    return folder, resolve_all(variants, folder)
 
 
 def scenario_as_run(plan: RunPlan, variants: tuple[Variant, ...]) -> ScenarioAsRun:
@@ -64,22 +80,27 @@ async def run_scenario(
     plan: RunPlan,
     variants: tuple[Variant, ...],
     folder: Path,
-    board: Board | None = None,
-    on_variant: Callable[[VariantResult], None] = lambda result: None,
+    events: Events | None = None,
     runs: int | None = None,
     warmup: int = 0,
 ) -> RunDocument:
     """Every variant in turn (each URL mode, each sweep step), each ``warmup`` times unmeasured and
-    then ``runs`` times (the scenario's ``repeat`` by default) measured and combined into one result."""
+    then ``runs`` times (the scenario's ``repeat`` by default) measured and combined into one result.
+
+    ``events`` hears every step (the live board, the HTML writer subscribe there); the run ends
+    with ``RunEnded``, also when it is interrupted."""
+    events = events or no_events()
     times = runs or plan.scenario.repeat
     as_run = scenario_as_run(plan, variants).model_copy(update={"repeat": times, "warmup": warmup})
     doc = new_document(folder, as_run, plan.time_scale)
     steps: tuple[int | None, ...] = plan.scenario.sweep or (None,)
     units = [(variant, same_url, step) for variant in variants for same_url in plan.url_modes() for step in steps]
-    noted = [w for w in (fairness.shared_cores(plan.scenario.work.kind, plan.pattern),) if w is not None]
+    names = [run_name(v.name, same, step=step) for v, same, step in units]
+    events.emit(RunStarted(plan.scenario.name, tuple(names * (warmup + times))))
+    noted = [w for w in (fairness.shared_cores(plan.scenario.work.kind, plan.pattern, plan.machine),) if w is not None]
     try:
         for variant, same_url, step in units:
-            step_plan = plan if step is None else replace(plan, clients=step)
+            step_plan = plan if step is None else replace(plan, concurrency=step)
             expected = plan.expected(variant, same_url)
             expected_done = None if expected is None else expected.all_done_s
             name = run_name(variant.name, same_url, step=step)
@@ -88,20 +109,16 @@ async def run_scenario(
             entry: int | None = None  # where this variant's result is in doc.variants
             for k in range(1, warmup + times + 1):
                 label, sub = _attempt(name, k, warmup, times)
-                progress = VariantProgress(label, variant.title, plan.clients, expected_done)
-                if board is not None:
-                    board.current = progress
-                busy = fairness.busy_machine(label)
+                events.emit(AttemptStarted(label, variant.title, plan.concurrency, expected_done))
+                busy = fairness.busy_machine(label, environment.machine())
                 if busy is not None:
                     noted.append(busy)
                 if plan.scenario.experiment == "task-control":
-                    progress.phase = "tracking, retrying and revoking tasks"
+                    events.emit(PhaseChanged("tracking, retrying and revoking tasks"))
                     result = await run_task_control(plan, variant, folder / name / sub)
                 else:
-                    result = await run_variant(step_plan, variant, folder / name / sub, progress, same_url, step)
-                if board is not None:
-                    board.finished.append(_one_line(result, label))
-                    board.current = None
+                    result = await run_variant(step_plan, variant, folder / name / sub, events, same_url, step)
+                events.emit(AttemptFinished(label, result))
                 if k <= warmup and result.status == "ok":
                     continue  # a warm-up is left out; one that failed is kept: the variant does not start
                 measured.append(result)
@@ -119,15 +136,15 @@ async def run_scenario(
                     break
             noted += spread
             if entry is not None:
-                on_variant(doc.variants[entry])
+                events.emit(VariantFinished(doc.variants[entry]))
     except (asyncio.CancelledError, KeyboardInterrupt):
         doc.status = "interrupted"
         save(doc, folder)
-        htmlreport.write(doc, folder)
+        events.emit(RunEnded(doc, folder))
         raise
     doc.status = "complete"
     save(doc, folder)
-    htmlreport.write(doc, folder)
+    events.emit(RunEnded(doc, folder))
     return doc
 
 
@@ -138,16 +155,3 @@ def _attempt(name: str, k: int, warmup: int, times: int) -> tuple[str, str]:
     if k <= warmup:
         return f"{name} (warm-up {k})", f"warmup-{k}"
     return f"{name}#{k - warmup}", f"run-{k - warmup}"
-
-
-def _one_line(result: VariantResult, label: str) -> Text:
-    if result.status != "ok":
-        reason = (result.error or "failed to run").splitlines()[0]
-        return Text(f"✗ {label}: {reason}", style="red")
-    if result.summary is None:
-        held = sum(c.holds for c in result.claims)
-        return Text(f"✓ {label}: {held} of {len(result.claims)} checks hold", style="green")
-    s = result.summary
-    done = "not done" if s.all_done_s is None else f"all done {s.all_done_s:.2f} s"
-    responded = "no answer" if s.all_responded_s is None else f"all responded {s.all_responded_s:.2f} s"
-    return Text(f"✓ {label}: {responded}, {done}, lost {s.lost}", style="green")

@@ -15,8 +15,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import contract
 from bench.engine.processes import LaunchError, last_lines, spawn, stop_async
-from bench.integrations.celery.broker import redis_broker
+from bench.lab.broker import redis_broker
 from bench.model.scenario import Variant
 
 WORKER_READY = " ready."  # "celery@host ready." once it consumes
@@ -62,15 +63,15 @@ async def sidecars(
     async with redis_broker(folder, broker_url) as broker:
         env = {
             **work_env,
-            "BENCH_BROKER_URL": broker.url,
-            "BENCH_PREFETCH": str(variant.celery.prefetch),
+            contract.BROKER_URL: broker.url,
+            contract.PREFETCH: str(variant.celery.prefetch),
             "PYTHONPATH": str(app_dir),
         }
         log = folder / "worker.log"
         worker = spawn(worker_command(variant, f"{variant.name}-{folder.name}"), log, env)
         try:
             await _wait_worker_ready(worker, log)
-            yield Sidecars(env={"BENCH_BROKER_URL": broker.url}, broker=broker.description, worker_pid=worker.pid)
+            yield Sidecars(env={contract.BROKER_URL: broker.url}, broker=broker.description, worker_pid=worker.pid)
         finally:
             await stop_async(worker, grace_s=10)
 

@@ -20,9 +20,10 @@ from typing import Any
 
 import httpx
 
+from bench import contract
 from bench.engine.processes import LaunchError
 from bench.lab.ledger import LedgerReader, LedgerWatcher
-from bench.lab.runner import LEDGER_FILE, RunPlan, launch, unfinished_result, work_env
+from bench.lab.runner import RunPlan, launch, unfinished_result, work_env
 from bench.model import claims
 from bench.model.document import VariantResult
 from bench.model.scenario import Variant
@@ -47,10 +48,10 @@ async def _follow(client: httpx.AsyncClient, task_id: str, timeout_s: float) -> 
 
 async def run_task_control(plan: RunPlan, variant: Variant, folder: Path) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
-    env = work_env(plan, folder, BENCH_FAIL_FIRST=str(plan.scenario.fail_first))
-    result = unfinished_result(variant)
+    env = work_env(plan, folder, **{contract.FAIL_FIRST: str(plan.scenario.fail_first)})
+    result = unfinished_result(plan, variant)
     nonce = secrets.token_hex(4)
-    watcher = LedgerWatcher(LedgerReader(folder / LEDGER_FILE))
+    watcher = LedgerWatcher(LedgerReader(folder / contract.LEDGER_FILE))
     timeout_s = 4 * plan.work_s + 10
     try:
         async with contextlib.AsyncExitStack() as stack:

@@ -8,19 +8,18 @@ it; ``bench.report.course`` then writes the page that links them all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.engine.browser import find_chromium
 from bench.errors import BenchError
-from bench.integrations.browser import find_chromium
-from bench.integrations.celery.broker import redis_binary
+from bench.lab.broker import redis_binary
 from bench.lab.runner import RunPlan
 from bench.lab.session import run_scenario
 from bench.model.document import RunDocument
+from bench.model.events import Events, LessonStarted, no_events
 from bench.model.scenario import Catalog
 from bench.model.tour import LESSONS, Lesson
-from bench.report.live import Board
 
 
 @dataclass(frozen=True)
@@ -50,13 +49,14 @@ async def run_tour(
     time_scale: float,
     folder: Path,
     app_dir: Path,
-    announce: Callable[[int, Lesson], None],
-    board_for: Callable[[Lesson, int], Board | None],
+    events: Events | None = None,
     lessons: tuple[Lesson, ...] = LESSONS,
 ) -> list[Stop]:
+    """Each lesson in turn: ``LessonStarted``, then its run's events (a skipped lesson has none)."""
+    events = events or no_events()
     stops = []
     for number, lesson in enumerate(lessons, 1):
-        announce(number, lesson)
+        events.emit(LessonStarted(number, len(lessons), lesson))
         why_not = missing_tool(lesson, catalog)
         if why_not is not None:
             stops.append(Stop(lesson, None, f"skipped: {why_not}"))
@@ -64,7 +64,6 @@ async def run_tour(
         scenario = catalog.scenario(lesson.scenario)
         variants = catalog.pick_variants(scenario, lesson.variants or None)
         plan = RunPlan.of(scenario, time_scale, app_dir)
-        board = board_for(lesson, len(variants) * len(plan.url_modes()))
-        doc = await run_scenario(plan, variants, folder / lesson.scenario, board)
+        doc = await run_scenario(plan, variants, folder / lesson.scenario, events)
         stops.append(Stop(lesson, doc))
     return stops

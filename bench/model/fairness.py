@@ -10,22 +10,17 @@
 
 from __future__ import annotations
 
-import os
-
+from bench import contract
 from bench.model.document import VariantResult
-from bench.model.theory import usable_cpus
+from bench.model.machine import Machine
 
 BUSY_LOAD_PER_CPU = 0.75
 
 
-def busy_machine(name: str) -> str | None:
-    """Checked as a variant starts: is something else keeping the cores busy?"""
-    try:
-        load1 = os.getloadavg()[0]
-    except OSError:
-        return None
-    cpus = usable_cpus()
-    if load1 > BUSY_LOAD_PER_CPU * cpus:
+def busy_machine(name: str, machine: Machine) -> str | None:
+    """Checked as a variant starts (``machine`` read then): is something else keeping the cores busy?"""
+    load1, cpus = machine.load1, machine.cpus_usable
+    if load1 is not None and load1 > BUSY_LOAD_PER_CPU * cpus:
         return (
             f"{name}: the machine was busy as it started (load average {load1:.1f} on "
             f"{cpus} CPUs); its figures may be slower than this machine can do"
@@ -40,7 +35,7 @@ def unequal_budgets(variants: list[VariantResult]) -> str | None:
         key = f"{c.workers} web worker(s)"
         if c.celery_concurrency:
             key += f" + {c.celery_concurrency} Celery process(es)"
-        if c.thread_limit and c.thread_limit != 40:
+        if c.thread_limit and c.thread_limit != contract.ANYIO_DEFAULT_THREADS:
             key += f", {c.thread_limit} threads"
         budgets.setdefault(key, []).append(v.name)
     if len(budgets) < 2:
@@ -49,8 +44,8 @@ def unequal_budgets(variants: list[VariantResult]) -> str | None:
     return f"the variants did not have equal budgets ({listing}): compare what each strategy buys for what it is given"
 
 
-def shared_cores(kind: str, pattern: str) -> str | None:
-    cpus = usable_cpus()
+def shared_cores(kind: str, pattern: str, machine: Machine) -> str | None:
+    cpus = machine.cpus_usable
     if kind == "cpu" or (pattern != "burst" and cpus <= 4):
         return (
             f"the load generator and the servers share this machine's {cpus} CPUs: "

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bench import contract
 from bench.errors import BenchError
 from bench.model.ownapp_calls import FoundCall
 
@@ -65,7 +66,7 @@ class CeleryWorker(Frozen):
     prefetch: int = Field(default=1, ge=1, le=100)
 
 
-DEFAULT_PATH = "/push/{token}"
+DEFAULT_PATH = contract.PUSH_PATH
 OWN_APP = re.compile(r"^(?P<file>.+\.py):(?P<attr>[A-Za-z_]\w*)$")
 
 
@@ -74,7 +75,7 @@ class OwnApp(Frozen):
 
     spec: str  # as given: PATH.py:ATTR (relative to the scenarios file) or module:attr
     path: str | None = None  # where the load goes, ``{token}`` filled per request; None: the scenario's
-    done_file: str | None = "notification.log"  # the app's output, in its working folder; None: not observable
+    done_file: str | None = contract.HUMAN_LOG_FILE  # the app's output, in its working folder; None: not observable
     done_pattern: str = "{token}"  # a line of done_file that says this token's work is done
     # filled in by the diagnosis (bench.lab.ownapps), before the run
     diagnosis: tuple[FoundCall, ...] = ()
@@ -136,7 +137,7 @@ class Variant(Frozen):
     @field_validator("app")
     @classmethod
     def _import_string(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", value) and not OWN_APP.match(value):
+        if not re.match(contract.IMPORT_STRING, value) and not OWN_APP.match(value):
             example = "an import string like 'servers.sync:app' or a file's app like 'listing.py:app'"
             raise ValueError(f"must be {example} (got {value!r})")
         return value

@@ -12,26 +12,25 @@ workers is what the run measures.
 from __future__ import annotations
 
 import heapq
-import os
 from collections.abc import Sequence
 
+from bench import contract
 from bench.model.document import Expected
+from bench.model.machine import Machine, default_executor_threads
 from bench.model.scenario import Variant
 
-ANYIO_DEFAULT_THREADS = 40  # anyio.to_thread's default limiter, shared per event loop
+ANYIO_DEFAULT_THREADS = contract.ANYIO_DEFAULT_THREADS  # anyio.to_thread's default limiter, per event loop
 
 
-def default_executor_threads() -> int:
-    """asyncio's default executor: ThreadPoolExecutor's default, min(32, CPUs + 4)."""
-    return min(32, (os.cpu_count() or 1) + 4)
-
-
-def slots_per_worker(variant: Variant) -> int | None:
-    """Units of work one worker runs at once; None means no limit."""
+def slots_per_worker(variant: Variant, machine: Machine | None = None) -> int | None:
+    """Units of work one worker runs at once; None means no limit. The default executor's
+    size depends on the machine: ``machine`` is needed for it."""
     if variant.work_slots == "threads":
         return variant.thread_limit or ANYIO_DEFAULT_THREADS
     if variant.work_slots == "executor":
-        return default_executor_threads()
+        if machine is None:
+            raise ValueError(f"{variant.name}: the default executor's size depends on the machine's CPU count")
+        return default_executor_threads(machine.cpu_count)
     if variant.work_slots == "unbounded":
         return None
     if variant.work_slots is None:
@@ -60,13 +59,6 @@ def schedule(arrivals: Sequence[float], duration: float, slots: int | None) -> l
 # request for an identical URL at a time; otherwise 6 connections per host.
 BROWSER_SAME_URL = 1
 BROWSER_PER_HOST = 6
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def cpu_slots(variant: Variant, cpus: int) -> int:
@@ -136,15 +128,18 @@ def expected(
     work_s: float,
     client_cap: int | None = None,
     kind: str = "sleep",
-    cpus: int | None = None,
+    machine: Machine | None = None,
 ) -> Expected:
     """``client_cap``: how many requests the client itself lets out at once (a browser's limits);
-    ``kind``: for ``cpu`` work, the GIL and the core count set the slots (``cpus``: this machine's)."""
+    ``kind``: for ``cpu`` work, the GIL and the core count set the slots (``machine``'s usable CPUs)."""
     arrivals = [i * gap_s for i in range(clients)]
-    per_worker = slots_per_worker(variant)
+    per_worker = slots_per_worker(variant, machine)
+    if kind == "cpu" and machine is None:
+        raise ValueError("the theory of CPU-bound work needs the machine's usable CPUs")
+    cpus = machine.cpus_usable if machine is not None else 1
     slots = None if per_worker is None else per_worker * variant.workers
     if kind == "cpu":
-        slots = cpu_slots(variant, cpus or usable_cpus())
+        slots = cpu_slots(variant, cpus)
     server_slots = slots
     if client_cap is not None:
         slots = client_cap if slots is None else min(slots, client_cap)
@@ -153,7 +148,7 @@ def expected(
     if kind == "cpu":
         model = f"CPU-bound: {slots} at once (one per process, at most one per core)"
     done_range: list[float] | None = None
-    if client_cap is None and _races(variant, per_worker, kind, cpus or usable_cpus()):
+    if client_cap is None and _races(variant, per_worker, kind, cpus):
         if len(set(arrivals)) == len(arrivals):  # one at a time: the model says exactly where each lands
             done = accept_model(arrivals, work_s, variant.workers)
             model = (

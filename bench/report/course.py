@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from bench import contract
 from bench.model.document import RunDocument
 from bench.model.tour import Lesson, verdict
 from bench.report.html import page_start, write_page
@@ -44,7 +45,8 @@ def render(title: str, stops: Sequence[tuple[Lesson, RunDocument | None, str | N
         )
         out.append(f"<p>{escape(lesson.paragraph)}</p>")
         out.append(
-            f"<p><a href='{escape(lesson.scenario)}/report.html'>the full report of this lesson</a></p></section>"
+            f"<p><a href='{escape(lesson.scenario)}/{contract.REPORT_PAGE}'>the full report of this lesson</a></p>"
+            "</section>"
         )
     out.append("</body></html>\n")
     return "\n".join(out)

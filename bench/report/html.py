@@ -12,6 +12,7 @@ import math
 from html import escape
 from pathlib import Path
 
+from bench import contract
 from bench.model import loadstats
 from bench.model.document import LoadDocument, RunDocument, VariantResult
 from bench.report.charts import histogram_svg, latency_section, per_second_svg, percentile_svg
@@ -348,11 +349,16 @@ def render_load(doc: LoadDocument) -> str:
 
 
 def write_load(doc: LoadDocument, folder: Path) -> Path:
-    return write_page(render_load(doc), folder / "report.html")
+    return write_page(render_load(doc), folder / contract.REPORT_PAGE)
 
 
 def write(doc: RunDocument, folder: Path) -> Path:
-    return write_page(render(doc), folder / "report.html")
+    return write_page(render(doc), folder / contract.REPORT_PAGE)
+
+
+def write_any(doc: RunDocument | LoadDocument, folder: Path) -> Path:
+    """The page of any run document: a load's or a run's."""
+    return write_load(doc, folder) if isinstance(doc, LoadDocument) else write(doc, folder)
 
 
 def page_start(title: str, css: str) -> str:

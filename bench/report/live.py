@@ -1,8 +1,8 @@
 """The live view while a run goes on: which variant, and each tab's state with its clock.
 
 The board is a rich renderable that computes elapsed times when it is drawn, so a
-40-second wait keeps ticking instead of looking frozen. The runner only records
-events on it; rich's ``Live`` redraws it from its own thread.
+40-second wait keeps ticking instead of looking frozen. It subscribes to the lab's
+events (``Board.on_event``); rich's ``Live`` redraws it from its own thread.
 """
 
 from __future__ import annotations
@@ -13,6 +13,20 @@ from dataclasses import dataclass, field
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
+
+from bench.model.document import VariantResult
+from bench.model.events import (
+    AttemptFinished,
+    AttemptStarted,
+    Event,
+    LessonStarted,
+    LoadEventKind,
+    LoadHappened,
+    PhaseChanged,
+    RunStarted,
+    TheoryKnown,
+    WorkDone,
+)
 
 
 @dataclass
@@ -42,14 +56,14 @@ class VariantProgress:
             self.tabs.append(TabState())
         return self.tabs[client]
 
-    def on_load(self, event: str, client: int, at: float) -> None:
+    def on_load(self, event: LoadEventKind, client: int, at: float) -> None:
         tab = self._tab(client)
         if event == "sent":
             tab.sent = at
             self.first_sent = at if self.first_sent is None else min(self.first_sent, at)
         elif event == "responded":
             tab.responded = at
-        else:
+        elif event == "failed":
             tab.failed = True
 
     def on_done(self, client: int, at: float) -> None:
@@ -64,14 +78,51 @@ class Board:
     variants: list[str]
     finished: list[Text] = field(default_factory=list)
     current: VariantProgress | None = None
+    lesson: str = ""  # bench tour: which lesson of how many
+
+    def on_event(self, event: Event) -> None:
+        """The lab's events, drawn: a new run resets the board, an attempt becomes the current one."""
+        if isinstance(event, LessonStarted):
+            self.lesson = f", lesson {event.number} of {event.total}"
+        elif isinstance(event, RunStarted):
+            self.scenario, self.variants, self.finished, self.current = event.scenario, list(event.attempts), [], None
+        elif isinstance(event, AttemptStarted):
+            self.current = VariantProgress(event.label, event.title, event.clients, event.expected_done_s)
+        elif isinstance(event, AttemptFinished):
+            self.finished.append(one_line(event.result, event.label))
+            self.current = None
+        elif self.current is None:
+            return
+        elif isinstance(event, LoadHappened):
+            self.current.on_load(event.kind, event.client, event.at)
+        elif isinstance(event, WorkDone):
+            self.current.on_done(event.client, event.at)
+        elif isinstance(event, PhaseChanged):
+            self.current.phase = event.phase
+        elif isinstance(event, TheoryKnown):
+            self.current.expected_done_s = event.expected_done_s
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         number = len(self.finished) + (1 if self.current else 0)
         what = "variant" if len(set(self.variants)) == len(self.variants) else "run"  # --runs: each variant again
-        yield Text(f"bench run {self.scenario}: {what} {number} of {len(self.variants)}", style="bold")
+        yield Text(f"bench run {self.scenario}{self.lesson}: {what} {number} of {len(self.variants)}", style="bold")
         yield from self.finished
         if self.current is not None:
             yield _current(self.current)
+
+
+def one_line(result: VariantResult, label: str) -> Text:
+    """A finished attempt in one line: ✗ with the reason when it failed or any claim of it failed."""
+    if result.status != "ok":
+        reason = (result.error or "failed to run").splitlines()[0]
+        return Text(f"✗ {label}: {reason}", style="red")
+    if result.summary is None:
+        held = sum(c.holds for c in result.claims)
+        return Text(f"✓ {label}: {held} of {len(result.claims)} checks hold", style="green")
+    s = result.summary
+    done = "not done" if s.all_done_s is None else f"all done {s.all_done_s:.2f} s"
+    responded = "no answer" if s.all_responded_s is None else f"all responded {s.all_responded_s:.2f} s"
+    return Text(f"✓ {label}: {responded}, {done}, lost {s.lost}", style="green")
 
 
 def _current(p: VariantProgress) -> Group:
@@ -132,7 +183,7 @@ class LoadProgress:
         self.started = time.monotonic()
         self._last = (self.started, 0)
 
-    def observe(self, event: str, client: int, at: float) -> None:
+    def observe(self, event: LoadEventKind, client: int, at: float) -> None:
         if event == "responded":
             self.answered += 1
         elif event == "failed":

@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.engine.http import PID_HEADER, worker_pid
-from bench.engine.load import Observer, Request, Sample
+from bench.engine.load import Request, Sample
 from bench.engine.processes import owned_env
 from bench.errors import BenchError
+from bench.model.events import LoadObserver
 
 # Flags that let Chromium run as root on a machine without network access: no
 # sandbox, no GPU, none of the background traffic to Google's services.
@@ -61,7 +62,7 @@ def find_chromium() -> str:
 
 
 async def browser_burst(
-    host: str, port: int, requests: Sequence[Request], gap_s: float, timeout_s: float, observe: Observer
+    host: str, port: int, requests: Sequence[Request], gap_s: float, timeout_s: float, observe: LoadObserver
 ) -> list[Sample]:
     """One tab per request, each navigated ``gap_s`` after the previous one (0: all at once)."""
     executable = find_chromium()
@@ -93,10 +94,10 @@ async def browser_burst(
                     timing: dict[str, Any] = await page.evaluate(TIMING_JS)
                 except PlaywrightTimeout:
                     observe("failed", index, time.time())
-                    return Sample(index, token, began, None, None, None, None, "timeout")
+                    return Sample.failed(index, token, began, "timeout")
                 except PlaywrightError:
                     observe("failed", index, time.time())
-                    return Sample(index, token, began, None, None, None, None, "connect")
+                    return Sample.failed(index, token, began, "connect")
                 origin = float(timing["origin"])
 
                 def wall(ms: float) -> float:
@@ -106,14 +107,14 @@ async def browser_burst(
                 observe("responded", index, responded)
                 pid = worker_pid(response.headers.get(PID_HEADER.decode())) if response else None
                 return Sample(
-                    index,
-                    token,
-                    wall(timing["start"]),
-                    wall(timing["responseStart"]),
-                    responded,
-                    response.status if response else None,
-                    pid,
-                    None,
+                    client=index,
+                    token=token,
+                    sent=wall(timing["start"]),
+                    first_byte=wall(timing["responseStart"]),
+                    responded=responded,
+                    status=response.status if response else None,
+                    pid=pid,
+                    error=None,
                 )
 
             return list(await asyncio.gather(*(tab(i, t, p) for i, (t, p) in enumerate(requests))))

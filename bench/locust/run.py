@@ -4,7 +4,7 @@ The harness starts the variant (as ``bench run`` does), then Locust on loopback 
 host filled in: a master, and with ``processes`` that many local workers in Locust's own
 distributed mode. Locust measures the responses; the ledger tells what Locust cannot
 see, when the background work finished (each locust token carries its send time, see
-``bench.integrations.locust.locustfile``). Both go into one run document, so ``bench show`` and
+``bench.locust.locustfile``). Both go into one run document, so ``bench show`` and
 ``bench compare`` read Locust runs like any other.
 """
 
@@ -25,11 +25,12 @@ from typing import Any
 
 import httpx
 
+from bench import contract
 from bench.engine.processes import HOST, LaunchError, free_port, last_lines, spawn, stop_async
 from bench.errors import BenchError
-from bench.integrations.locust import tokens
 from bench.lab.ledger import LedgerReader, LedgerWatcher, WorkRecord
-from bench.lab.runner import LEDGER_FILE, RunPlan, launch, unfinished_result, work_env
+from bench.lab.runner import RunPlan, launch, unfinished_result, work_env
+from bench.locust import tokens
 from bench.model import metrics
 from bench.model.document import LocustRun, RequestRecord, Summary, VariantResult
 from bench.model.loadstats import Bucket, CurvePoint, Second, curve_of_counted, log_buckets
@@ -92,9 +93,9 @@ async def run_locust(
     plan: RunPlan, variant: Variant, folder: Path, options: LocustOptions, announce: Callable[[str], None]
 ) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
-    result = unfinished_result(variant)
+    result = unfinished_result(plan, variant)
     json_file = folder / "locust.json"
-    watcher = LedgerWatcher(LedgerReader(folder / LEDGER_FILE))
+    watcher = LedgerWatcher(LedgerReader(folder / contract.LEDGER_FILE))
     try:
         async with contextlib.AsyncExitStack() as stack:
             launched = await launch(stack, plan, variant, folder, work_env(plan, folder))
@@ -105,7 +106,7 @@ async def run_locust(
                 spawn(
                     cmd,
                     folder / ("locust-master.log" if i == 0 else f"locust-worker-{i}.log"),
-                    {"BENCH_VARIANT": variant.name, "BENCH_LOCUST_PACE": repr(options.pace_s)},
+                    {contract.VARIANT: variant.name, contract.LOCUST_PACE: repr(options.pace_s)},
                 )
                 for i, cmd in enumerate(cmds)
             ]

@@ -1,0 +1,36 @@
+"""``bench check APP``: the diagnosis of your own app without a server, and four tabs predicted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bench.cli import console
+from bench.cli.options import scenarios_option
+from bench.lab.ownapps import diagnose, parse_app_option
+from bench.model.ownapp import infer, predictions
+from bench.model.scenario import DEFAULT_PATH
+from bench.report import terminal
+
+
+@click.command("check")
+@click.argument("app")
+@click.option("--path", "route", default=DEFAULT_PATH, show_default=True, help="The route to diagnose, {token} filled.")
+@click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON and nothing else.")
+@scenarios_option
+def command(app: str, route: str, as_json: bool, scenarios_file: Path | None) -> None:
+    """Diagnose APP (PATH.py:ATTR) without a server: the blocking calls, and four tabs predicted."""
+    _, own = parse_app_option(app, route, None, "{token}")
+    diagnosis = diagnose(own, route).model_copy(update={"app": app})  # shown as typed
+    strategy = infer(diagnosis)
+    tabs = console.catalog(scenarios_file).scenario("four-tabs").load
+    d = strategy.seconds_written
+    rows = predictions(strategy, d or 1.0, tabs.clients or 4, tabs.gap)
+    if as_json:
+        four_tabs = [{"fix": r.label, "all_responded_s": r.all_responded_s, "all_done_s": r.all_done_s} for r in rows]
+        doc = {"diagnosis": diagnosis.model_dump(), "strategy": strategy.why, "d_written_s": d, "four_tabs": four_tabs}
+        click.echo(json.dumps(doc, indent=2))
+        return
+    console.console().print(terminal.build_check(diagnosis, strategy, rows, tabs.clients or 4, tabs.gap))

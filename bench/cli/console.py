@@ -1,0 +1,78 @@
+"""What every command shares to talk to a person: consoles, the live view, the saved line.
+
+The lab tells its events to an ``Events`` hook; here the commands subscribe the live
+board (redrawn by rich's ``Live`` on a terminal) and the HTML writer to it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import click
+from rich.console import Console, RenderableType
+from rich.live import Live
+
+from bench import contract, results
+from bench.lab import leftovers
+from bench.lab.catalog import default_scenarios_path, load_catalog
+from bench.model.events import Event, Events, RunEnded
+from bench.model.scenario import Catalog
+from bench.report import html
+
+WIDE = 120  # for output that is not a terminal (files, CI logs, the README capture)
+
+
+def console(file: IO[str] | None = None) -> Console:
+    """A console on stdout (or ``file``); 120 columns wide when it is not a terminal."""
+    out = Console(file=file, highlight=False)
+    if not out.is_terminal:
+        out = Console(file=file, highlight=False, width=WIDE)
+    return out
+
+
+def err_console() -> Console:
+    return console(sys.stderr)
+
+
+def clean_up(out_dir: Path) -> None:
+    """Before starting anything: stop what a harness that died left behind, and say so."""
+    for line in leftovers.clean_up(out_dir):
+        click.echo(line, err=True)
+
+
+def catalog(path: Path | None) -> Catalog:
+    return load_catalog(path if path is not None else default_scenarios_path())
+
+
+def catalog_dir(catalog: Catalog) -> Path:
+    """The folder the catalog's server apps are imported from."""
+    return Path(catalog.source).resolve().parent
+
+
+def saved_line(folder: Path) -> str:
+    return f"saved: {folder / results.RUN_FILE} and {folder / contract.REPORT_PAGE}"
+
+
+def write_pages(event: Event) -> None:
+    """The HTML writer: a run's page is written when the run ends (complete or interrupted)."""
+    if isinstance(event, RunEnded):
+        html.write_any(event.doc, event.folder)
+
+
+@contextmanager
+def live(renderable: RenderableType, on: Console, transient: bool = False) -> Iterator[None]:
+    """``renderable`` redrawn 8 times a second while the block runs, on a terminal only."""
+    if not on.is_terminal:
+        yield
+        return
+    with Live(renderable, console=on, refresh_per_second=8, transient=transient):
+        yield
+
+
+def events_with_pages() -> Events:
+    """A hook with the HTML writer subscribed: what every command that runs something starts from."""
+    return Events().subscribe(write_pages)

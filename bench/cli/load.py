@@ -1,0 +1,92 @@
+"""``bench load URL``: HTTP load like wrk (closed loop) or wrk2 -R (open loop), saved as a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bench import results
+from bench.cli import console, status
+from bench.cli.options import FiniteRange, client_option, results_option
+from bench.engine.clients import ClientKind
+from bench.engine.target import parse_target
+from bench.errors import RunFailed
+from bench.lab.loadrun import LoadSpec, check_listening, run_load
+from bench.lab.session import new_run_id
+from bench.report import loadtest
+from bench.report.live import LoadProgress
+
+
+@click.command("load")
+@click.argument("url")
+@click.option(
+    "-c",
+    "--connections",
+    type=click.IntRange(1, 10_000),
+    default=None,
+    help="Closed loop: connections, each sending its next request when answered [default: 10]. "
+    "With --rate: the most connections the pool may open [default: 1000].",
+)
+@click.option(
+    "-d",
+    "--duration",
+    type=FiniteRange(0.01, 3600),
+    default=None,
+    help="Seconds to send for [default: 10 unless -n is given].",
+)
+@click.option(
+    "--rate",
+    type=FiniteRange(0.1, 1_000_000),
+    default=None,
+    help="Open loop: start this many requests per second whatever the server does; latency counts "
+    "from each request's intended start.",
+)
+@click.option("-n", "--total", type=click.IntRange(1, 10_000_000), default=None, help="Stop after this many requests.")
+@click.option(
+    "--timeout",
+    type=FiniteRange(0.01, 600),
+    default=10.0,
+    show_default=True,
+    help="Seconds a request may take before it counts as a timeout error.",
+)
+@client_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON document and nothing else.")
+@click.option("--allow-remote", is_flag=True, help="Allow a target that is not a loopback address.")
+@results_option
+def command(
+    url: str,
+    connections: int | None,
+    duration: float | None,
+    rate: float | None,
+    total: int | None,
+    timeout: float,
+    client: ClientKind,
+    as_json: bool,
+    allow_remote: bool,
+    out_dir: Path,
+) -> None:
+    """Fire HTTP GET load at URL, like wrk (closed loop) or wrk2 -R (--rate, open loop).
+
+    Saved as a run under --out (run.json and report.html): bench show, compare and export
+    work on it."""
+    target = parse_target(url, allow_remote)
+    console.clean_up(out_dir)
+    spec = LoadSpec.of(target, connections, duration, rate, total, timeout, client)
+    check_listening(target, timeout)
+    folder = results.prepare_folder(out_dir / new_run_id("load"))
+    progress = LoadProgress(spec.duration_s, spec.total)
+    with console.live(progress, console.err_console() if as_json else console.console(), transient=True):
+        doc = run_load(spec, folder, progress.observe, console.events_with_pages(), on_start=progress.start)
+    figures = doc.figures
+    if as_json:
+        click.echo(figures.model_dump_json(indent=2))
+        click.echo(console.saved_line(folder), err=True)
+    else:
+        out = console.console()
+        out.print(loadtest.build(figures))
+        out.print(f"\n{console.saved_line(folder)}")
+    if figures.interrupted:
+        raise status.Ended(status.INTERRUPTED)
+    if figures.requests == 0:
+        raise RunFailed(f"every request failed ({', '.join(f'{k}: {v}' for k, v in figures.errors.items())})")

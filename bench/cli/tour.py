@@ -1,0 +1,67 @@
+"""``bench tour``: the lessons in teaching order, each measured, then one course page linking them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bench import results
+from bench.cli import console, status
+from bench.cli.options import results_option, scenarios_option, time_scale_option
+from bench.engine import loops
+from bench.errors import BenchError
+from bench.lab.session import new_run_id
+from bench.lab.tour import run_tour
+from bench.model.events import Event, LessonStarted
+from bench.model.tour import LESSONS
+from bench.model.tour import verdict as tour_verdict
+from bench.report import course
+from bench.report.live import Board
+
+
+@click.command("tour")
+@time_scale_option
+@click.option("--lessons", "only", default=None, help="Comma-separated subset of the lessons (scenario names).")
+@results_option
+@scenarios_option
+def command(time_scale: float, only: str | None, out_dir: Path, scenarios_file: Path | None) -> None:
+    """The lessons in teaching order, each measured, then one course page linking their reports."""
+    console.clean_up(out_dir)
+    catalog = console.catalog(scenarios_file)
+    lessons = LESSONS
+    if only is not None:
+        wanted = [n.strip() for n in only.split(",") if n.strip()]
+        unknown = [n for n in wanted if n not in {lesson.scenario for lesson in LESSONS}]
+        if unknown:
+            raise BenchError(f"no lesson {unknown[0]!r}; the lessons: {', '.join(x.scenario for x in LESSONS)}")
+        lessons = tuple(lesson for lesson in LESSONS if lesson.scenario in wanted)
+    folder = results.prepare_folder(out_dir / new_run_id("tour"))
+    err = console.err_console()
+
+    def announce(event: Event) -> None:
+        if isinstance(event, LessonStarted):
+            err.print(f"[{event.number}/{event.total}] {event.lesson.scenario}: {event.lesson.question}", style="bold")
+
+    board = Board("", [])  # the lesson being measured: one live view over the whole tour
+    events = console.events_with_pages().subscribe(announce).subscribe(board.on_event)
+    try:
+        with console.live(board, err, transient=True):
+            stops = loops.run(run_tour(catalog, time_scale, folder, console.catalog_dir(catalog), events, lessons))
+    except KeyboardInterrupt:
+        raise status.Ended(
+            status.INTERRUPTED, f"interrupted: servers stopped; finished lessons kept in {folder}"
+        ) from None
+    title = "The concurrency lab: the course"
+    page = course.write(course.render(title, [(s.lesson, s.doc, s.skipped) for s in stops], time_scale), folder)
+    out = console.console()
+    for s in stops:
+        if s.doc is None:
+            out.print(f"- {s.lesson.scenario}: {s.skipped}", style="yellow")
+            continue
+        v = tour_verdict(s.doc)
+        mark = "✓" if v.held == v.claims else "✗"
+        out.print(f"{mark} {s.lesson.scenario}: {v.held} of {v.claims} claims hold · {v.measurement}")
+    out.print(f"\ncourse page: {page}")
+    if any(s.doc is not None and any(v.status == "failed" for v in s.doc.variants) for s in stops):
+        raise status.Ended(status.FAILED)

@@ -1,0 +1,101 @@
+"""One way to fire a load of any shape with any client: the lab's runs and ``bench load`` both call ``fire``.
+
+A ``LoadShape`` says what to send (the pattern and its numbers); ``fire`` picks the
+pattern's function and the client (the raw client's closed loop has its own fast path,
+``bench.engine.pump``; the browser opens tabs, for bursts only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from bench.engine.browser import browser_burst
+from bench.engine.clients import ClientKind, make_client
+from bench.engine.load import Request, Sample, burst, closed_loop, open_loop
+from bench.engine.pump import closed_loop_raw
+from bench.model.events import LoadObserver, no_load_observer
+
+Pattern = Literal["burst", "closed", "open"]
+AnyClient = Literal["raw", "httpx", "browser"]
+
+
+@dataclass(frozen=True)
+class LoadShape:
+    """What one load sends.
+
+    ``concurrency`` is read by the pattern: a burst opens that many tabs (one request
+    each), a closed loop keeps that many connections busy, an open loop may open at most
+    that many connections for its arrivals.
+    """
+
+    pattern: Pattern
+    concurrency: int
+    timeout_s: float
+    gap_s: float = 0.0  # burst: between two tabs' arrivals
+    duration_s: float | None = None
+    total: int | None = None
+    rate: float | None = None  # open loop: requests started per second
+
+    def __post_init__(self) -> None:
+        if self.pattern == "open" and self.rate is None:
+            raise ValueError("an open loop needs a rate")
+
+
+async def fire(
+    shape: LoadShape,
+    client: AnyClient | ClientKind,
+    host: str,
+    port: int,
+    next_request: Callable[[int], Request],
+    observe: LoadObserver = no_load_observer,
+    sink: Callable[[Sample], None] | None = None,
+    observe_sent: bool = True,
+) -> list[Sample]:
+    """Send ``shape``'s requests (``next_request(i)`` gives the i-th) and return their samples.
+
+    With ``sink`` every sample of a closed or open loop goes there as it completes (the
+    list returned is then empty): a long load keeps constant memory. ``observe_sent=False``
+    spares the raw closed loop its per-request 'sent' call when nobody needs it."""
+    if client == "browser":
+        if shape.pattern != "burst":
+            raise ValueError("the browser opens tabs: it fires bursts only")
+        requests = [next_request(i) for i in range(shape.concurrency)]
+        return await browser_burst(host, port, requests, shape.gap_s, shape.timeout_s, observe)
+    if shape.pattern == "closed" and client == "raw":
+        return await closed_loop_raw(
+            host,
+            port,
+            next_request,
+            shape.concurrency,
+            shape.duration_s,
+            shape.total,
+            shape.timeout_s,
+            observe,
+            observe_sent=observe_sent,
+            sink=sink,
+        )
+    http = make_client(client, host, port, max_connections=shape.concurrency)
+    try:
+        if shape.pattern == "burst":
+            requests = [next_request(i) for i in range(shape.concurrency)]
+            return await burst(http, requests, shape.gap_s, shape.timeout_s, observe)
+        if shape.pattern == "closed":
+            return await closed_loop(
+                http, next_request, shape.concurrency, shape.duration_s, shape.total, shape.timeout_s, observe, sink
+            )
+        assert shape.rate is not None
+        return await open_loop(
+            http,
+            next_request,
+            shape.rate,
+            shape.duration_s,
+            shape.total,
+            shape.timeout_s,
+            shape.concurrency,
+            observe,
+            sink,
+        )
+    finally:
+        await http.aclose()

@@ -1,0 +1,128 @@
+"""``bench load`` as a run: fire the load at a URL, keep its figures as a run document, saved.
+
+Every sample goes into a ``LoadRecorder`` as it completes (memory stays flat for
+millions of requests). Ctrl-C ends the load and keeps what was measured, as wrk2 and
+oha print what they measured: the document is then ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import results
+from bench.engine import loops, recorder
+from bench.engine.clients import ClientKind
+from bench.engine.dispatch import LoadShape, fire
+from bench.engine.load import Request
+from bench.engine.target import Target, connection_refused
+from bench.errors import RunFailed
+from bench.lab import environment
+from bench.model.document import LoadDocument
+from bench.model.events import Events, LoadObserver, RunEnded, no_events, no_load_observer
+
+CLOSED_LOOP_CONNECTIONS = 10  # wrk's default
+OPEN_LOOP_POOL = 1000
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """What the user asked ``bench load`` for, defaults filled in."""
+
+    target: Target
+    connections: int
+    duration_s: float | None
+    rate: float | None
+    total: int | None
+    timeout_s: float
+    client: ClientKind
+
+    @classmethod
+    def of(
+        cls,
+        target: Target,
+        connections: int | None,
+        duration_s: float | None,
+        rate: float | None,
+        total: int | None,
+        timeout_s: float,
+        client: ClientKind,
+    ) -> LoadSpec:
+        if duration_s is None and total is None:
+            duration_s = 10.0
+        pool = connections or (OPEN_LOOP_POOL if rate is not None else CLOSED_LOOP_CONNECTIONS)
+        return cls(target, pool, duration_s, rate, total, timeout_s, client)
+
+    @property
+    def shape(self) -> LoadShape:
+        return LoadShape(
+            pattern="open" if self.rate is not None else "closed",
+            concurrency=self.connections,
+            timeout_s=self.timeout_s,
+            duration_s=self.duration_s,
+            total=self.total,
+            rate=self.rate,
+        )
+
+    def command(self) -> str:
+        """The command line that does this load again (saved with the run)."""
+        return " ".join(
+            ["bench load", self.target.url, f"-c {self.connections}"]
+            + ([f"-d {self.duration_s:g}"] if self.duration_s is not None else [])
+            + ([f"--rate {self.rate:g}"] if self.rate is not None else [])
+            + ([f"-n {self.total}"] if self.total is not None else [])
+            + [f"--timeout {self.timeout_s:g}", f"--client {self.client}"]
+        )
+
+
+def check_listening(target: Target, timeout_s: float) -> None:
+    """Before anything is saved: a URL nobody serves is a failed run, said in one line."""
+    refused = loops.run(connection_refused(target.host, target.port, timeout_s))
+    if refused is not None:
+        raise RunFailed(f"nothing is listening on {target.host}:{target.port}: {refused}")
+
+
+def run_load(
+    spec: LoadSpec,
+    folder: Path,
+    observe: LoadObserver = no_load_observer,
+    events: Events | None = None,
+    on_start: Callable[[], None] | None = None,
+) -> LoadDocument:
+    """Fire ``spec``'s load (``observe`` hears every answer), save the run in ``folder`` and return it.
+
+    ``on_start`` is called just before the first request leaves (the live line's clock starts there)."""
+    events = events or no_events()
+    measured = recorder.LoadRecorder()
+    target = spec.target
+
+    def next_request(index: int) -> Request:
+        return "", target.path
+
+    async def go() -> None:
+        if on_start is not None:
+            on_start()
+        await fire(
+            spec.shape, spec.client, target.host, target.port, next_request, observe, measured.add, observe_sent=False
+        )
+
+    interrupted = False
+    try:
+        loops.run(go())
+    except KeyboardInterrupt:
+        interrupted = True
+    figures = measured.figures(target.url, spec.shape.pattern, spec.client, loops.loop_name(), spec.connections)
+    figures.interrupted = interrupted
+    doc = LoadDocument(
+        run_id=folder.name,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        status="interrupted" if interrupted else "complete",
+        command=spec.command(),
+        environment=environment.capture(),
+        figures=figures,
+    )
+    results.save(doc, folder)
+    events.emit(RunEnded(doc, folder))
+    return doc
