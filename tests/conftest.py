@@ -8,6 +8,16 @@ from pathlib import Path
 import pytest
 
 from bench.engine.processes import marked_processes, owner_alive, owner_mark
+from tests.factories import ROOT
+
+INTEGRATION = Path(__file__).resolve().parent / "integration"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/integration/ starts real servers: marked so, by its folder."""
+    for item in items:
+        if INTEGRATION in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.integration)
 
 
 def leftover_processes() -> list[str]:
@@ -37,4 +47,4 @@ def nothing_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def scenarios_text() -> str:
-    return (Path(__file__).resolve().parent.parent / "scenarios.yaml").read_text()
+    return (ROOT / "scenarios.yaml").read_text()

@@ -31,6 +31,8 @@ from bench.model.document import (
 from bench.model.metrics import summarise
 from bench.model.scenario import Catalog, Claim, Load, Work
 
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: scenarios.yaml, README.md, benchmarks/
+
 
 def variant_result(
     name: str,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bench import results
+from bench import contract, results
 from bench.cli import console, status
 from bench.cli.options import complete_scenario, complete_variant, results_option, scenarios_option, time_scale_option
 from bench.engine import loops
@@ -60,7 +60,7 @@ from bench.report.live import Board
 )
 @click.option(
     "--done-file",
-    default="notification.log",
+    default=contract.HUMAN_LOG_FILE,
     show_default=True,
     help="Own apps: the file the app appends to when a unit of work is done ('' : none, done times unknown).",
 )

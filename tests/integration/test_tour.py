@@ -11,28 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bench.lab.catalog import default_scenarios_path, load_catalog
-from bench.model.tour import LESSONS, verdict
-from bench.report.course import render
-from tests.factories import run_document
-
-
-def test_every_lesson_is_a_scenario_and_its_variants_exist() -> None:
-    catalog = load_catalog(default_scenarios_path())
-    assert [lesson.scenario for lesson in LESSONS][:2] == ["four-tabs", "four-tabs-burst"]
-    for lesson in LESSONS:
-        catalog.pick_variants(catalog.scenario(lesson.scenario), lesson.variants or None)  # raises if not
-
-
-def test_the_verdict_and_the_course_page() -> None:
-    doc = run_document()
-    v = verdict(doc)
-    assert v.claims == 2 and v.held + len(v.not_held) == 2
-    assert v.prediction.startswith("all done: sync 4.00 s")
-    html = render("The course", [(LESSONS[0], doc, None), (LESSONS[-1], None, "skipped: no Chromium")], 0.1)
-    assert "four-tabs/report.html" in html and "skipped: no Chromium" in html and "<script" not in html
-    assert LESSONS[0].question in html and "Prediction" in html and "Verdict" in html
-
 
 @pytest.mark.integration
 def test_a_short_tour_saves_each_lesson_and_links_it(tmp_path: Path) -> None:
@@ -66,13 +44,3 @@ def test_a_short_tour_saves_each_lesson_and_links_it(tmp_path: Path) -> None:
     assert (folder / links[0]).is_file()
     doc = json.loads((folder / "to-thread" / "run.json").read_text())
     assert doc["status"] == "complete" and [v["name"] for v in doc["variants"]] == ["threadpool", "to-thread"]
-
-
-def test_an_unknown_lesson_is_one_line(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench", "tour", "--lessons", "nope", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 2 and out.stderr.startswith("error: no lesson 'nope'; the lessons: four-tabs")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.factories import ROOT
 
 
 def test_import_contracts_hold() -> None:

@@ -42,8 +42,11 @@ def test_pid_split_is_shown_for_several_workers() -> None:
 
 def test_timeline_marks_waiting_and_background_work() -> None:
     text = render(build_run(run_document()))
-    timeline = text[text.index("Timeline") :]
-    assert "━" in timeline and "╌" in timeline and "●" in timeline
+    rows = text[text.index("Timeline") :].splitlines()[2:]  # the bars, below the legend and the heading
+    sync = [row for row in rows if " sync " in row or row.startswith("  ")][:4]
+    background = next(row for row in rows if row.lstrip().startswith("background"))
+    assert all("━" in row and "╌" not in row and row.rstrip().endswith("●") for row in sync)  # waits for its work
+    assert "━╌" in background and background.rstrip().endswith("●")  # answered at once, the work runs after
 
 
 def test_failed_variant_is_reported_with_its_error() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.factories import ROOT
+
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
@@ -21,7 +21,9 @@ def test_every_capture_is_well_formed_and_names_its_command() -> None:
         [sys.executable, str(ROOT / "scripts" / "refresh_readme.py"), "--check"], capture_output=True, text=True
     )
     assert check.returncode == 0, check.stderr
-    for m in re.finditer(r"^<!-- capture: (.+?) -->\n```text\n\$ (.+)\n", README, re.M):
+    captures = list(re.finditer(r"^<!-- capture: (.+?) -->\n```text\n\$ (.+)\n", README, re.M))
+    assert len(captures) == README.count("<!-- capture: ") > 0  # every marked block is a capture, and one at least
+    for m in captures:
         assert m[1] == m[2]  # the block shows the command that produced it
 
 

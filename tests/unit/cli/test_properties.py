@@ -143,9 +143,22 @@ def test_any_numbers_for_load_are_used_or_refused(connections: str, duration: st
         assert math.isfinite(float(duration)) and math.isfinite(float(rate)) and math.isfinite(float(timeout))
 
 
+def _accepted_scale(text: str) -> bool:
+    """What ``--time-scale`` takes: a finite number from 0.001 to 10 (click's float parsing)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(value) and 0.001 <= value <= 10.0
+
+
 @FAST
-@given(scale=numbers)
+@given(scale=st.one_of(numbers, st.floats(min_value=0.001, max_value=10.0).map(repr)))
 def test_any_time_scale_is_used_or_refused(scale: str, tmp_path_factory: object) -> None:
     out = Path(tmp_path_factory.mktemp("out"))
     code, err = run("run", "four-tabs", "--time-scale", scale, "--variants", "nope", "--out", str(out))
     assert_clean(code, err, (2,))
+    if _accepted_scale(scale):  # used: the run went on to pick its variants, and refused the unknown one
+        assert "unknown variant 'nope'" in err, err
+    else:  # refused: the error names the option
+        assert "--time-scale" in err, err

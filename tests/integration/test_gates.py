@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.factories import ROOT
+
 SCALE = "0.1"  # d = 1 s: the 5 % noise floor is 50 ms, far above a busy machine's jitter
 
 
@@ -108,7 +110,7 @@ def test_check_turns_a_failed_claim_into_exit_3(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_two_saved_loads_compare_as_json(tmp_path: Path) -> None:
-    targets = str(Path(__file__).parent.parent / "benchmarks")
+    targets = str(ROOT / "benchmarks")
     command = [sys.executable, "-m", "uvicorn", "targets:app", "--app-dir", targets, "--port", "0", "--no-access-log"]
     with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as server:
         try:
