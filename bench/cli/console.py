@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 from rich.console import Console, RenderableType
@@ -26,11 +26,23 @@ from bench.report import html
 WIDE = 120  # for output that is not a terminal (files, CI logs, the README capture)
 
 
+class PlainConsole(Console):
+    """A console for files, pipes and CI logs: 120 columns, and lines without the trailing
+    spaces rich pads every line of a table or a padded block with."""
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        with self.capture() as captured:
+            super().print(*objects, **options)
+        text = "\n".join(line.rstrip() for line in captured.get().split("\n"))
+        self.file.write(text)
+        self.file.flush()
+
+
 def console(file: IO[str] | None = None) -> Console:
-    """A console on stdout (or ``file``); 120 columns wide when it is not a terminal."""
+    """A console on stdout (or ``file``): rich's own on a terminal, else a ``PlainConsole``."""
     out = Console(file=file, highlight=False)
     if not out.is_terminal:
-        out = Console(file=file, highlight=False, width=WIDE)
+        out = PlainConsole(file=file, highlight=False, width=WIDE)
     return out
 
 

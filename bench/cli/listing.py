@@ -9,7 +9,7 @@ import click
 from bench.cli import console
 from bench.cli.options import scenarios_option
 from bench.model.document import Scaled
-from bench.report import terminal
+from bench.report.tables import describe_load
 
 
 @click.command("list")
@@ -28,7 +28,7 @@ def command(scenarios_file: Path | None) -> None:
             rate=load.rate,
             client=load.client or "raw",
         )
-        how = terminal.describe_load(load, at_scale)
+        how = describe_load(load, at_scale)
         click.echo(
             f"  {name:<{width}}{sc.title} ({how}; {sc.work.seconds:g} s of {sc.work.kind} work each; "
             f"variants: {', '.join(sc.variants)})"

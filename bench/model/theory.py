@@ -175,6 +175,18 @@ def expected(
     )
 
 
+def closed_loop_rate(
+    connections: int, slots_per_worker: int | None, workers: int, work_s: float | None, answers: str | None
+) -> float | None:
+    """A closed loop whose answers wait for the work: req/s = min(connections, slots) / d
+    (Little's law with every connection always waiting). None when the answer does not wait
+    for the work, or d is unknown: then the server's own speed is the limit, not the theory's."""
+    if not work_s or answers != "after-work":
+        return None
+    in_flight = connections if slots_per_worker is None else min(connections, slots_per_worker * workers)
+    return in_flight / work_s
+
+
 def _describe(variant: Variant, slots: int | None) -> str:
     if slots is None:
         capacity = "no limit on overlapping work"

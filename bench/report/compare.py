@@ -27,32 +27,16 @@ from rich.text import Text
 from bench.model.document import Document, LoadDocument, RunDocument, VariantResult
 from bench.model.repeats import NOISE_FLOOR
 from bench.model.welch import welch_p
+from bench.report.tables import COMPARED_RUN_FIGURES, FIGURES
+from bench.report.tables import LOAD_FIGURES as LOADED
 
 ALPHA = 0.05
 NO_CHANGE, CHANGED = "no change", "changed"
 
 # (label, key, unit, direction): direction +1 when a larger value is slower, -1 when a smaller
-# one is (a rate), 0 when neither (parallelism).
-RUN_FIGURES = (
-    ("all responded", "all_responded_s", "s", 1),
-    ("all done", "all_done_s", "s", 1),
-    ("response p50", "response_p50_s", "s", 1),
-    ("response p99", "response_p99_s", "s", 1),
-    ("response max", "response_max_s", "s", 1),
-    ("req/s", "throughput_rps", "req/s", -1),
-    ("parallelism", "parallelism", "", 0),
-    ("lost", "lost", "n", 1),
-    ("errors", "errors", "n", 1),
-)
-LOAD_FIGURES = (
-    ("req/s", "requests_per_s", "req/s", -1),
-    ("latency p50", "p50_ms", "ms", 1),
-    ("latency p90", "p90_ms", "ms", 1),
-    ("latency p99", "p99_ms", "ms", 1),
-    ("latency p99.9", "p99_9_ms", "ms", 1),
-    ("latency max", "max_ms", "ms", 1),
-    ("errors", "errors", "n", 1),
-)
+# one is (a rate), 0 when neither (parallelism). The figures are those the tables name.
+RUN_FIGURES = tuple((FIGURES[k].label, k, FIGURES[k].unit, FIGURES[k].slower) for k in COMPARED_RUN_FIGURES)
+LOAD_FIGURES = tuple((f.label, f.key, f.unit, f.slower) for f in LOADED)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from bench.model.document import Document, LoadDocument, RequestRecord
 from bench.model.loadstats import Second
+from bench.report.tables import FIGURES, Grid, claims_grid, figures_grid
 from bench.results import to_json
 
 
@@ -30,10 +31,15 @@ def to_csv(doc: Document) -> str:
     return out.getvalue()
 
 
-def _cell(value: float | int | None) -> str:
-    if value is None:
-        return "—"
-    return str(value) if isinstance(value, int) else f"{value:.3f}"
+def markdown_table(grid: Grid) -> list[str]:
+    """A grid typeset as a Markdown table (its lines)."""
+    lines = [
+        "| " + " | ".join(c.title for c in grid.columns) + " |",
+        "|" + "|".join("---:" if c.numeric else "---" for c in grid.columns) + "|",
+    ]
+    for row in grid.rows:
+        lines.append("| " + " | ".join(cell.plain.replace("|", "\\|").replace("\n", " ") for cell in row) + " |")
+    return lines
 
 
 def load_markdown(doc: LoadDocument) -> str:
@@ -66,28 +72,19 @@ def to_markdown(doc: Document) -> str:
         f"Run `{doc.run_id}` ({doc.status}), time scale {doc.time_scale:g}, "
         f"Python {doc.environment.python}, {doc.environment.cpus_usable} CPUs.",
         "",
-        "| variant | response p50 (s) | response max (s) | all responded (s) | all done (s) "
-        "| expected all done (s) | parallelism | lost | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for v in doc.variants:
-        s, e = v.summary, v.expected
-        if s is None:
-            lines.append(f"| {v.name} | failed to run | | | | | | | |")
-            continue
-        lines.append(
-            f"| {v.name} | {_cell(s.response_p50_s)} | {_cell(s.response_max_s)} | "
-            f"{_cell(s.all_responded_s)} | {_cell(s.all_done_s)} | {_cell(e.all_done_s if e else None)} | "
-            f"{_cell(s.parallelism)} | {s.lost} | {s.errors} |"
-        )
+    keys = ("response_p50_s", "response_max_s", "all_responded_s", "all_done_s", "expected", "parallelism")
+    in_seconds = {k: f"{FIGURES[k].label} (s)" for k in keys if k in FIGURES and FIGURES[k].unit == "s"}
+    figures = figures_grid(doc.variants).pick(
+        "variant", *keys, "lost", "errors", "served_by", **in_seconds, expected="expected all done (s)"
+    )
+    lines += markdown_table(figures)
     claims = doc.claims()
     if claims:
-        lines += ["", "| | claim | variant | says | measured | expected |", "|---|---|---|---|---:|---:|"]
-        for c in claims:
-            lines.append(
-                f"| {'✓' if c.holds else '✗'} | {c.id} | {c.variant} | {c.says} | {c.measured_text} "
-                f"| {c.expected_text} |"
-            )
+        lines += [
+            "",
+            *markdown_table(claims_grid(claims).pick("mark", "id", "variant", "says", "measured", "expected")),
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -16,12 +16,18 @@ from bench import contract
 from bench.model import loadstats
 from bench.model.document import LoadDocument, RunDocument, VariantResult
 from bench.report.charts import histogram_svg, latency_section, per_second_svg, percentile_svg
-from bench.report.terminal import (
-    describe_capacity,
+from bench.report.tables import (
+    CLAIM_PROSE,
+    Cell,
+    Column,
+    Grid,
+    capacity_grid,
+    claims_grid,
     describe_load,
     diagnosis_lines,
-    figure,
-    over_the_runs,
+    figures_grid,
+    latency_grid,
+    runs_grid,
     seconds,
     sweep_points,
     theory_done,
@@ -46,13 +52,33 @@ def _cell(value: float | int | None, digits: int = 3) -> str:
     return str(value) if isinstance(value, int) else seconds(value, digits)
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+TONES = {"": "", "strong": "b", "dim": "why", "good": "ok", "bad": "no", "warn": "finding"}
+
+
+def html_of(cell: Cell) -> str:
+    out = []
+    for span in cell.spans:
+        text = escape(span.text).replace("\n", "<br>")
+        if span.tone == "strong":
+            out.append(f"<b>{text}</b>")
+        elif span.tone:
+            out.append(f"<span class='{TONES[span.tone]}'>{text}</span>")
+        else:
+            out.append(text)
+    return "".join(out)
+
+
+def html_table(grid: Grid) -> str:
+    """A grid typeset as an HTML table (its title is the caller's heading)."""
+    head = "".join(f"<th>{escape(c.title)}</th>" for c in grid.columns)
     body = "".join(
         "<tr>"
-        + "".join(f"<td class='text'>{c}</td>" if c.startswith("<!--text-->") else f"<td>{c}</td>" for c in row)
+        + "".join(
+            f"<td>{html_of(cell)}</td>" if column.numeric else f"<td class='text'>{html_of(cell)}</td>"
+            for column, cell in zip(grid.columns, row, strict=True)
+        )
         + "</tr>"
-        for row in rows
+        for row in grid.rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
 
@@ -177,61 +203,20 @@ def render(doc: RunDocument) -> str:
                 f"<li class='{'no' if blocks else ''}'>{escape(line)}</li>" for line, blocks in diagnosis_lines(v)
             )
             out.append(f"<h3>{escape(v.name)} <span class='meta'>{escape(v.title)}</span></h3><ul>{items}</ul>")
-    rows = []
-    for v in doc.variants:
-        s, e = v.summary, v.expected
-        if s is None:
-            rows.append(
-                [escape(v.name)] + ["—"] * 9 if v.status == "ok" else [escape(v.name), "failed to run"] + [""] * 8
-            )
-            continue
-        keys = ("response_p50_s", "response_max_s", "all_responded_s", "all_done_s")
-        rows.append(
-            [
-                escape(v.name),
-                *(figure(v, k) for k in keys),
-                _cell(e.all_done_s if e else None),
-                figure(v, "done_time_p50_s"),
-                figure(v, "loop_lag_max_s"),
-                str(s.lost) if len(v.runs) < 2 else str(sum(r.lost for r in v.runs)),
-                str(s.errors) if len(v.runs) < 2 else str(sum(r.errors for r in v.runs)),
-            ]
-        )
     repeated = max((len(v.runs) for v in doc.variants), default=0)
     over = f", mean ± σ over {repeated} runs (lost and errors: all runs)" if repeated > 1 else ""
     out.append(f"<h2>Figures (seconds from the first request{over})</h2>")
-    out.append(
-        _table(
-            [
-                "variant",
-                "response p50",
-                "response max",
-                "all responded",
-                "all done",
-                "expected all done",
-                "done time p50",
-                "loop lag max",
-                "lost",
-                "errors",
-            ],
-            rows,
-        )
+    keys = ("response_p50_s", "response_max_s", "all_responded_s", "all_done_s", "expected", "done_time_p50_s")
+    figures = figures_grid(doc.variants).pick(
+        "variant", *keys, "loop_lag_max_s", "lost", "errors", "served_by", expected="expected all done"
     )
+    out.append(html_table(figures))
     out.append(runs_html(doc.variants))
     claims = doc.claims()
     if claims:
         out.append(f"<h2>Claims: {sum(c.holds for c in claims)} of {len(claims)} hold</h2>")
-        crow = []
-        for c in claims:
-            mark = "<span class='ok'>✓</span>" if c.holds else "<span class='no'>✗</span>"
-            text = f"<b>{escape(c.id)}</b> ({escape(c.variant)}) {escape(c.says)}"
-            text += f"<br><span class='why'>{escape(c.why)}</span>"
-            if c.note:
-                text += f"<br><span class='finding'>{escape(c.note)}</span>"
-            if c.runs:
-                text += f"<br><span class='meta'>on the mean of {c.runs} runs; held in {c.held_runs} alone</span>"
-            crow.append([mark, f"<!--text-->{text}", escape(c.measured_text), escape(c.expected_text)])
-        out.append(_table(["", "claim", "measured", "expected"], crow))
+        grid = claims_grid(claims).fold("claim", CLAIM_PROSE)
+        out.append(html_table(grid.pick("mark", "id", "measured", "expected")))
     out.append(sweep_chart(doc))
     distributions = [(v, request_charts(v)) for v in ran]
     if any(charts for _, charts in distributions):
@@ -255,32 +240,19 @@ def render(doc: RunDocument) -> str:
             out.append(f"<h3>{escape(v.name)} <span class='meta'>{escape(v.title)}</span></h3>")
             out.append(timeline_svg(v, end))
     out.append("<h2>Capacity and theory</h2>")
-    out.append(
-        _table(
-            ["variant", "capacity", "theory"],
-            [
-                [escape(v.name), escape(describe_capacity(v)), escape(v.expected.model if v.expected else "—")]
-                for v in doc.variants
-            ],
-        )
-    )
+    out.append(html_table(capacity_grid(doc.variants).pick("variant", "capacity", "theory")))
     out.append("</body></html>\n")
     return "\n".join(out)
 
 
 def runs_html(variants: list[VariantResult]) -> str:
     """Repeated runs: each main figure's mean ± σ, min … max and every run's value."""
-    rows = [
-        [escape(v.name), f"<!--text-->{escape(label)}", spread, span, f"<!--text-->{escape(each)}"]
-        for v in variants
-        if len(v.runs) > 1
-        for label, spread, span, each in over_the_runs(v)
-    ]
-    if not rows:
+    grid = runs_grid(variants)
+    if grid is None:
         return ""
     warm = max(v.warmups for v in variants)
     after = f" after {warm} warm-up run{'s' if warm > 1 else ''}" if warm else ""
-    return f"<h2>Over the runs{after}</h2>" + _table(["variant", "figure", "mean ± σ", "min … max", "each run"], rows)
+    return f"<h2>Over the runs{after}</h2>" + html_table(grid)
 
 
 def request_charts(v: VariantResult) -> str:
@@ -316,26 +288,24 @@ def render_load(doc: LoadDocument) -> str:
         f"{f.pattern} loop, {f.connections} connections, client {escape(f.client)} on {escape(f.loop)}; "
         f"Python {escape(doc.environment.python)}, {doc.environment.cpus_usable} CPUs.</p>",
     ]
-    errors = ", ".join(f"{escape(k)}: {v}" for k, v in f.errors.items()) or "none"
-    statuses = ", ".join(f"{escape(k)}: {v}" for k, v in f.statuses.items()) or "none"
-    summary = [
-        ["requests", f"{f.requests:,} in {f.duration_s:.2f} s"],
-        ["requests per second", f"{f.requests_per_s:,.1f}"],
-        ["status codes", f"<!--text-->{statuses}"],
-        ["errors", f"<!--text-->{errors}"],
-        ["dropped (open loop)", str(f.dropped)],
-    ]
-    body = [_table(["", ""], summary)]
+    errors = ", ".join(f"{k}: {v}" for k, v in f.errors.items()) or "none"
+    statuses = ", ".join(f"{k}: {v}" for k, v in f.statuses.items()) or "none"
+    summary = (
+        ("requests", f"{f.requests:,} in {f.duration_s:.2f} s"),
+        ("requests per second", f"{f.requests_per_s:,.1f}"),
+        ("status codes", statuses),
+        ("errors", errors),
+        ("dropped (open loop)", str(f.dropped)),
+    )
+    grid = Grid(
+        "",
+        (Column("what", "", numeric=False), Column("value", "", numeric=False)),
+        tuple((Cell.of(name), Cell.of(value)) for name, value in summary),
+    )
+    body = [html_table(grid)]
     if f.latency is not None:
-        lat = f.latency
-        values = (lat.min_ms, lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.p99_9_ms, lat.max_ms, lat.mean_ms, lat.stdev_ms)
         body.append(f"<h2>Latency (ms; {escape(f.precision)})</h2>")
-        body.append(
-            _table(
-                ["", "min", "p50", "p90", "p99", "p99.9", "max", "mean", "stdev"],
-                [["latency", *(f"{x:.3f}" for x in values)]],
-            )
-        )
+        body.append(html_table(latency_grid(f)))
     body.append(
         latency_section(
             histogram_svg(f.histogram, "latency histogram"),

@@ -12,10 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from bench.model.loadstats import LoadFigures
-
-
-def _ms(v: float) -> str:
-    return f"{v:.3f}" if v < 10 else f"{v:.1f}"
+from bench.report.tables import latency_grid, milliseconds
+from bench.report.terminal import rich_table
 
 
 def build(f: LoadFigures, heading: str | None = None) -> Group:
@@ -36,31 +34,7 @@ def build(f: LoadFigures, heading: str | None = None) -> Group:
     if f.dropped or f.client_queue is not None:
         summary.add_row("dropped", Text(str(f.dropped), style="red" if f.dropped else ""))
     parts: list[Table | Text] = [head, summary]
-    rows = [("latency", f.latency)]
-    if f.client_queue is not None:
-        rows.append(("client queue", f.client_queue))
-    table = Table(title=f"ms ({f.precision})", title_justify="left")
-    table.add_column("")
-    for name in ("min", "p50", "p90", "p99", "p99.9", "max", "mean", "stdev"):
-        table.add_column(name, justify="right")
-    for name, lat in rows:
-        if lat is not None:
-            table.add_row(
-                name,
-                *(
-                    _ms(v)
-                    for v in (
-                        lat.min_ms,
-                        lat.p50_ms,
-                        lat.p90_ms,
-                        lat.p99_ms,
-                        lat.p99_9_ms,
-                        lat.max_ms,
-                        lat.mean_ms,
-                        lat.stdev_ms,
-                    )
-                ),
-            )
+    table = rich_table(latency_grid(f))
     parts.append(table)
     if f.histogram:
         biggest = max(b.count for b in f.histogram) or 1
@@ -70,6 +44,6 @@ def build(f: LoadFigures, heading: str | None = None) -> Group:
         hist.add_column(justify="right")
         for b in f.histogram:
             bar = "█" * round(30 * b.count / biggest) if b.count else ""
-            hist.add_row(f"{_ms(b.from_ms)} – {_ms(b.to_ms)}", Text(bar, style="cyan"), str(b.count))
+            hist.add_row(f"{milliseconds(b.from_ms)} – {milliseconds(b.to_ms)}", Text(bar, style="cyan"), str(b.count))
         parts.append(hist)
     return Group(*parts)

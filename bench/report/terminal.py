@@ -8,6 +8,7 @@ ones saved in the document, so ``bench show`` re-renders a run faithfully.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
@@ -15,72 +16,49 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from bench.model.document import ClaimResult, LocustLoad, RunDocument, Scaled, Summary, VariantResult, run_name
-from bench.model.metrics import pid_split
+from bench.model.document import ClaimResult, RunDocument, VariantResult
 from bench.model.ownapp import Diagnosis, Prediction, Strategy, blocking_sentences, endpoint_text
-from bench.model.scenario import Load
+from bench.report.tables import (
+    CLAIM_PROSE,
+    Cell,
+    Grid,
+    capacity_grid,
+    claims_grid,
+    describe_load,
+    diagnosis_lines,
+    figure,
+    figures_grid,
+    mean_of,
+    over_runs,
+    runs_grid,
+    seconds,
+    sweep_points,
+    sweep_theory,
+    theory_done,
+)
 
 MAX_TABS_SHOWN = 8  # beyond this, per-tab tables and timelines stop being readable
+TONES = {"": "", "strong": "bold", "dim": "dim", "good": "green bold", "bad": "red bold", "warn": "yellow"}
 
 
-def seconds(value: float | None, digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+def text_of(cell: Cell) -> Text:
+    text = Text()
+    for span in cell.spans:
+        text.append(span.text, style=TONES[span.tone])
+    return text
 
 
-def figure(v: VariantResult, key: str, digits: int = 3) -> str:
-    """A figure of ``v`` as shown: its value, or mean ± σ over the runs when the variant ran repeatedly."""
-    st = v.stats.get(key) if len(v.runs) > 1 else None
-    if st is not None:
-        return f"{st.mean:.{digits}f}±{st.stdev:.{digits}f}"
-    return seconds(getattr(v.summary, key, None), digits)
-
-
-def over_runs(variants: Iterable[VariantResult]) -> str:
-    """What a table's title adds when its figures are means over repeated runs."""
-    n = max((len(v.runs) for v in variants), default=0)
-    return f"; mean±σ over {n} runs" if n > 1 else ""
-
-
-def mean_of(v: VariantResult, key: str) -> float | None:
-    """The figure's mean over the runs, or its one value."""
-    st = v.stats.get(key)
-    return st.mean if st is not None else getattr(v.summary, key, None)
-
-
-def ratio(measured: float | None, expected: float | None) -> str:
-    if measured is None or not expected:
-        return "—"
-    return f"{measured / expected:.2f}×"
-
-
-def _bound(duration_s: float | None, total: int | None) -> str:
-    parts = [f"{seconds(duration_s, 2)} s" if duration_s else "", f"{total} requests" if total else ""]
-    return " or ".join(p for p in parts if p)
-
-
-def _plural(n: int | None, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-def describe_load(load: Load | LocustLoad, scaled: Scaled) -> str:
-    """The load of a run in words, at the scale it ran."""
-    if isinstance(load, LocustLoad):
-        if load.mode == "web UI":
-            how = "web UI, users chosen there"
-        else:
-            how = f"headless, {load.users} users spawned at {load.spawn_rate}/s for {load.run_time} s"
-        workers = f", {load.processes} local workers" if load.processes else ""
-        pacing = f", one request per user every {load.pace:g} s" if load.pace else ", users never wait"
-        return f"Locust ({how}{pacing}{workers})"
-    if load.pattern == "closed":
-        return f"closed loop: {_plural(load.clients, 'connection')} for {_bound(scaled.duration_s, load.total)}"
-    if load.pattern == "open":
-        rate = f"{scaled.rate:g}" if scaled.rate is not None else "?"
-        return f"open loop: {rate} requests/s for {_bound(scaled.duration_s, load.total)}"
-    who = "tabs" if scaled.client == "browser" else "clients"
-    if not scaled.gap_s:
-        return f"{load.clients} {who} at the same instant"
-    return f"{load.clients} {who}, {seconds(scaled.gap_s)} s apart"
+def rich_table(grid: Grid, title: str | None = None, **options: Any) -> Table:
+    """A grid typeset for the terminal; ``options`` go to rich's ``Table``."""
+    table = Table(title=Text(grid.title if title is None else title), title_justify="left", **options)
+    for i, column in enumerate(grid.columns):
+        # a variant's name is never cut ("other-route-g…"): the other columns wrap instead
+        whole = max((len(row[i].plain) for row in grid.rows), default=0) if column.key == "variant" else None
+        table.add_column(column.title, justify="right" if column.numeric else "left", min_width=whole)
+    ends = set(grid.groups)
+    for i, row in enumerate(grid.rows):
+        table.add_row(*(text_of(c) for c in row), end_section=i in ends)
+    return table
 
 
 def header(doc: RunDocument) -> Text:
@@ -104,34 +82,14 @@ def header(doc: RunDocument) -> Text:
     return text
 
 
+RESPONSE_COLUMNS = ("response_min_s", "response_p50_s", "response_p95_s", "response_p99_s", "response_max_s")
+
+
 def response_table(variants: list[VariantResult], rates: bool = False) -> Table:
     title = "Response time (s): request sent → response received" + over_runs(variants)
-    table = Table(title=title, title_justify="left")
-    table.add_column("variant", style="bold")
-    for name in ("min", "p50", "p95", "p99", "max", "all responded"):
-        table.add_column(name, justify="right")
-    if rates:
-        table.add_column("req/s", justify="right")
-    table.add_column("served by")
-    for v in variants:
-        s = v.summary
-        if s is None:
-            table.add_row(v.name, *["—"] * (7 if rates else 6), Text("failed to run", style="red"))
-            continue
-        keys = ("response_min_s", "response_p50_s", "response_p95_s", "response_p99_s", "response_max_s")
-        cells = [figure(v, k) for k in (*keys, "all_responded_s")]
-        if rates:
-            cells.append(figure(v, "throughput_rps", 1))
-        table.add_row(v.name, *cells, served_by(v))
-    return table
-
-
-def served_by(v: VariantResult) -> str:
-    if v.summary is None or not v.summary.pids:
-        return "—"
-    if v.capacity.workers == 1:
-        return f"pid {next(iter(v.summary.pids))}"
-    return pid_split(v.summary.pids, v.capacity.workers)
+    keys = ("variant", *RESPONSE_COLUMNS, "all_responded_s", *(("throughput_rps",) if rates else ()), "served_by")
+    grid = figures_grid(variants).pick(*keys, response_p50_s="p50", response_p99_s="p99", response_max_s="max")
+    return rich_table(grid, title)
 
 
 def work_table(variants: list[VariantResult]) -> Table:
@@ -139,41 +97,8 @@ def work_table(variants: list[VariantResult]) -> Table:
     title = "Work (s): first request sent → last unit of work recorded done" + (
         f"{repeated} (lost and errors: all runs)" if repeated else ""
     )
-    table = Table(title=title, title_justify="left")
-    table.add_column("variant", style="bold")
-    table.add_column("all done", justify="right")
-    table.add_column("expected", justify="right")
-    table.add_column("measured / expected", justify="right")
-    table.add_column("done time p50", justify="right")
-    table.add_column("work began p50", justify="right")
-    table.add_column("parallelism", justify="right")
-    table.add_column("lost", justify="right")
-    table.add_column("errors", justify="right")
-    for v in variants:
-        s, e = v.summary, v.expected
-        if s is None:
-            table.add_row(v.name, *["—"] * 8)
-            continue
-        table.add_row(
-            v.name,
-            figure(v, "all_done_s"),
-            seconds(e.all_done_s if e else None),
-            ratio(mean_of(v, "all_done_s"), e.all_done_s if e else None),
-            figure(v, "done_time_p50_s"),
-            figure(v, "work_began_p50_s"),
-            figure(v, "parallelism", 2),
-            _count(s.lost) if len(v.runs) < 2 else _count(sum(r.lost for r in v.runs)),
-            _count(s.errors, _kinds(s)) if len(v.runs) < 2 else _count(sum(r.errors for r in v.runs)),
-        )
-    return table
-
-
-def _count(n: int, detail: str = "") -> Text:
-    return Text(f"{n}{detail}", style="red bold" if n else "")
-
-
-def _kinds(s: Summary) -> str:
-    return f" ({', '.join(f'{k}: {n}' for k, n in s.errors_by_kind.items())})" if s.errors_by_kind else ""
+    keys = ("all_done_s", "expected", "ratio", "done_time_p50_s", "work_began_p50_s", "parallelism", "lost", "errors")
+    return rich_table(figures_grid(variants).pick("variant", *keys), title)
 
 
 def probes_table(variants: Iterable[VariantResult]) -> Table | None:
@@ -181,44 +106,12 @@ def probes_table(variants: Iterable[VariantResult]) -> Table | None:
     rows = [v for v in variants if v.summary is not None and v.summary.loop_lag_max_s is not None]
     if not rows:
         return None
-    table = Table(
-        title="Probes during the load (s): a trivial async def request (event-loop lag) and a def "
-        "request (waiting for a thread)" + over_runs(rows),
-        title_justify="left",
+    title = (
+        "Probes during the load (s): a trivial async def request (event-loop lag) and a def "
+        "request (waiting for a thread)" + over_runs(rows)
     )
-    table.add_column("variant", style="bold")
-    for name in ("loop lag p99", "loop lag max", "thread wait p99", "thread wait max"):
-        table.add_column(name, justify="right")
-    for v in rows:
-        s = v.summary
-        assert s is not None
-        table.add_row(
-            v.name,
-            figure(v, "loop_lag_p99_s"),
-            figure(v, "loop_lag_max_s"),
-            figure(v, "thread_wait_p99_s"),
-            figure(v, "thread_wait_max_s"),
-        )
-    return table
-
-
-def sweep_points(variants: Iterable[VariantResult]) -> dict[str, list[tuple[int, VariantResult]]]:
-    """The results of a sweep, by variant: [(connections, result), ...] in step order."""
-    groups: dict[str, list[tuple[int, VariantResult]]] = {}
-    for v in variants:
-        if v.step is not None and v.summary is not None:
-            groups.setdefault(run_name(v.variant, v.same_url), []).append((v.step, v))
-    return groups
-
-
-def sweep_theory(v: VariantResult, connections: int, work_s: float | None) -> float | None:
-    """Closed loop, answers after the work: req/s = min(connections, slots) / d. None when
-    the answer does not wait for the work (then the server's own speed is the limit)."""
-    slots = v.capacity.work_slots_per_worker
-    if not work_s or v.capacity.answers != "after-work":
-        return None
-    in_flight = connections if slots is None else min(connections, slots * v.capacity.workers)
-    return in_flight / work_s
+    keys = ("loop_lag_p99_s", "loop_lag_max_s", "thread_wait_p99_s", "thread_wait_max_s")
+    return rich_table(figures_grid(rows).pick("variant", *keys), title)
 
 
 def sweep_table(variants: list[VariantResult], work_s: float | None) -> Table | None:
@@ -229,7 +122,7 @@ def sweep_table(variants: list[VariantResult], work_s: float | None) -> Table | 
     table = Table(
         title=Text("Sweep: req/s [theory] and p99 response (s) at each number of connections"), title_justify="left"
     )
-    table.add_column("variant", style="bold")
+    table.add_column("variant", style="bold", min_width=max(len(name) for name in groups))
     for n in steps:
         table.add_column(str(n), justify="right")
     for name, points in groups.items():
@@ -247,67 +140,10 @@ def sweep_table(variants: list[VariantResult], work_s: float | None) -> Table | 
     return table
 
 
-def split_counts(pids: dict[str, int], workers: int) -> str:
-    """'3 + 1 + 0 + 0': requests per worker process, busiest first, idle workers as 0."""
-    counts = sorted(pids.values(), reverse=True)
-    counts += [0] * max(0, workers - len(counts))
-    return " + ".join(map(str, counts))
-
-
-# The figures of the runs table (bench run --runs N), as named in the summary.
-RUN_FIGURES = (
-    ("all responded", "all_responded_s"),
-    ("all done", "all_done_s"),
-    ("response p50", "response_p50_s"),
-    ("response p99", "response_p99_s"),
-    ("req/s", "throughput_rps"),
-    ("loop lag max", "loop_lag_max_s"),
-)
-
-
-def over_the_runs(v: VariantResult) -> list[tuple[str, str, str, str]]:
-    """The rows of the runs table of one variant: (figure, mean ± σ, min … max, each run's value);
-    the split over worker processes, run by run, where there are several."""
-    lines = []
-    for label, key in RUN_FIGURES:
-        st = v.stats.get(key)
-        if st is None:
-            continue
-        digits = 1 if key == "throughput_rps" else 3
-        lines.append(
-            (
-                label,
-                f"{st.mean:.{digits}f} ± {st.stdev:.{digits}f}",
-                f"{st.min:.{digits}f} … {st.max:.{digits}f}",
-                "  ".join(seconds(getattr(r, key), digits) for r in v.runs),
-            )
-        )
-    if v.capacity.workers > 1:
-        lines.append(
-            ("split over processes", "", "", "   ".join(split_counts(r.pids, v.capacity.workers) for r in v.runs))
-        )
-    return lines
-
-
 def runs_table(variants: list[VariantResult]) -> Table | None:
     """Repeated runs: each main figure as mean ± σ and min … max, and each run's value."""
-    rows = [v for v in variants if len(v.runs) > 1]
-    if not rows:
-        return None
-    n = max(len(v.runs) for v in rows)
-    warm = max(v.warmups for v in rows)
-    title = f"Over the runs: mean ± σ, min … max, and each run ({n} runs" + (f" after {warm} warm-up)" if warm else ")")
-    table = Table(title=title, title_justify="left")
-    table.add_column("variant", style="bold")
-    table.add_column("figure")
-    table.add_column("mean ± σ", justify="right")
-    table.add_column("min … max", justify="right")
-    table.add_column("each run", overflow="fold")
-    for v in rows:
-        lines = over_the_runs(v)
-        for i, (label, spread, span, each) in enumerate(lines):
-            table.add_row(v.name if i == 0 else "", label, spread, span, each, end_section=i == len(lines) - 1)
-    return table
+    grid = runs_grid(variants)
+    return None if grid is None else rich_table(grid)
 
 
 class Fit:
@@ -332,7 +168,8 @@ def tabs_table(variants: list[VariantResult]) -> Fit:
     )
     table = Table(title=Text(title), title_justify="left")
     narrow = Table(title=Text(title), title_justify="left")
-    table.add_column("variant", style="bold")
+    longest = max((len(v.name) for v in ran), default=0)
+    table.add_column("variant", style="bold", min_width=longest)
     for name in ("variant", "tab", "sent", "answered", "done", "theory: done"):
         narrow.add_column(
             name, justify="left" if name == "variant" else "right", style="bold" if name == "variant" else ""
@@ -370,7 +207,7 @@ def timeline(variants: list[VariantResult], width: int = 48) -> Group:
     legend.append("   ✗ failed", style="red")
     legend.append("   ◇ theory", style="magenta")
     table = Table(box=None, padding=(0, 1))
-    table.add_column("variant", min_width=14)
+    table.add_column("variant", min_width=max(14, *(len(v.name) for v in ran)) if ran else 14)
     table.add_column("pid", style="dim")
     table.add_column("tab", justify="right")
     table.add_column("", min_width=width + 1)
@@ -383,12 +220,6 @@ def timeline(variants: list[VariantResult], width: int = 48) -> Group:
                 _bar(r.sent_s, r.responded_s, r.done_s, r.error is not None, end, width, theory_done(v, r.client)),
             )
     return Group(legend, table)
-
-
-def theory_done(v: VariantResult, client: int) -> float | None:
-    """When theory says the work of tab ``client`` (1-based) is done, if it says."""
-    e = v.expected
-    return e.done_s[client - 1] if e is not None and 0 < client <= len(e.done_s) else None
 
 
 def _bar(
@@ -425,43 +256,16 @@ def _bar(
 
 
 def claims_table(claims: list[ClaimResult]) -> Table:
-    table = Table(title="The claims, checked", title_justify="left", show_lines=True)
-    table.add_column("", width=1)
-    table.add_column("claim: what it says · why it should hold · what happened", ratio=1)
-    table.add_column("measured", justify="right")
-    table.add_column("expected", justify="right")
-    for c in claims:
-        mark = Text("✓", style="green bold") if c.holds else Text("✗", style="red bold")
-        text = Text()
-        text.append(f"{c.id} ({c.variant}) ", style="bold")
-        text.append(c.says)
-        text.append("\n" + c.why, style="dim")
-        if c.note:
-            text.append("\n" + c.note, style="yellow")
-        if c.runs:
-            text.append(f"\nchecked on the mean of {c.runs} runs; held in {c.held_runs} of them alone", style="dim")
-        table.add_row(mark, text, c.measured_text, c.expected_text)
+    grid = claims_grid(claims).fold("claim: what it says · why it should hold · what happened", CLAIM_PROSE)
+    table = rich_table(grid.pick("mark", "id", "measured", "expected"), "The claims, checked", show_lines=True)
+    table.columns[0].width = 1
+    table.columns[1].ratio = 1
     return table
 
 
 def theory_notes(variants: Iterable[VariantResult]) -> Table:
-    table = Table(title="Capacity, and the theory behind 'expected'", title_justify="left", box=None, padding=(0, 2))
-    table.add_column("variant", style="bold")
-    table.add_column("strategy")
-    table.add_column("capacity")
-    table.add_column("model")
-    for v in variants:
-        table.add_row(v.name, v.title, describe_capacity(v), v.expected.model if v.expected else "—")
-    return table
-
-
-def describe_capacity(v: VariantResult) -> str:
-    """What each variant was given, so that unequal budgets are visible beside the figures."""
-    c = v.capacity
-    parts = [f"{c.workers} web worker{'s' if c.workers > 1 else ''}", f"{c.thread_limit} threads each"]
-    if c.celery_concurrency is not None:
-        parts.append(f"Celery {c.celery_concurrency} × {c.celery_pool}, prefetch {c.celery_prefetch}")
-    return ", ".join(parts)
+    grid = capacity_grid(variants)
+    return rich_table(grid.pick(*(c.key for c in grid.columns), theory="model"), box=None, padding=(0, 2))
 
 
 def failures(variants: Iterable[VariantResult]) -> list[RenderableType]:
@@ -485,20 +289,6 @@ def happenings(variants: Iterable[VariantResult]) -> list[RenderableType]:
             lines.append(f"{v.name}: ", style="bold")
             lines.append(what + "\n")
     return [lines] if lines.plain else []
-
-
-def diagnosis_lines(v: VariantResult) -> list[tuple[str, bool]]:
-    """An own app's diagnosis in words: each blocking call with its file:line (and whether it
-    blocks the event loop), the strategy, d."""
-    if v.diagnosis is None:
-        return []
-    lines = blocking_sentences(v.endpoint or "the endpoint", v.diagnosis) or [("no blocking call was seen", False)]
-    if not any(c.blocks_loop for c in v.diagnosis):
-        lines.insert(0, ("nothing blocks the event loop", False))
-    lines.append((f"inferred: {v.strategy}", False))
-    if v.work_s is not None:
-        lines.append((f"d measured with one request alone: {v.work_s:.3f} s", False))
-    return lines
 
 
 def diagnoses(variants: Iterable[VariantResult]) -> Group | None:
