@@ -14,3 +14,9 @@ class BenchError(Exception):
 
 class RunFailed(Exception):
     """The measurement could not be made; the message says why, in one line."""
+
+
+def quoted(text: str) -> str:
+    """What the user typed, as an error message quotes it: every control character escaped
+    (a newline too), so the message keeps its one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

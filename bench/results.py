@@ -93,14 +93,6 @@ def load(path: Path) -> Document:
         raise BenchError(f"{file}: not a run document of this version: {where}: {first['msg']}") from None
 
 
-def load_scenario_run(path: Path) -> RunDocument:
-    """A saved ``bench run`` (not a ``bench load``)."""
-    doc = load(path)
-    if not isinstance(doc, RunDocument):
-        raise BenchError(f"{path}: a bench load, not a scenario run")
-    return doc
-
-
 def find_run(ref: str | None, results_dir: Path) -> Path:
     """A run by id (folder name under ``results_dir``), by path, or the newest one."""
     if ref is None:

@@ -7,7 +7,7 @@ every finished unit of work is also appended to a machine-readable ledger
 (``ledger.jsonl``) by whichever process and thread did it. The harness reads that
 ledger to learn when background work really finished.
 
-Environment (set by ``bench.lab.launcher``):
+Environment (set by ``bench.lab.runner.work_env``; the names are ``bench.contract``'s):
     BENCH_WORK_KIND     ``sleep`` (blocking I/O stand-in) or ``cpu`` (burns CPU time)
     BENCH_WORK_SECONDS  how long one unit of work takes (float)
     BENCH_LEDGER_DIR    folder that receives ``notification.log`` and ``ledger.jsonl``

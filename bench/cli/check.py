@@ -9,7 +9,7 @@ import click
 
 from bench.cli import console
 from bench.cli.options import scenarios_option
-from bench.lab.ownapps import diagnose, parse_app_option
+from bench.lab.ownapp import diagnosis_of, parse_app_option
 from bench.model.ownapp import infer, predictions
 from bench.model.scenario import DEFAULT_PATH
 from bench.report import terminal
@@ -23,7 +23,7 @@ from bench.report import terminal
 def command(app: str, route: str, as_json: bool, scenarios_file: Path | None) -> None:
     """Diagnose APP (PATH.py:ATTR) without a server: the blocking calls, and four tabs predicted."""
     _, own = parse_app_option(app, route, None, "{token}")
-    diagnosis = diagnose(own, route).model_copy(update={"app": app})  # shown as typed
+    diagnosis = diagnosis_of(own, route).model_copy(update={"app": app})  # shown as typed
     strategy = infer(diagnosis)
     tabs = console.catalog(scenarios_file).scenario("four-tabs").load
     d = strategy.seconds_written

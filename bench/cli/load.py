@@ -14,7 +14,7 @@ from bench.engine.target import parse_target
 from bench.errors import RunFailed
 from bench.lab.loadrun import LoadSpec, check_listening, run_load
 from bench.lab.session import new_run_id
-from bench.report import loadtest
+from bench.report import load as loadreport
 from bench.report.live import LoadProgress
 
 
@@ -84,7 +84,7 @@ def command(
         click.echo(console.saved_line(folder), err=True)
     else:
         out = console.console()
-        out.print(loadtest.build(figures))
+        out.print(loadreport.build(figures))
         out.print(f"\n{console.saved_line(folder)}")
     if figures.interrupted:
         raise status.Ended(status.INTERRUPTED)

@@ -11,7 +11,7 @@ from bench.cli import console, status
 from bench.cli.options import complete_scenario, complete_variant, results_option, scenarios_option, time_scale_option
 from bench.engine import loops
 from bench.lab.broker import check_url
-from bench.lab.ownapps import own_variants
+from bench.lab.ownapp import own_variants
 from bench.lab.runner import RunPlan
 from bench.lab.session import prepare, run_scenario
 from bench.model.events import Event, VariantFinished

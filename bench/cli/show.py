@@ -10,7 +10,8 @@ from bench import results
 from bench.cli import console
 from bench.cli.options import complete_run, results_option
 from bench.model.document import LoadDocument
-from bench.report import loadtest, terminal
+from bench.report import load as loadreport
+from bench.report import terminal
 
 
 @click.command("show")
@@ -20,6 +21,6 @@ def command(run_ref: str | None, out_dir: Path) -> None:
     """Re-render a saved run or load (the newest one when RUN is not given)."""
     doc = results.load(results.find_run(run_ref, out_dir))
     if isinstance(doc, LoadDocument):
-        console.console().print(loadtest.build(doc.figures, f"{doc.run_id} ({doc.status}): {doc.command}"))
+        console.console().print(loadreport.build(doc.figures, f"{doc.run_id} ({doc.status}): {doc.command}"))
     else:
         console.console().print(terminal.build_run(doc))

@@ -11,7 +11,7 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from bench.errors import BenchError
+from bench.errors import BenchError, quoted
 
 SUB_DELIMS = "!$&'()*+,;="
 PATH_SAFE = "/:@-._~%" + SUB_DELIMS  # pchar and "/", RFC 3986 section 3.3
@@ -40,20 +40,20 @@ def parse_target(url: str, allow_remote: bool = False) -> Target:
         parts = urlsplit(url if "://" in url else f"http://{url}")
         host = parts.hostname
     except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 address
-        raise BenchError(f"{url}: not a URL ({exc})") from None
+        raise BenchError(f"{quoted(url)}: not a URL ({exc})") from None
     if parts.scheme != "http":
-        raise BenchError(f"{url}: only http:// URLs can be loaded (got {parts.scheme}://)")
+        raise BenchError(f"{quoted(url)}: only http:// URLs can be loaded (got {parts.scheme}://)")
     if not host:
-        raise BenchError(f"{url}: no host in the URL")
+        raise BenchError(f"{quoted(url)}: no host in the URL")
     try:
         port = 80 if parts.port is None else parts.port
     except ValueError:
         port = 0
     if not 1 <= port <= 65535:
-        raise BenchError(f"{url}: the port is not a number from 1 to 65535")
+        raise BenchError(f"{quoted(url)}: the port is not a number from 1 to 65535")
     if not allow_remote and not is_loopback(host):
         raise BenchError(
-            f"refusing to load {url}: {host} is not a loopback address (127.0.0.0/8, ::1, localhost); "
+            f"refusing to load {quoted(url)}: {host} is not a loopback address (127.0.0.0/8, ::1, localhost); "
             "pass --allow-remote if it is your own server"
         )
     # RFC 3986: what may not stand in a request line (spaces, control and non-ASCII

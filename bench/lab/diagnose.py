@@ -56,6 +56,19 @@ class Call:
     function: str = ""  # the endpoint: the outermost of the learner's frames
     function_name: str = ""  # the innermost: where the call is written
 
+    def found(self, folder: Path) -> dict[str, Any]:
+        """What the harness reads (``bench.model.ownapp_calls.FoundCall``'s fields): the file
+        relative to the app's folder, the frames' names kept here."""
+        return {
+            "call": self.call,
+            "file": _short(self.file, folder),
+            "line": self.line,
+            "via": self.via,
+            "blocks_loop": self.blocks_loop,
+            "seconds": self.seconds,
+            "after_answer": self.after_answer,
+        }
+
 
 @dataclass
 class Observed:
@@ -294,18 +307,7 @@ def diagnose(spec: str, path: str) -> dict[str, Any]:
         "endpoint": _describe_endpoint(endpoint),
         "status": status,
         "answered": answered,
-        "calls": [
-            {
-                "call": c.call,
-                "file": _short(c.file, folder),
-                "line": c.line,
-                "via": c.via,
-                "blocks_loop": c.blocks_loop,
-                "seconds": c.seconds,
-                "after_answer": c.after_answer,
-            }
-            for c in calls
-        ],
+        "calls": [c.found(folder) for c in calls],
         "problem": problem,
     }
 

@@ -74,7 +74,8 @@ class MarkerReader(_Follower):
     ``notification.log``) that contain a token, in a pattern like ``sent to {token}``.
 
     The app writes no timestamps, so a line's time is when the file was last modified as
-    the line was read (polled every 20 ms): the end of the work, within one poll.
+    the line was read: the end of the work, within one poll of ``LedgerWatcher`` (every
+    50 ms during the load, every 20 ms while waiting for the work afterwards).
     """
 
     def __init__(self, path: Path, pattern: str, is_token: Callable[[str], bool]) -> None:

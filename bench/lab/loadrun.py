@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import results
-from bench.engine import loops, recorder
+from bench.engine import load_recorder, loops
 from bench.engine.clients import ClientKind
 from bench.engine.dispatch import LoadShape, fire
 from bench.engine.load import Request
@@ -95,7 +95,7 @@ def run_load(
 
     ``on_start`` is called just before the first request leaves (the live line's clock starts there)."""
     events = events or no_events()
-    measured = recorder.LoadRecorder()
+    measured = load_recorder.LoadRecorder()
     target = spec.target
 
     def next_request(index: int) -> Request:

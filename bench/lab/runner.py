@@ -26,7 +26,7 @@ from bench.lab import environment
 from bench.lab.disrupt import disrupt
 from bench.lab.launcher import RunningServer, ServerSpec, serve
 from bench.lab.ledger import LedgerReader, LedgerWatcher, MarkerReader, WorkRecord
-from bench.lab.ownapps import module_and_folder
+from bench.lab.ownapp import module_and_folder
 from bench.lab.sidecars import Sidecars, sidecars
 from bench.model import claims, metrics, repeats, theory
 from bench.model.document import Capacity, ClaimResult, Expected, RequestRecord, Summary, VariantResult, run_name

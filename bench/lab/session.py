@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.engine.browser import find_chromium
 from bench.engine.processes import owner_mark
 from bench.lab import environment
-from bench.lab.ownapps import resolve_all
+from bench.lab.ownapp import resolve_all
 from bench.lab.runner import RunPlan, combine_runs, run_variant
 from bench.lab.taskcontrol import run_task_control
 from bench.model import fairness, repeats

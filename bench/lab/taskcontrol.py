@@ -25,7 +25,7 @@ from bench.engine.processes import LaunchError
 from bench.lab.ledger import LedgerReader, LedgerWatcher
 from bench.lab.runner import RunPlan, launch, unfinished_result, work_env
 from bench.model import claims
-from bench.model.document import VariantResult
+from bench.model.document import TaskControlFacts, VariantResult
 from bench.model.scenario import Variant
 
 FINAL = ("SUCCESS", "FAILURE", "REVOKED")
@@ -79,12 +79,12 @@ async def run_task_control(plan: RunPlan, variant: Variant, folder: Path) -> Var
         result.error = str(exc)
         return result
     result.status = "ok"
-    result.facts = {
-        "retry_attempts": float((final.get("retries") or 0) + 1) if final.get("state") == "SUCCESS" else 0.0,
-        "retry_succeeded": 1.0 if final.get("state") == "SUCCESS" else 0.0,
-        "started_seen": 1.0 if "STARTED" in states else 0.0,
-        "revoked_ran": 1.0 if victim in watcher.found else 0.0,
-    }
+    result.facts = TaskControlFacts(
+        retry_attempts=float((final.get("retries") or 0) + 1) if final.get("state") == "SUCCESS" else 0.0,
+        retry_succeeded=1.0 if final.get("state") == "SUCCESS" else 0.0,
+        started_seen=1.0 if "STARTED" in states else 0.0,
+        revoked_ran=1.0 if victim in watcher.found else 0.0,
+    )
     result.notes = [
         f"retried task: states {' → '.join(states)}; result {final.get('result')!r}",
         f"revoked task: DELETE answered {revoked.status_code}; final state {victim_state}; "

@@ -32,8 +32,8 @@ from bench.lab.ledger import LedgerReader, LedgerWatcher, WorkRecord
 from bench.lab.runner import RunPlan, launch, unfinished_result, work_env
 from bench.locust import tokens
 from bench.model import metrics
-from bench.model.document import LocustRun, RequestRecord, Summary, VariantResult
-from bench.model.loadstats import Bucket, CurvePoint, Second, curve_of_counted, log_buckets
+from bench.model.document import LocustEntry, LocustRun, RequestRecord, Summary, VariantResult
+from bench.model.load import Bucket, CurvePoint, Second, curve_of_counted, log_buckets
 from bench.model.scenario import Variant
 
 DEFAULT_UI_PORT = 8089
@@ -129,17 +129,14 @@ async def run_locust(
     records = [r for rs in watcher.found.values() for r in rs if tokens.sent_at(r.token) is not None]
     result.status = "ok"
     result.started_at = started
-    result.summary, result.requests = summarise(push, records, started)
+    result.summary, result.requests = locust_summary(push, records, started)
     result.locust = LocustRun(
         mode="headless" if options.headless else "web UI",
         users=options.users if options.headless else None,
         spawn_rate=options.spawn_rate if options.headless else None,
         run_time_s=options.run_time_s if options.headless else None,
         workers=_workers_connected(folder / "locust-master.log", options.processes),
-        stats=[
-            {k: v for k, v in e.items() if k not in ("response_times", "num_reqs_per_sec", "num_fail_per_sec")}
-            for e in entries
-        ],
+        stats=[LocustEntry.model_validate(e) for e in entries],
     )
     if push is not None:
         result.locust.histogram, result.locust.curve, result.locust.seconds = charts_of(push)
@@ -260,7 +257,7 @@ def histogram_percentile(response_times: dict[str, int], q: float) -> float | No
     return None
 
 
-def summarise(
+def locust_summary(
     push: dict[str, Any] | None, work: list[WorkRecord], started: float
 ) -> tuple[Summary, list[RequestRecord]]:
     """Locust's figures for the pushes, and the ledger's for their work, as one Summary."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.model.document import ClaimResult, Expected, Summary
+from bench.model.document import ClaimResult, Expected, Summary, TaskControlFacts
 from bench.model.scenario import Claim
 
 
@@ -23,15 +23,15 @@ def check(
     summary: Summary | None,
     work_s: float,
     pid_split: str = "",
-    facts: dict[str, float] | None = None,
+    facts: TaskControlFacts | None = None,
     expected: Expected | None = None,
 ) -> ClaimResult:
     """Compare one measured figure with the claim; ``work_s`` is the (scaled) work duration d.
 
     The figure comes from the summary, or from ``facts`` that an experiment measured."""
     ref = threshold(claim, work_s, expected)
-    if facts is not None and claim.measure in facts:
-        measured: float | None = facts[claim.measure]
+    if facts is not None and claim.measure in TaskControlFacts.model_fields:
+        measured: float | None = getattr(facts, claim.measure)
     else:
         measured = getattr(summary, claim.measure, None) if summary is not None else None
     span = expected.all_done_range_s if expected is not None and claim.unit == "theory" else None

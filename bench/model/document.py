@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import field_validator
 
-from bench.model.loadstats import Bucket, CurvePoint, LoadFigures, Second
+from bench.model.base import Foreign, Record
+from bench.model.load import Bucket, CurvePoint, LoadFigures, Second
 from bench.model.ownapp_calls import FoundCall
 from bench.model.scenario import Claim, Disruption, Load, Variant, Work
 
@@ -19,11 +20,7 @@ READABLE_VERSIONS = (2, 3)  # 2 is 3 without runs, stats and load documents (its
 DROPPED = "dropped"  # the error of an open-loop request the client could not start
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RequestRecord(Model):
+class RequestRecord(Record):
     client: int
     token: str
     sent_s: float
@@ -39,7 +36,7 @@ class RequestRecord(Model):
     work_thread: str | None = None
 
 
-class Summary(Model):
+class Summary(Record):
     requests: int
     ok: int
     first_response_s: float | None
@@ -69,7 +66,7 @@ class Summary(Model):
     pids: dict[str, int]  # pid (as text, for JSON) -> requests it answered
 
 
-class FigureStats(Model):
+class FigureStats(Record):
     """One figure over repeated runs: mean ± sample standard deviation, min…max, n runs."""
 
     mean: float
@@ -79,7 +76,7 @@ class FigureStats(Model):
     n: int
 
 
-class Expected(Model):
+class Expected(Record):
     """What theory says for this variant under this scenario (already time-scaled)."""
 
     model: str  # one line: the theory in words
@@ -90,7 +87,7 @@ class Expected(Model):
     all_done_range_s: list[float] | None = None  # simultaneous requests on several workers: [best, worst]
 
 
-class ClaimResult(Model):
+class ClaimResult(Record):
     id: str
     variant: str
     says: str
@@ -104,7 +101,7 @@ class ClaimResult(Model):
     runs: int | None = None  # repeated runs: how many (the verdict above is on the mean figure)
 
 
-class Capacity(Model):
+class Capacity(Record):
     workers: int
     work_slots_per_worker: int | None  # None: unbounded
     thread_limit: int | None
@@ -114,7 +111,32 @@ class Capacity(Model):
     answers: str | None = None  # "after-work" or "at-once": does the answer wait for the work?
 
 
-class LocustRun(Model):
+class LocustEntry(Foreign):
+    """One request name of Locust's ``--json`` statistics (its histograms left out)."""
+
+    name: str
+    method: str | None = None
+    num_requests: int = 0
+    num_failures: int = 0
+    num_none_requests: int = 0
+    min_response_time: float | None = None  # ms
+    max_response_time: float = 0.0  # ms
+    total_response_time: float = 0.0  # ms
+    total_content_length: int = 0
+    start_time: float | None = None  # wall clock
+    last_request_timestamp: float | None = None  # wall clock
+
+
+class TaskControlFacts(Record):
+    """What the task-control experiment measured besides the summary (counts as floats: claims read them)."""
+
+    retry_attempts: float
+    retry_succeeded: float
+    started_seen: float
+    revoked_ran: float
+
+
+class LocustRun(Record):
     """What ``bench locust`` ran, and Locust's own statistics per request name."""
 
     mode: Literal["headless", "web UI"]
@@ -122,7 +144,7 @@ class LocustRun(Model):
     spawn_rate: float | None
     run_time_s: float | None
     workers: int
-    stats: list[dict[str, Any]]  # Locust's JSON entries, as Locust writes them (without its histograms)
+    stats: list[LocustEntry]  # Locust's JSON entries, one per request name
     histogram: list[Bucket] = []  # the pushes' response times, from Locust's own histogram
     curve: list[CurvePoint] = []
     seconds: list[Second] = []  # pushes answered and failed each second (Locust keeps no p99 per second)
@@ -135,7 +157,7 @@ def run_name(variant: str, same_url: bool = False, step: int | None = None) -> s
     return f"{variant}{url}{f'@{step}' if step else ''}"
 
 
-class VariantResult(Model):
+class VariantResult(Record):
     name: str  # as shown: ``run_name`` of the fields below
     variant: str  # the variant's own name in the scenarios file
     same_url: bool = False  # every tab on one URL (the browser's cache lock)
@@ -153,7 +175,7 @@ class VariantResult(Model):
     locust: LocustRun | None = None  # bench locust
     broker: str | None = None  # the Celery variants' broker, as run
     disruption: str | None = None  # what the restart experiments did to a process
-    facts: dict[str, float] = {}  # what an experiment (task-control) measured besides the summary
+    facts: TaskControlFacts | None = None  # the task-control experiment's own figures
     notes: list[str] = []  # what happened, in words
     diagnosis: list[FoundCall] | None = None  # an own app: every blocking call seen, with the learner's file:line
     strategy: str | None = None  # an own app: the strategy inferred from its diagnosis, in words
@@ -163,8 +185,13 @@ class VariantResult(Model):
     stats: dict[str, FigureStats] = {}  # repeated runs: every figure over them
     warmups: int = 0  # runs made first and left out of runs and stats (--warmup K)
 
+    @field_validator("facts", mode="before")
+    @classmethod
+    def _no_facts(cls, value: Any) -> Any:
+        return None if value == {} else value  # earlier documents wrote {} for "no facts"
 
-class Scaled(Model):
+
+class Scaled(Record):
     """The scenario's times as this run used them (after ``--time-scale``)."""
 
     work_s: float
@@ -175,7 +202,7 @@ class Scaled(Model):
     urls: str = "distinct"
 
 
-class LocustLoad(Model):
+class LocustLoad(Record):
     pattern: Literal["locust"] = "locust"
     mode: Literal["headless", "web UI"]
     users: int | None
@@ -185,7 +212,7 @@ class LocustLoad(Model):
     pace: float
 
 
-class ScenarioAsRun(Model):
+class ScenarioAsRun(Record):
     """The scenario a run measured, with its variants in full and its times scaled."""
 
     name: str
@@ -204,7 +231,7 @@ class ScenarioAsRun(Model):
     scaled: Scaled
 
 
-class Environment(Model):
+class Environment(Record):
     """What the run was measured on."""
 
     python: str
@@ -217,7 +244,7 @@ class Environment(Model):
     executable: str
 
 
-class RunDocument(Model):
+class RunDocument(Record):
     schema_version: int = SCHEMA_VERSION
     kind: Literal["scenario"] = "scenario"
     run_id: str
@@ -234,7 +261,7 @@ class RunDocument(Model):
         return [claim for v in self.variants for claim in v.claims]
 
 
-class LoadDocument(Model):
+class LoadDocument(Record):
     """A saved ``bench load``: the command as typed, where it ran, and its figures."""
 
     schema_version: int = SCHEMA_VERSION

@@ -17,12 +17,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from bench.model.ownapp_calls import FoundCall, _Model
+from bench.model.base import Record
+from bench.model.ownapp_calls import FoundCall
 from bench.model.scenario import Variant, WorkSlots
 from bench.model.theory import expected
 
 
-class Endpoint(_Model):
+class Endpoint(Record):
     name: str
     file: str
     line: int
@@ -30,7 +31,7 @@ class Endpoint(_Model):
     background_tasks: bool
 
 
-class Diagnosis(_Model):
+class Diagnosis(Record):
     app: str
     path: str
     routes: list[str] = Field(default_factory=list)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from bench.model.base import Record
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class FoundCall(_Model):
+class FoundCall(Record):
     call: str  # e.g. time.sleep
     file: str
     line: int

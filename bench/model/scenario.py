@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bench import contract
 from bench.errors import BenchError
+from bench.model.base import Record
 from bench.model.ownapp_calls import FoundCall
 
-# The figures a claim can measure; each is a field of ``bench.results.Summary``.
+# The figures a claim can measure; each is a field of ``bench.model.document.Summary``.
 Measure = Literal[
     "first_response_s",
     "response_min_s",
@@ -54,7 +55,9 @@ SAME_URL_SUFFIX = "+same-url"
 WorkSlots = int | Literal["threads", "executor", "unbounded"]
 
 
-class Frozen(BaseModel):
+class Frozen(Record):
+    """What the lab parses from input: the one base, frozen, and no NaN or infinity."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
@@ -77,7 +80,7 @@ class OwnApp(Frozen):
     path: str | None = None  # where the load goes, ``{token}`` filled per request; None: the scenario's
     done_file: str | None = contract.HUMAN_LOG_FILE  # the app's output, in its working folder; None: not observable
     done_pattern: str = "{token}"  # a line of done_file that says this token's work is done
-    # filled in by the diagnosis (bench.lab.ownapps), before the run
+    # filled in by the diagnosis (bench.lab.ownapp), before the run
     diagnosis: tuple[FoundCall, ...] = ()
     strategy: str = ""
     endpoint: str = ""  # e.g. "async def notify (listing.py:16)"

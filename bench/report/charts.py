@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from html import escape
 
-from bench.model.loadstats import Bucket, CurvePoint, Second
+from bench.model.load import Bucket, CurvePoint, Second
 
 W, H = 440, 220
 LEFT, RIGHT, TOP, BOTTOM = 54, 12, 14, 34

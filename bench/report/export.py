@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable
 
 from bench.model.document import Document, LoadDocument, RequestRecord
-from bench.model.loadstats import Second
+from bench.model.load import Second
 from bench.report.tables import FIGURES, Grid, claims_grid, figures_grid
 from bench.results import to_json
 

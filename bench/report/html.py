@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 
 from bench import contract
-from bench.model import loadstats
+from bench.model import load as loadfigures
 from bench.model.document import LoadDocument, RunDocument, VariantResult
 from bench.report.charts import histogram_svg, latency_section, per_second_svg, percentile_svg
 from bench.report.tables import (
@@ -272,9 +272,9 @@ def request_charts(v: VariantResult) -> str:
     failed = [(r.sent_s, None) for r in v.requests if r.error is not None]
     events: list[tuple[float, float | None]] = [*answered, *failed]
     return latency_section(
-        histogram_svg(loadstats.histogram(latencies), f"latency histogram of {v.name}"),
-        percentile_svg(loadstats.curve_of(latencies), f"latency by percentile of {v.name}"),
-        per_second_svg(loadstats.per_second(events), f"throughput and p99 per second of {v.name}"),
+        histogram_svg(loadfigures.histogram(latencies), f"latency histogram of {v.name}"),
+        percentile_svg(loadfigures.curve_of(latencies), f"latency by percentile of {v.name}"),
+        per_second_svg(loadfigures.per_second(events), f"throughput and p99 per second of {v.name}"),
     )
 
 

@@ -17,7 +17,7 @@ from typing import Literal
 
 from bench.model import theory
 from bench.model.document import ClaimResult, LocustLoad, Scaled, VariantResult, run_name
-from bench.model.loadstats import LoadFigures
+from bench.model.load import LoadFigures
 from bench.model.metrics import pid_split
 from bench.model.ownapp import blocking_sentences
 from bench.model.scenario import Load

@@ -90,7 +90,13 @@ def test_a_killed_worker_process_hands_its_task_back(redis_server: str, tmp_path
 def test_tracking_retries_and_revoking(redis_server: str, tmp_path: Path) -> None:
     doc = run("task-control", ["celery"], tmp_path)
     v = variant(doc, "celery")
-    assert v.facts == {"retry_attempts": 3.0, "retry_succeeded": 1.0, "started_seen": 1.0, "revoked_ran": 0.0}
+    assert v.facts is not None
+    assert v.facts.model_dump() == {
+        "retry_attempts": 3.0,
+        "retry_succeeded": 1.0,
+        "started_seen": 1.0,
+        "revoked_ran": 0.0,
+    }
     assert all(c.holds for c in v.claims) and len(v.claims) == 4
 
 

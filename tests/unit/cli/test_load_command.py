@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.engine.load import Sample
-from bench.engine.recorder import figures
+from bench.engine.load_recorder import figures
 from bench.engine.target import parse_target
 from bench.errors import BenchError
-from bench.model.loadstats import histogram, latency_of
+from bench.model.load import histogram, latency_of
 from tests.factories import bench
 
 
@@ -152,7 +152,7 @@ def test_urls_are_percent_encoded_never_a_malformed_request_line(
 def test_beyond_the_exact_limit_percentiles_stay_within_the_stated_precision() -> None:
     import random
 
-    from bench.engine.recorder import PRECISION_NOTE, LatencyRecorder
+    from bench.engine.load_recorder import PRECISION_NOTE, LatencyRecorder
     from bench.model.metrics import percentile
 
     rng = random.Random(7)
@@ -175,7 +175,7 @@ def test_beyond_the_exact_limit_percentiles_stay_within_the_stated_precision() -
 
 def test_seconds_count_every_answer_and_give_each_second_its_exact_p99() -> None:
     from bench.engine.load import Sample
-    from bench.engine.recorder import LoadRecorder
+    from bench.engine.load_recorder import LoadRecorder
     from bench.model.metrics import percentile
 
     samples = [Sample(1, "", t / 100, None, t / 100 + 0.001 * (1 + t % 7), 200, 1, None) for t in range(350)]
@@ -192,7 +192,7 @@ def test_seconds_count_every_answer_and_give_each_second_its_exact_p99() -> None
 
 @given(st.lists(st.floats(min_value=0, max_value=100, allow_nan=False), min_size=1, max_size=300))
 def test_the_top_percentile_is_the_percentile(values: list[float]) -> None:
-    from bench.model.loadstats import top_percentile
+    from bench.model.load import top_percentile
     from bench.model.metrics import percentile
 
     assert top_percentile(values, 99.0) == pytest.approx(percentile(values, 99.0), abs=1e-9)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.locust.run import LocustOptions, commands, histogram_percentile, summarise
+from bench.locust.run import LocustOptions, commands, histogram_percentile, locust_summary
 from bench.locust.tokens import sent_at as token_sent_at
 from tests.factories import bench
 
@@ -52,7 +52,7 @@ def test_summary_joins_locust_figures_and_the_ledger() -> None:
     work = [
         WorkRecord(f"l{100_000_000 + i * 100_000}-a{i}", 100.0 + i * 0.1, 100.5 + i * 0.1, 9, "T") for i in range(2)
     ]
-    summary, records = summarise(push, work, started=99.0)
+    summary, records = locust_summary(push, work, started=99.0)
     assert summary.requests == 3 and summary.ok == 3
     assert summary.lost == 1  # three answered, two recorded done
     assert summary.done_time_p50_s == pytest.approx(0.5)

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from bench.model import repeats
 from bench.model.document import LoadDocument
-from bench.model.loadstats import Latency, LoadFigures
+from bench.model.load import Latency, LoadFigures
 from bench.model.welch import regularized_beta, student_two_sided, welch_p
 from bench.report import compare
 from bench.report.html import render

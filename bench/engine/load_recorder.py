@@ -1,4 +1,4 @@
-"""From the samples of one load to its figures (``bench.model.loadstats``), in bounded memory.
+"""From the samples of one load to its figures (``bench.model.load``), in bounded memory.
 
 ``bench load`` can run for an hour at tens of thousands of requests a second, so it does
 not keep its samples: each one goes to a ``LoadRecorder`` as it completes. Latencies are
@@ -24,7 +24,7 @@ from hdrh.histogram import HdrHistogram
 
 from bench.engine.load import Sample
 from bench.model.document import DROPPED
-from bench.model.loadstats import (
+from bench.model.load import (
     PERCENTILES,
     Bucket,
     CurvePoint,
@@ -106,7 +106,7 @@ class LatencyRecorder:
         )
 
     def curve(self) -> list[CurvePoint]:
-        """Latency by percentile (``loadstats.curve_percentiles``), exact or from the histogram."""
+        """Latency by percentile (``loadfigures.curve_percentiles``), exact or from the histogram."""
         if self.hdr is None:
             return curve_of(self.values)
         self._flush()
@@ -119,7 +119,7 @@ class LatencyRecorder:
         return [*points, CurvePoint(percentile=100.0, ms=self.high * 1000)]
 
     def buckets(self, count: int = 10) -> list[Bucket]:
-        """Logarithmic buckets from the fastest to the slowest (``loadstats.histogram``)."""
+        """Logarithmic buckets from the fastest to the slowest (``loadfigures.histogram``)."""
         if self.hdr is None:
             return histogram(self.values, count)
         self._flush()
@@ -139,7 +139,7 @@ class LoadRecorder:
         self.dropped = 0
         self.first_sent = math.inf
         self.last_responded = -math.inf
-        # Second by second (loadstats.Second), as the samples come in: only the second being
+        # Second by second (loadfigures.Second), as the samples come in: only the second being
         # filled keeps its latencies; each one closed becomes a count and an exact p99.
         self.origin: float | None = None
         self.second = 0  # the second being filled, from the first request sent

@@ -1,4 +1,4 @@
-"""``bench load``: the rich rendering of one load's figures (``bench.model.loadstats``).
+"""``bench load``: the rich rendering of one load's figures (``bench.model.load``).
 
 The figures are the ones wrk, hey and oha users look for: requests, req/s, errors by
 kind, status codes, latency percentiles up to p99.9 from every sample, and a small
@@ -11,7 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from bench.model.loadstats import LoadFigures
+from bench.model.load import LoadFigures
 from bench.report.tables import latency_grid, milliseconds
 from bench.report.terminal import rich_table
 

@@ -2,7 +2,7 @@
 
 Requests, req/s, errors by kind, status codes, latency percentiles up to p99.9, and a
 small latency histogram; for an open loop also the client-side queue and dropped
-requests. Pure data and pure functions; ``bench.engine.recorder`` fills them in.
+requests. Pure data and pure functions; ``bench.engine.load_recorder`` fills them in.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 
-from pydantic import BaseModel
-
+from bench.model.base import Record
 from bench.model.percentiles import percentile, percentile_of_sorted
 
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 
 
-class Latency(BaseModel):
+class Latency(Record):
     min_ms: float
     mean_ms: float
     stdev_ms: float
@@ -30,13 +29,13 @@ class Latency(BaseModel):
     max_ms: float
 
 
-class Bucket(BaseModel):
+class Bucket(Record):
     from_ms: float
     to_ms: float
     count: int
 
 
-class Second(BaseModel):
+class Second(Record):
     """One second of a load, by when the answers came: how many, how many failed, the p99 then."""
 
     at_s: float  # the second's start, from the first request sent
@@ -45,14 +44,14 @@ class Second(BaseModel):
     p99_ms: float | None = None  # of the answers of this second, exact; None: none, or not known (Locust)
 
 
-class CurvePoint(BaseModel):
+class CurvePoint(Record):
     """A point of the latency-by-percentile curve (HdrHistogram's percentile distribution)."""
 
     percentile: float
     ms: float
 
 
-class LoadFigures(BaseModel):
+class LoadFigures(Record):
     url: str
     pattern: str
     client: str
@@ -67,7 +66,7 @@ class LoadFigures(BaseModel):
     latency: Latency | None
     client_queue: Latency | None  # open loop: intended start -> written
     histogram: list[Bucket]
-    precision: str = "exact"  # or how close the percentiles are (bench.engine.recorder)
+    precision: str = "exact"  # or how close the percentiles are (bench.engine.load_recorder)
     interrupted: bool = False  # Ctrl-C: the figures of what was measured until then
     curve: list[CurvePoint] = []  # latency by percentile: 50, 75, 87.5 ... as far as the samples reach, then max
     seconds: list[Second] = []  # throughput and p99 second by second

@@ -80,7 +80,7 @@ def module_and_folder(own: OwnApp) -> tuple[str, Path]:
     return own.spec, Path.cwd()
 
 
-def diagnose(own: OwnApp, path: str, scratch: Path | None = None) -> Diagnosis:
+def diagnosis_of(own: OwnApp, path: str, scratch: Path | None = None) -> Diagnosis:
     """Run the diagnosis in a fresh interpreter, in ``scratch`` (a temporary folder if None)."""
     with tempfile.TemporaryDirectory(prefix="bench-check-") as temp:
         folder = scratch or Path(temp)
@@ -117,7 +117,7 @@ def _env(app_dir: Path) -> dict[str, str]:
 def resolve(name: str, own: OwnApp, workers: int, scenario_path: str, scratch: Path | None = None) -> Variant:
     """The variant for an own app: diagnosed, its strategy inferred."""
     path = own.path or scenario_path or DEFAULT_PATH
-    diagnosis = diagnose(own, path, scratch)
+    diagnosis = diagnosis_of(own, path, scratch)
     strategy = infer(diagnosis)
     own = own.model_copy(
         update={
