@@ -13,7 +13,7 @@ import pytest
 
 from bench.cli import main
 from bench.lab.catalog import default_scenarios_path, load_catalog
-from bench.lab.runner import RunPlan
+from bench.lab.plan import RunPlan
 from bench.lab.session import run_scenario
 from bench.model import repeats
 from bench.model.claims import check

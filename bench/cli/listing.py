@@ -9,7 +9,7 @@ import click
 from bench.cli import console
 from bench.cli.options import scenarios_option
 from bench.model.document import Scaled
-from bench.report.tables import describe_load
+from bench.report.words import describe_load
 
 
 @click.command("list")

@@ -18,7 +18,7 @@ from bench.cli.options import (
 )
 from bench.engine import loops
 from bench.errors import BenchError
-from bench.lab.runner import RunPlan
+from bench.lab.plan import RunPlan
 from bench.lab.session import new_run_id
 from bench.locust.run import DEFAULT_UI_PORT, LocustOptions, check_port_free
 from bench.locust.session import locust_run

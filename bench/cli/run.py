@@ -12,7 +12,7 @@ from bench.cli.options import complete_scenario, complete_variant, results_optio
 from bench.engine import loops
 from bench.lab.broker import check_url
 from bench.lab.ownapp import own_variants
-from bench.lab.runner import RunPlan
+from bench.lab.plan import RunPlan
 from bench.lab.session import prepare, run_scenario
 from bench.model.events import Event, VariantFinished
 from bench.model.scenario import RunClient

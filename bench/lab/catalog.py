@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.model.scenario import Catalog, parse_catalog
+from bench.model.scenario import Catalog
+from bench.model.scenarios_file import parse_catalog
 
 
 def default_scenarios_path() -> Path:

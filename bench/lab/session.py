@@ -17,7 +17,8 @@ from bench.engine.browser import find_chromium
 from bench.engine.processes import owner_mark
 from bench.lab import environment
 from bench.lab.ownapp import resolve_all
-from bench.lab.runner import RunPlan, combine_runs, run_variant
+from bench.lab.plan import RunPlan
+from bench.lab.runner import combine_runs, run_variant
 from bench.lab.taskcontrol import run_task_control
 from bench.model import fairness, repeats
 from bench.model.document import RunDocument, Scaled, ScenarioAsRun, VariantResult, run_name

@@ -23,7 +23,8 @@ import httpx
 from bench import contract
 from bench.engine.processes import LaunchError
 from bench.lab.ledger import LedgerReader, LedgerWatcher
-from bench.lab.runner import RunPlan, launch, unfinished_result, work_env
+from bench.lab.plan import RunPlan, unfinished_result, work_env
+from bench.lab.runner import launch
 from bench.model import claims
 from bench.model.document import TaskControlFacts, VariantResult
 from bench.model.scenario import Variant

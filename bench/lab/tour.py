@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.engine.browser import find_chromium
 from bench.errors import BenchError
 from bench.lab.broker import redis_binary
-from bench.lab.runner import RunPlan
+from bench.lab.plan import RunPlan
 from bench.lab.session import run_scenario
 from bench.model.document import RunDocument
 from bench.model.events import Events, LessonStarted, no_events

@@ -29,7 +29,8 @@ from bench import contract
 from bench.engine.processes import HOST, LaunchError, free_port, last_lines, spawn, stop_async
 from bench.errors import BenchError
 from bench.lab.ledger import LedgerReader, LedgerWatcher, WorkRecord
-from bench.lab.runner import RunPlan, launch, unfinished_result, work_env
+from bench.lab.plan import RunPlan, unfinished_result, work_env
+from bench.lab.runner import launch
 from bench.locust import tokens
 from bench.model import metrics
 from bench.model.document import LocustEntry, LocustRun, RequestRecord, Summary, VariantResult

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import results
-from bench.lab.runner import RunPlan
+from bench.lab.plan import RunPlan
 from bench.lab.session import new_document
 from bench.locust.run import LocustOptions, run_locust
 from bench.model.document import LocustLoad, RunDocument, Scaled, ScenarioAsRun

@@ -23,15 +23,12 @@ from bench.report.tables import (
     Grid,
     capacity_grid,
     claims_grid,
-    describe_load,
-    diagnosis_lines,
     figures_grid,
     latency_grid,
     runs_grid,
-    seconds,
     sweep_points,
-    theory_done,
 )
+from bench.report.words import describe_load, diagnosis_lines, seconds, theory_done
 
 MAX_ROWS = 60  # requests drawn per timeline; more would be a smear
 CSS = """

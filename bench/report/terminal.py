@@ -24,18 +24,12 @@ from bench.report.tables import (
     Grid,
     capacity_grid,
     claims_grid,
-    describe_load,
-    diagnosis_lines,
-    figure,
     figures_grid,
-    mean_of,
-    over_runs,
     runs_grid,
-    seconds,
     sweep_points,
     sweep_theory,
-    theory_done,
 )
+from bench.report.words import describe_load, diagnosis_lines, figure, mean_of, over_runs, seconds, theory_done
 
 MAX_TABS_SHOWN = 8  # beyond this, per-tab tables and timelines stop being readable
 TONES = {"": "", "strong": "bold", "dim": "dim", "good": "green bold", "bad": "red bold", "warn": "yellow"}

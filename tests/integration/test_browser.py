@@ -17,7 +17,7 @@ import pytest
 from bench.engine.browser import CANDIDATES
 from bench.errors import BenchError
 from bench.lab.catalog import default_scenarios_path, load_catalog
-from bench.lab.runner import RunPlan
+from bench.lab.plan import RunPlan
 from bench.model.document import RunDocument
 from tests.factories import run_named
 

@@ -183,7 +183,8 @@ def test_combined_runs_check_the_claims_on_the_means_and_count_each_run() -> Non
     from pathlib import Path
 
     from bench.lab.catalog import default_scenarios_path, load_catalog
-    from bench.lab.runner import RunPlan, combine_runs
+    from bench.lab.plan import RunPlan
+    from bench.lab.runner import combine_runs
 
     catalog = load_catalog(default_scenarios_path())
     scenario = catalog.scenario("four-tabs")

@@ -7,7 +7,7 @@ import pytest
 
 from bench.errors import BenchError
 from bench.lab.catalog import default_scenarios_path, load_catalog
-from bench.model.scenario import parse_catalog
+from bench.model.scenarios_file import parse_catalog
 
 
 def test_the_project_scenarios_load() -> None:
@@ -167,7 +167,7 @@ def test_load_patterns_need_their_own_fields(scenarios_text: str, load: str, wor
 
 
 def test_scaled_plan_keeps_the_shape_of_an_open_loop() -> None:
-    from bench.lab.runner import RunPlan
+    from bench.lab.plan import RunPlan
 
     catalog = load_catalog(default_scenarios_path())
     plan = RunPlan.of(catalog.scenario("steady-rate"), 0.1, Path("."))
