@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Rewrite the README's captured output by running the commands again.
+"""Rewrite the captured output of the README and the docs by running the commands again.
 
-Each captured block in README.md sits between two marker lines:
+Each captured block in README.md and docs/**/*.md sits between two marker lines:
 
     <!-- capture: bench run four-tabs --time-scale 0.1 -->
     ```text
@@ -12,7 +12,7 @@ Each captured block in README.md sits between two marker lines:
 This script runs every marked command from the repository's root (in the current
 virtual environment, 120 columns, no colour) and puts what it printed between the
 markers, with the command line first. Run it after a change to what the commands
-print, and commit the README with the change:
+print, and commit the pages with the change (a command captured on several pages runs once):
 
     python scripts/refresh_readme.py            # every block
     python scripts/refresh_readme.py --only load_vs_wrk   # the blocks whose command contains this
@@ -30,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 BLOCK = re.compile(r"^<!-- capture: (?P<cmd>.+?) -->\n(?P<body>.*?)^<!-- end capture -->$", re.M | re.S)
 
 
@@ -49,23 +50,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="refresh only the blocks whose command contains this text")
     parser.add_argument("--check", action="store_true", help="only check that every block is well formed")
     args = parser.parse_args(argv)
-    text = README.read_text(encoding="utf-8")
-    starts = len(re.findall(r"^<!-- capture: ", text, re.M))
-    blocks = list(BLOCK.finditer(text))
-    if len(blocks) != starts:
-        print(f"refresh_readme: {starts} capture markers but {len(blocks)} end markers", file=sys.stderr)
-        return 1
+    texts = {page: page.read_text(encoding="utf-8") for page in PAGES}
+    for page, text in texts.items():
+        starts = len(re.findall(r"^<!-- capture: ", text, re.M))
+        ends = len(BLOCK.findall(text))
+        if ends != starts:
+            print(
+                f"refresh_readme: {page.relative_to(ROOT)}: {starts} capture markers but {ends} end markers",
+                file=sys.stderr,
+            )
+            return 1
     if args.check:
-        print(f"{len(blocks)} captured blocks: {', '.join(m['cmd'] for m in blocks)}")
+        for page, text in texts.items():
+            commands = [m["cmd"] for m in BLOCK.finditer(text)]
+            if commands:
+                print(f"{page.relative_to(ROOT)}: {len(commands)} captured blocks: {', '.join(commands)}")
         return 0
+    captured: dict[str, str] = {}
 
     def refresh(m: re.Match[str]) -> str:
         if args.only and args.only not in m["cmd"]:
             return m.group(0)
-        print(f"running: {m['cmd']}", file=sys.stderr)
-        return f"<!-- capture: {m['cmd']} -->\n{capture(m['cmd'])}<!-- end capture -->"
+        if m["cmd"] not in captured:
+            print(f"running: {m['cmd']}", file=sys.stderr)
+            captured[m["cmd"]] = capture(m["cmd"])
+        return f"<!-- capture: {m['cmd']} -->\n{captured[m['cmd']]}<!-- end capture -->"
 
-    README.write_text(BLOCK.sub(refresh, text), encoding="utf-8")
+    for page, text in texts.items():
+        page.write_text(BLOCK.sub(refresh, text), encoding="utf-8")
     return 0
 
 

@@ -9,11 +9,10 @@ import click
 from bench import results
 from bench.cli import console, status
 from bench.cli.options import FiniteRange, client_option, results_option
-from bench.engine.clients import ClientKind
-from bench.engine.target import parse_target
 from bench.errors import RunFailed
 from bench.lab.loadrun import LoadSpec, check_listening, run_load
 from bench.lab.session import new_run_id
+from bench.model.scenario import ClientKind
 from bench.report import load as loadreport
 from bench.report.live import LoadProgress
 
@@ -70,10 +69,9 @@ def command(
 
     Saved as a run under --out (run.json and report.html): bench show, compare and export
     work on it."""
-    target = parse_target(url, allow_remote)
+    spec = LoadSpec.of(url, allow_remote, connections, duration, rate, total, timeout, client)
     console.clean_up(out_dir)
-    spec = LoadSpec.of(target, connections, duration, rate, total, timeout, client)
-    check_listening(target, timeout)
+    check_listening(spec)
     folder = results.prepare_folder(out_dir / new_run_id("load"))
     progress = LoadProgress(spec.duration_s, spec.total)
     with console.live(progress, console.err_console() if as_json else console.console(), transient=True):

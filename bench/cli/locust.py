@@ -16,12 +16,11 @@ from bench.cli.options import (
     scenarios_option,
     time_scale_option,
 )
-from bench.engine import loops
 from bench.errors import BenchError
 from bench.lab.plan import RunPlan
 from bench.lab.session import new_run_id
 from bench.locust.run import DEFAULT_UI_PORT, LocustOptions, check_port_free
-from bench.locust.session import locust_run
+from bench.locust.session import under_locust
 from bench.report import terminal
 
 
@@ -111,7 +110,7 @@ def command(
     out = console.console()
     announce_on = console.err_console() if as_json else out
     try:
-        doc = loops.run(locust_run(plan, chosen, folder, options, announce_on.print, console.events_with_pages()))
+        doc = under_locust(plan, chosen, folder, options, announce_on.print, console.events_with_pages())
     except KeyboardInterrupt:
         raise status.Ended(
             status.INTERRUPTED, f"interrupted: Locust and the server stopped; run kept in {folder / results.RUN_FILE}"

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from bench.engine.clients import CLIENT_KINDS
+from bench.model.scenario import CLIENT_KINDS
 
 F = TypeVar("F", bound=Callable[..., Any])
 

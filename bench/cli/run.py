@@ -9,11 +9,10 @@ import click
 from bench import contract, results
 from bench.cli import console, status
 from bench.cli.options import complete_scenario, complete_variant, results_option, scenarios_option, time_scale_option
-from bench.engine import loops
 from bench.lab.broker import check_url
 from bench.lab.ownapp import own_variants
 from bench.lab.plan import RunPlan
-from bench.lab.session import prepare, run_scenario
+from bench.lab.session import measure, prepare
 from bench.model.events import Event, VariantFinished
 from bench.model.scenario import RunClient
 from bench.report import terminal
@@ -137,7 +136,7 @@ def command(
         events.subscribe(print_finished)
     try:
         with console.live(board, console.err_console() if as_json else out):
-            doc = loops.run(run_scenario(plan, variants, folder, events, runs, warmup))
+            doc = measure(plan, variants, folder, events, runs, warmup)
     except KeyboardInterrupt:
         raise status.Ended(
             status.INTERRUPTED, f"interrupted: servers stopped; finished variants kept in {folder / results.RUN_FILE}"

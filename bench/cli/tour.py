@@ -9,10 +9,9 @@ import click
 from bench import results
 from bench.cli import console, status
 from bench.cli.options import results_option, scenarios_option, time_scale_option
-from bench.engine import loops
 from bench.errors import BenchError
 from bench.lab.session import new_run_id
-from bench.lab.tour import run_tour
+from bench.lab.tour import take_tour
 from bench.model.events import Event, LessonStarted
 from bench.model.tour import LESSONS
 from bench.model.tour import verdict as tour_verdict
@@ -47,7 +46,7 @@ def command(time_scale: float, only: str | None, out_dir: Path, scenarios_file: 
     events = console.events_with_pages().subscribe(announce).subscribe(board.on_event)
     try:
         with console.live(board, err, transient=True):
-            stops = loops.run(run_tour(catalog, time_scale, folder, console.catalog_dir(catalog), events, lessons))
+            stops = take_tour(catalog, time_scale, folder, console.catalog_dir(catalog), events, lessons)
     except KeyboardInterrupt:
         raise status.Ended(
             status.INTERRUPTED, f"interrupted: servers stopped; finished lessons kept in {folder}"

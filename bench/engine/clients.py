@@ -8,14 +8,12 @@ bottleneck": it shares one ``httpx.AsyncClient`` the way most code does.
 from __future__ import annotations
 
 import time
-from typing import Literal, Protocol
+from typing import Protocol
 
 import httpx
 
 from bench.engine.http import PID_HEADER, Connection, HttpError, Response, worker_pid
-
-ClientKind = Literal["raw", "httpx"]
-CLIENT_KINDS: tuple[ClientKind, ...] = ("raw", "httpx")
+from bench.model.scenario import ClientKind
 
 
 class ClientConnection(Protocol):

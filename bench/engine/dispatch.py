@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bench.engine.browser import browser_burst
-from bench.engine.clients import ClientKind, make_client
+from bench.engine.clients import make_client
 from bench.engine.load import Request, Sample, burst, closed_loop, open_loop
 from bench.engine.pump import closed_loop_raw
 from bench.model.events import LoadObserver, no_load_observer
+from bench.model.scenario import RunClient
 
 Pattern = Literal["burst", "closed", "open"]
-AnyClient = Literal["raw", "httpx", "browser"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class LoadShape:
 
 async def fire(
     shape: LoadShape,
-    client: AnyClient | ClientKind,
+    client: RunClient,
     host: str,
     port: int,
     next_request: Callable[[int], Request],

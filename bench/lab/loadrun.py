@@ -14,14 +14,14 @@ from pathlib import Path
 
 from bench import results
 from bench.engine import load_recorder, loops
-from bench.engine.clients import ClientKind
 from bench.engine.dispatch import LoadShape, fire
 from bench.engine.load import Request
-from bench.engine.target import Target, connection_refused
+from bench.engine.target import Target, connection_refused, parse_target
 from bench.errors import RunFailed
 from bench.lab import environment
 from bench.model.document import LoadDocument
 from bench.model.events import Events, LoadObserver, RunEnded, no_events, no_load_observer
+from bench.model.scenario import ClientKind
 
 CLOSED_LOOP_CONNECTIONS = 10  # wrk's default
 OPEN_LOOP_POOL = 1000
@@ -42,7 +42,8 @@ class LoadSpec:
     @classmethod
     def of(
         cls,
-        target: Target,
+        url: str,
+        allow_remote: bool,
         connections: int | None,
         duration_s: float | None,
         rate: float | None,
@@ -50,6 +51,7 @@ class LoadSpec:
         timeout_s: float,
         client: ClientKind,
     ) -> LoadSpec:
+        target = parse_target(url, allow_remote)  # a typo must not load someone else's server
         if duration_s is None and total is None:
             duration_s = 10.0
         pool = connections or (OPEN_LOOP_POOL if rate is not None else CLOSED_LOOP_CONNECTIONS)
@@ -77,9 +79,10 @@ class LoadSpec:
         )
 
 
-def check_listening(target: Target, timeout_s: float) -> None:
+def check_listening(spec: LoadSpec) -> None:
     """Before anything is saved: a URL nobody serves is a failed run, said in one line."""
-    refused = loops.run(connection_refused(target.host, target.port, timeout_s))
+    target = spec.target
+    refused = loops.run(connection_refused(target.host, target.port, spec.timeout_s))
     if refused is not None:
         raise RunFailed(f"nothing is listening on {target.host}:{target.port}: {refused}")
 

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
+from bench.engine import loops
 from bench.engine.browser import find_chromium
 from bench.engine.processes import owner_mark
 from bench.lab import environment
@@ -147,6 +148,18 @@ async def run_scenario(
     save(doc, folder)
     events.emit(RunEnded(doc, folder))
     return doc
+
+
+def measure(
+    plan: RunPlan,
+    variants: tuple[Variant, ...],
+    folder: Path,
+    events: Events | None = None,
+    runs: int | None = None,
+    warmup: int = 0,
+) -> RunDocument:
+    """``run_scenario`` on the engine's event loop, for a command (Ctrl-C: KeyboardInterrupt, run saved)."""
+    return loops.run(run_scenario(plan, variants, folder, events, runs, warmup))
 
 
 def _attempt(name: str, k: int, warmup: int, times: int) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.engine import loops
 from bench.engine.browser import find_chromium
 from bench.errors import BenchError
 from bench.lab.broker import redis_binary
@@ -42,6 +43,18 @@ def missing_tool(lesson: Lesson, catalog: Catalog) -> str | None:
     except BenchError as exc:
         return str(exc)
     return None
+
+
+def take_tour(
+    catalog: Catalog,
+    time_scale: float,
+    folder: Path,
+    app_dir: Path,
+    events: Events | None = None,
+    lessons: tuple[Lesson, ...] = LESSONS,
+) -> list[Stop]:
+    """``run_tour`` on the engine's event loop, for a command."""
+    return loops.run(run_tour(catalog, time_scale, folder, app_dir, events, lessons))
 
 
 async def run_tour(

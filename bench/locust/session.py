@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import results
+from bench.engine import loops
 from bench.lab.plan import RunPlan
 from bench.lab.session import new_document
 from bench.locust.run import LocustOptions, run_locust
@@ -38,6 +39,18 @@ def as_run(plan: RunPlan, variant: Variant, options: LocustOptions) -> ScenarioA
         variants=[variant],
         scaled=Scaled(work_s=plan.work_s, client="locust"),
     )
+
+
+def under_locust(
+    plan: RunPlan,
+    variant: Variant,
+    folder: Path,
+    options: LocustOptions,
+    announce: Callable[[str], None],
+    events: Events | None = None,
+) -> RunDocument:
+    """``locust_run`` on the engine's event loop, for a command."""
+    return loops.run(locust_run(plan, variant, folder, options, announce, events))
 
 
 async def locust_run(

@@ -46,7 +46,9 @@ Measure = Literal[
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
-RunClient = Literal["raw", "httpx", "browser"]
+ClientKind = Literal["raw", "httpx"]  # an HTTP client of the load engine (bench load, any pattern)
+CLIENT_KINDS: tuple[ClientKind, ...] = ("raw", "httpx")
+RunClient = Literal["raw", "httpx", "browser"]  # a run's client: the browser opens tabs (bursts only)
 UrlMode = Literal["distinct", "same", "both"]
 SAME_URL_SUFFIX = "+same-url"
 
