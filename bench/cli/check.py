@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from bench.cli import console
-from bench.cli.options import scenarios_option
+from bench.cli.options import app_shape_options, scenarios_option
 from bench.lab.ownapp import diagnosis_of, parse_app_option
 from bench.model.ownapp import infer, predictions
 from bench.model.scenario import DEFAULT_PATH
@@ -19,10 +19,13 @@ from bench.report import terminal
 @click.argument("app")
 @click.option("--path", "route", default=DEFAULT_PATH, show_default=True, help="The route to diagnose, {token} filled.")
 @click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON and nothing else.")
+@app_shape_options
 @scenarios_option
-def command(app: str, route: str, as_json: bool, scenarios_file: Path | None) -> None:
+def command(
+    app: str, route: str, as_json: bool, factory: bool, env: tuple[tuple[str, str], ...], scenarios_file: Path | None
+) -> None:
     """Diagnose APP (PATH.py:ATTR) without a server: the blocking calls, and four tabs predicted."""
-    _, own = parse_app_option(app, route, None, "{token}")
+    _, own = parse_app_option(app, route, None, "{token}", factory, env)
     diagnosis = diagnosis_of(own, route).model_copy(update={"app": app})  # shown as typed
     strategy = infer(diagnosis)
     tabs = console.catalog(scenarios_file).scenario("four-tabs").load

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
+from bench.errors import quoted
 from bench.model.scenario import CLIENT_KINDS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,6 +56,36 @@ def time_scale_option(f: F) -> F:
         default=1.0,
         show_default=True,
         help="Multiply every duration (work, gaps, theory): 0.1 turns 10 s into 1 s.",
+    )(f)
+
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _env_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for text in values:
+        key, sep, value = text.partition("=")
+        if not sep or not ENV_NAME.match(key):
+            raise click.BadParameter(f"{quoted(text)}: give KEY=VALUE, KEY letters, digits and _", ctx, param)
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+def app_shape_options(f: F) -> F:
+    """How your own app is built and configured: a factory, its settings."""
+    f = click.option(
+        "--env",
+        "env",
+        multiple=True,
+        metavar="KEY=VALUE",
+        callback=_env_pairs,
+        help="Own apps: a setting the app reads from its environment (repeatable).",
+    )(f)
+    return click.option(
+        "--factory",
+        is_flag=True,
+        help="Own apps: ATTR is a function that builds the app, as uvicorn --factory has it.",
     )(f)
 
 

@@ -8,7 +8,14 @@ import click
 
 from bench import contract, results
 from bench.cli import console, status
-from bench.cli.options import complete_scenario, complete_variant, results_option, scenarios_option, time_scale_option
+from bench.cli.options import (
+    app_shape_options,
+    complete_scenario,
+    complete_variant,
+    results_option,
+    scenarios_option,
+    time_scale_option,
+)
 from bench.lab.broker import check_url
 from bench.lab.ownapp import own_variants
 from bench.lab.plan import RunPlan
@@ -69,6 +76,7 @@ from bench.report.live import Board
     show_default=True,
     help="Own apps: a line of --done-file that marks the work of {token} done.",
 )
+@app_shape_options
 @click.option(
     "--runs",
     type=click.IntRange(1, 100),
@@ -101,6 +109,8 @@ def command(
     workers: int,
     done_file: str,
     done_pattern: str,
+    factory: bool,
+    env: tuple[tuple[str, str], ...],
     runs: int | None,
     warmup: int,
     gate: bool,
@@ -116,7 +126,7 @@ def command(
     sc = catalog.scenario(scenario)
     wanted = [n.strip() for n in only.split(",") if n.strip()] if only is not None else None
     if apps:  # your own apps replace the scenario's variants
-        variants = own_variants(apps, route, done_file, done_pattern, workers)
+        variants = own_variants(apps, route, done_file, done_pattern, workers, factory, env)
     else:
         variants = catalog.pick_variants(sc, wanted)
     plan = RunPlan.of(

@@ -78,8 +78,22 @@ class Observed:
     error: BaseException | None = None
 
 
-def import_app(spec: str) -> tuple[Any, ModuleType, Path]:
-    """``PATH.py:ATTR`` or ``module:attr`` (importable from the current folder)."""
+def module_of(file: Path) -> tuple[Path, str]:
+    """The folder to import ``file`` from, and its dotted module name: up through every folder
+    that is a package (has ``__init__.py``), as pytest and uvicorn find a package's root, so
+    that ``pkg_app/main.py`` is ``pkg_app.main`` and its relative imports work."""
+    file = file.resolve()
+    parts = [] if file.name == "__init__.py" else [file.stem]
+    folder = file.parent
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return folder, ".".join(parts)
+
+
+def import_app(spec: str, factory: bool = False) -> tuple[Any, ModuleType, Path]:
+    """``PATH.py:ATTR`` or ``module:attr`` (importable from the current folder); with ``factory``,
+    ATTR is called to build the app, as ``uvicorn --factory`` does."""
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr.isidentifier():
         raise BadApp(f"{spec}: give the app as PATH.py:ATTR or module:attr, e.g. background_tasks.py:app")
@@ -87,7 +101,7 @@ def import_app(spec: str) -> tuple[Any, ModuleType, Path]:
         path = Path(target).resolve()
         if not path.is_file():
             raise BadApp(f"{target}: no such file")
-        folder, module_name = path.parent, path.stem
+        folder, module_name = module_of(path)
     else:
         folder, module_name = Path.cwd(), target
     sys.path.insert(0, str(folder))
@@ -100,11 +114,26 @@ def import_app(spec: str) -> tuple[Any, ModuleType, Path]:
     if not hasattr(module, attr):
         raise BadApp(f"{target} has no attribute {attr!r}")
     app = getattr(module, attr)
+    if factory:
+        try:
+            app = app()
+        except BaseException as exc:  # the learner's factory may raise anything
+            raise BadApp(f"{spec}: calling the factory failed:\n{_tail(exc)}") from None
+    elif inspect.isfunction(app) and not _required_parameters(app):
+        raise BadApp(f"{spec} is a function that takes no argument, not an app: if it builds one, add --factory")
     if not callable(app):
         raise BadApp(f"{spec} is not an ASGI app (not callable)")
     file = getattr(module, "__file__", None)
     where = Path(file).resolve().parent if file else folder
     return app, module, where
+
+
+def _required_parameters(function: Any) -> list[str]:
+    try:
+        params = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return ["?"]
+    return [p.name for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def _tail(exc: BaseException, lines: int = 8) -> str:
@@ -254,10 +283,10 @@ async def _one_request(app: Any, path: str, sleeps: _Sleeps) -> Observed:
     return obs
 
 
-def diagnose(spec: str, path: str) -> dict[str, Any]:
+def diagnose(spec: str, path: str, factory: bool = False) -> dict[str, Any]:
     from blockbuster import BlockBuster, BlockingError
 
-    app, module, folder = import_app(spec)
+    app, module, folder = import_app(spec, factory)
     listed = routes(app)
     route = match(app, path)
     if listed and route is None:
@@ -369,13 +398,15 @@ def _describe_endpoint(endpoint: Any) -> dict[str, Any] | None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        print("usage: python -m bench.lab.diagnose PATH.py:ATTR /path", file=sys.stderr)
+    factory = "--factory" in argv
+    args = [a for a in argv[1:] if a != "--factory"]
+    if len(args) != 2:
+        print("usage: python -m bench.lab.diagnose PATH.py:ATTR /path [--factory]", file=sys.stderr)
         return 2
-    spec, path = argv[1], argv[2]
+    spec, path = args
     threading.excepthook = lambda args: None  # a thread the stand-in sleeps hurried along may fail: not ours
     try:
-        doc: dict[str, Any] = diagnose(spec, path)
+        doc: dict[str, Any] = diagnose(spec, path, factory)
     except BadApp as exc:
         doc = {"app": spec, "path": path, "bad": str(exc)}
     sys.stdout.write(json.dumps(doc) + "\n")

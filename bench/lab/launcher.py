@@ -38,6 +38,7 @@ class ServerSpec:
     stop_grace_s: float = 5.0
     health_path: str | None = "/health"  # None: an own app; ready when the port accepts and startup is logged
     cwd: Path | None = None  # an own app runs in its variant's folder, so what it writes lands there
+    factory: bool = False  # app names a function that builds the app (uvicorn --factory)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ def _command(spec: ServerSpec, port: int) -> list[str]:
     ]
     if spec.workers > 1:
         cmd += ["--workers", str(spec.workers)]
+    if spec.factory:
+        cmd.append("--factory")
     return cmd
 
 

@@ -53,6 +53,8 @@ class _Follower:
 class LedgerReader(_Follower):
     """The lab's ledger: one JSON record per finished unit of work, with its own timestamps."""
 
+    max_poll_s = 0.05  # every record carries its own time: reading late loses nothing
+
     def read_new(self) -> list[WorkRecord]:
         records = []
         for line in self.new_lines()[0]:
@@ -69,23 +71,50 @@ class LedgerReader(_Follower):
         return records
 
 
-class MarkerReader(_Follower):
-    """An own app's done marker: the lines of a file it appends to (the tutorial's
+class MarkerReader:
+    """An own app's done marker: the lines of a file it writes (the tutorial's
     ``notification.log``) that contain a token, in a pattern like ``sent to {token}``.
 
+    It follows the file's content, not only its appended bytes: an app that opens its log
+    with mode ``"w"`` (FastAPI's documentation example does) rewrites it for every unit of
+    work, and each token's line counts when it appears. A file that grew is read from where
+    it was; one that changed otherwise is read whole again. A last line without a newline
+    counts once it is the same in two reads (that example writes none).
+
     The app writes no timestamps, so a line's time is when the file was last modified as
-    the line was read: the end of the work, within one poll of ``LedgerWatcher`` (every
-    50 ms during the load, every 20 ms while waiting for the work afterwards).
+    the line was read: the end of the work, within one poll (every 5 ms).
     """
 
+    # A rewritten file keeps only its last line: it is read often enough to see each one
+    # (tabs 30 ms apart at time scale 0.1), and the time of a line is the read's.
+    max_poll_s = 0.005
+
     def __init__(self, path: Path, pattern: str, is_token: Callable[[str], bool]) -> None:
-        super().__init__(path)
+        self.path = path
         before, _, after = pattern.partition("{token}")
         self._regex = re.compile(re.escape(before) + r"(?P<token>[A-Za-z0-9_.~-]+)" + re.escape(after))
         self._is_token = is_token
+        self._seen = b""  # the complete lines of the content read last (read whole each poll: a log is small)
+        self._tail = b""  # what followed the last newline then
+
+    def _new_lines(self) -> tuple[list[bytes], float]:
+        try:
+            with self.path.open("rb") as f:
+                modified = os.fstat(f.fileno()).st_mtime
+                content = f.read()
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            return [], 0.0
+        complete = content[: content.rfind(b"\n") + 1]  # a half-written last line waits for the next read,
+        tail = content[len(complete) :]
+        if tail and tail == self._tail:  # unless it is still the same then: a line written without "\n"
+            complete = content
+        self._tail = tail
+        fresh = complete[len(self._seen) :] if complete.startswith(self._seen) else complete  # grew, or rewritten
+        self._seen = complete
+        return [line for line in fresh.split(b"\n") if line.strip()], modified
 
     def read_new(self) -> list[WorkRecord]:
-        lines, modified = self.new_lines()
+        lines, modified = self._new_lines()
         at = min(modified, time.time())
         records = []
         for line in lines:
@@ -118,6 +147,7 @@ class LedgerWatcher:
 
     async def follow(self, poll_s: float = 0.05) -> None:
         """Poll until cancelled (runs beside the load, for the live view)."""
+        poll_s = min(poll_s, self.reader.max_poll_s)
         while True:
             self.poll()
             await asyncio.sleep(poll_s)
@@ -128,6 +158,7 @@ class LedgerWatcher:
         A token still missing afterwards is lost work.
         """
         deadline = time.monotonic() + timeout_s
+        poll_s = min(poll_s, self.reader.max_poll_s)
         wanted = Counter(tokens)
         while True:
             self.poll()

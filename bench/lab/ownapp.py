@@ -25,13 +25,21 @@ from pathlib import Path
 
 from bench.contract import IMPORT_STRING
 from bench.errors import BenchError
+from bench.lab.diagnose import module_of
 from bench.model.ownapp import Diagnosis, endpoint_text, infer
 from bench.model.scenario import DEFAULT_PATH, NAME_PATTERN, OWN_APP, OwnApp, Variant
 
 DIAGNOSIS_TIMEOUT_S = 60
 
 
-def parse_app_option(text: str, path: str | None, done_file: str | None, done_pattern: str) -> tuple[str, OwnApp]:
+def parse_app_option(
+    text: str,
+    path: str | None,
+    done_file: str | None,
+    done_pattern: str,
+    factory: bool = False,
+    env: tuple[tuple[str, str], ...] = (),
+) -> tuple[str, OwnApp]:
     """``[NAME=]PATH.py:ATTR`` or ``[NAME=]module:attr`` from the command line: (name, app).
 
     The name defaults to the file's stem (or the module's name), made a valid variant name."""
@@ -41,7 +49,7 @@ def parse_app_option(text: str, path: str | None, done_file: str | None, done_pa
     file = OWN_APP.match(spec)
     if file:
         spec = f"{Path(file['file']).resolve()}:{file['attr']}"
-        stem = Path(file["file"]).stem
+        stem = module_of(Path(file["file"]))[1]  # inside a package: pkg_app/main.py names pkg-app-main
     elif re.match(IMPORT_STRING, spec):
         stem = spec.partition(":")[0]  # the whole dotted path: pkg_app.main names pkg-app-main, not main
     else:
@@ -49,14 +57,21 @@ def parse_app_option(text: str, path: str | None, done_file: str | None, done_pa
     name = name or re.sub(r"[^a-z0-9-]+", "-", stem.lower()).strip("-") or "app"
     if not re.match(NAME_PATTERN, name):
         raise BenchError(f"--app {text}: the name {name!r} must be lower-case letters, digits and -, at most 40")
-    return name, OwnApp(spec=spec, path=path, done_file=done_file, done_pattern=done_pattern)
+    own = OwnApp(spec=spec, path=path, done_file=done_file, done_pattern=done_pattern, factory=factory, env=env)
+    return name, own
 
 
 def own_variants(
-    apps: tuple[str, ...], path: str | None, done_file: str | None, done_pattern: str, workers: int
+    apps: tuple[str, ...],
+    path: str | None,
+    done_file: str | None,
+    done_pattern: str,
+    workers: int,
+    factory: bool = False,
+    env: tuple[tuple[str, str], ...] = (),
 ) -> tuple[Variant, ...]:
     """The ``--app`` options as variants, each still to be diagnosed (``resolve``)."""
-    owns = [parse_app_option(a, path, done_file or None, done_pattern) for a in apps]
+    owns = [parse_app_option(a, path, done_file or None, done_pattern, factory, env) for a in apps]
     variants = tuple(Variant(name=n, title=o.spec, app=o.spec, workers=workers, own=o) for n, o in owns)
     if len({v.name for v in variants}) < len(variants):
         raise BenchError("two --app have the same name: give them names, e.g. --app blocking=sync.py:app")
@@ -72,11 +87,12 @@ def resolve_all(variants: tuple[Variant, ...], folder: Path) -> tuple[Variant, .
 
 
 def module_and_folder(own: OwnApp) -> tuple[str, Path]:
-    """What uvicorn imports (``module:attr``) and from where (``--app-dir``)."""
+    """What uvicorn imports (``module:attr``) and from where (``--app-dir``): a file inside a
+    package is imported as the package's module, from the package's root."""
     target, _, attr = own.spec.rpartition(":")
     if target.endswith(".py"):
-        file = Path(target)
-        return f"{file.stem}:{attr}", file.parent
+        folder, module = module_of(Path(target))
+        return f"{module}:{attr}", folder
     return own.spec, Path.cwd()
 
 
@@ -89,9 +105,9 @@ def diagnosis_of(own: OwnApp, path: str, scratch: Path | None = None) -> Diagnos
         sample = path.replace("{token}", "diagnosis")
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "bench.lab.diagnose", own.spec, sample],
+                [sys.executable, "-m", "bench.lab.diagnose", own.spec, sample, *(["--factory"] if own.factory else [])],
                 cwd=folder,
-                env=_env(app_dir),
+                env={**_env(app_dir), **dict(own.env)},
                 capture_output=True,
                 text=True,
                 timeout=DIAGNOSIS_TIMEOUT_S,

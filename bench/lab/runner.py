@@ -58,6 +58,8 @@ async def launch(
         spec = ServerSpec(
             app=module,
             workers=variant.workers,
+            env=dict(variant.own.env),
+            factory=variant.own.factory,
             app_dir=app_dir,
             log_path=folder / "server.log",
             health_path=None,
@@ -125,6 +127,12 @@ async def run_variant(
             if own is not None:  # d is the app's own: measured with one request alone, then the theory
                 events.emit(PhaseChanged("measuring d: one request alone"))
                 result.work_s = await measure_d(server.port, route.replace("{token}", solo), solo, variant, watcher)
+                if result.work_s is None and observable:  # its done marker never showed: unknown, never lost
+                    observable = False
+                    result.notes.append(
+                        f"the done marker ({own.done_file}, a line with {own.done_pattern!r}) never showed the work "
+                        f"of one request alone within {marker_wait_s(own):g} s: done times are unknown"
+                    )
                 expected = plan.expected(variant, same_url, work_s=result.work_s or own.seconds_written)
                 timeout_s = plan.request_timeout_s(expected)
                 events.emit(TheoryKnown(None if expected is None else expected.all_done_s))
@@ -184,8 +192,11 @@ def variant_claims(plan: RunPlan, variant: Variant, result: VariantResult, summa
     name = run_name(variant.name, result.same_url)  # what the claims name
     split = metrics.pid_split(summary.pids, variant.workers) if variant.workers > 1 else ""
     if variant.own is not None:
+        d = result.work_s or variant.own.seconds_written
+        if d is None or result.expected is None:  # no d, no theory: nothing to check the run against
+            return []
         checks = own_claims(name, variant.own)
-        return [claims.check(c, summary, result.work_s or 0.0, split, expected=result.expected) for c in checks]
+        return [claims.check(c, summary, d, split, expected=result.expected) for c in checks]
     return [
         claims.check(c, summary, plan.work_s, split, expected=result.expected)
         for c in plan.scenario.claims
@@ -245,9 +256,16 @@ async def measure_d(port: int, path: str, token: str, variant: Variant, watcher:
         raise LaunchError(f"{path} answered {response.status} to one request alone: not a route of the app that works")
     if variant.answers == "after-work":
         return response.done - response.sent
-    if not await watcher.wait_for([token], MEASURE_TIMEOUT_S):
+    assert variant.own is not None
+    if not await watcher.wait_for([token], marker_wait_s(variant.own)):
         return None
     return watcher.found[token][0].end - clock.wall(response.sent)
+
+
+def marker_wait_s(own: OwnApp) -> float:
+    """How long one request alone's done marker is waited for: twice the work as the code
+    writes it and 5 s more, else 30 s. Never minutes: past that, done times are unknown."""
+    return 2 * own.seconds_written + 5 if own.seconds_written else 30.0
 
 
 def _records(samples: list[Sample], work: dict[str, list[WorkRecord]]) -> list[RequestRecord]:

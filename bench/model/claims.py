@@ -81,6 +81,6 @@ def _fmt(claim: Claim, value: float, seconds: float) -> str:
 def _measured(claim: Claim, measured: float, work_s: float) -> str:
     if not _is_time(claim):
         return f"{measured:.3g}"
-    if claim.unit == "s":
+    if claim.unit == "s" or not work_s:  # d unknown: the figure alone, never divided by it
         return f"{measured * 1000:.1f} ms" if measured < 1 else f"{measured:.3f} s"
     return f"{measured:.3f} s = {measured / work_s:.2f} d"

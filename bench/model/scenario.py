@@ -81,6 +81,8 @@ class OwnApp(Frozen):
     path: str | None = None  # where the load goes, ``{token}`` filled per request; None: the scenario's
     done_file: str | None = contract.HUMAN_LOG_FILE  # the app's output, in its working folder; None: not observable
     done_pattern: str = "{token}"  # a line of done_file that says this token's work is done
+    factory: bool = False  # ATTR builds the app when called (uvicorn --factory)
+    env: tuple[tuple[str, str], ...] = ()  # settings the app reads from its environment (--env KEY=VALUE)
     # filled in by the diagnosis (bench.lab.ownapp), before the run
     diagnosis: tuple[FoundCall, ...] = ()
     strategy: str = ""

@@ -4,7 +4,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from bench.lab.ledger import LedgerReader, LedgerWatcher
+from bench.lab.ledger import LedgerReader, LedgerWatcher, MarkerReader
 
 
 def line(token: str, end: float = 2.0) -> bytes:
@@ -42,3 +42,20 @@ def test_watcher_waits_for_tokens_and_gives_up_at_the_timeout(tmp_path: Path) ->
     all_done, missing = asyncio.run(scenario())
     assert all_done and not missing
     assert seen == ["a", "b"] and set(watcher.found) == {"a", "b"}
+
+
+def test_a_done_marker_rewritten_in_place_counts_each_tokens_line(tmp_path: Path) -> None:
+    """FastAPI's documentation example opens its log with mode "w" and writes no newline."""
+    path = tmp_path / "log.txt"
+    marker = MarkerReader(path, "{token}", lambda token: token.startswith("tab"))
+    path.write_text("notification for tab1-x: some notification")
+    assert marker.read_new() == []  # a line without a newline may still be being written
+    assert [r.token for r in marker.read_new()] == ["tab1-x"]  # the same in two reads: it is whole
+    assert marker.read_new() == []  # and counted once
+    path.write_text("notification for tab2-x: some notification")  # rewritten, same length
+    marker.read_new()
+    assert [r.token for r in marker.read_new()] == ["tab2-x"]
+    with path.open("a") as f:  # an app that appends, with newlines
+        f.write("\nnotification for tab3-x\nnotification for tab4-x\n")
+    assert [r.token for r in marker.read_new()] == ["tab3-x", "tab4-x"]
+    assert marker.read_new() == []

@@ -1,0 +1,155 @@
+"""Own apps of the shapes learners really write, each in its own folder outside the repository."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+WORK_S = 0.5
+
+# FastAPI's documentation example for BackgroundTasks: the log opened with mode "w" (rewritten
+# for every notification) and written without a newline. A GET route, as the lab sends today.
+REWRITTEN_LOG = """import time
+
+from fastapi import BackgroundTasks, FastAPI
+
+app = FastAPI()
+
+
+def write_notification(email: str, message=""):
+    time.sleep({d})
+    with open("log.txt", mode="w") as email_file:
+        content = f"notification for {{email}}: {{message}}"
+        email_file.write(content)
+
+
+@app.get("/send-notification/{{email}}")
+async def send_notification(email: str, background_tasks: BackgroundTasks):
+    background_tasks.add_task(write_notification, email, message="some notification")
+    return {{"message": "Notification sent in the background"}}
+"""
+
+
+def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=240)
+
+
+def test_a_log_rewritten_in_place_is_followed_by_its_content(tmp_path: Path) -> None:
+    folder = tmp_path / "docs_example"
+    folder.mkdir()
+    (folder / "main.py").write_text(REWRITTEN_LOG.format(d=WORK_S))
+    before = sorted(p.name for p in folder.iterdir())
+    out = bench(
+        "run",
+        "four-tabs",
+        "--time-scale",
+        "0.1",
+        "--json",
+        "--out",
+        str(tmp_path / "results"),
+        "--app",
+        "main.py:app",
+        "--path",
+        "/send-notification/{token}",
+        "--done-file",
+        "log.txt",
+        cwd=folder,
+    )
+    assert out.returncode == 0, out.stderr
+    (v,) = json.loads(out.stdout)["variants"]
+    assert v["status"] == "ok" and v["summary"]["lost"] == 0 and v["summary"]["unknown"] == 0
+    assert v["work_s"] == pytest.approx(WORK_S, rel=0.1)  # d from the marker of one request alone
+    expected = v["expected"]["all_done_s"]
+    assert v["summary"]["all_done_s"] == pytest.approx(expected, rel=0.02)  # within 2 % of theory
+    assert all(c["holds"] for c in v["claims"]) and len(v["claims"]) == 2
+    assert sorted(p.name for p in folder.iterdir() if p.name != "__pycache__") == before  # nothing written here
+
+
+# uvicorn's --factory shape, with a setting the app reads from its environment
+FACTORY = """import os
+import time
+
+from fastapi import FastAPI
+
+
+def create_app() -> FastAPI:
+    app = FastAPI()
+    delay = float(os.environ["NOTIFY_DELAY"])
+
+    @app.get("/push/{token}")
+    async def push(token: str):
+        time.sleep(delay)
+        with open("notification.log", "a") as log:
+            log.write(f"sent {token}\\n")
+        return {"ok": True}
+
+    return app
+"""
+
+
+def test_a_factory_with_its_settings_and_a_factory_named_as_an_app(tmp_path: Path) -> None:
+    folder = tmp_path / "factory_app"
+    folder.mkdir()
+    (folder / "app.py").write_text(FACTORY)
+    hint = bench("check", "app.py:create_app", cwd=folder)
+    assert hint.returncode == 2 and "add --factory" in hint.stderr and len(hint.stderr.strip().splitlines()) == 1
+    out = bench(
+        "run",
+        "four-tabs",
+        "--time-scale",
+        "0.1",
+        "--json",
+        "--out",
+        str(tmp_path / "results"),
+        "--app",
+        "app.py:create_app",
+        "--factory",
+        "--env",
+        f"NOTIFY_DELAY={WORK_S}",
+        cwd=folder,
+    )
+    assert out.returncode == 0, out.stderr
+    (v,) = json.loads(out.stdout)["variants"]
+    assert v["work_s"] == pytest.approx(WORK_S, rel=0.1)
+    assert v["summary"]["all_done_s"] == pytest.approx(v["expected"]["all_done_s"], rel=0.02)  # serialised: 4 d
+    assert v["summary"]["all_done_s"] == pytest.approx(4 * v["work_s"], rel=0.05)
+
+
+def test_a_file_inside_a_package_is_imported_as_the_packages_module(tmp_path: Path) -> None:
+    # 1 s of work: d is measured on the app's first request, some 10 ms slower than the next ones
+    package = tmp_path / "project" / "pkg_app"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "work.py").write_text(
+        "import time\n\n\ndef send(token: str) -> None:\n    time.sleep(1.0)\n"
+        "    with open('notification.log', 'a') as log:\n        log.write(f'sent {token}\\n')\n"
+    )
+    (package / "main.py").write_text(
+        "from fastapi import BackgroundTasks, FastAPI\n\nfrom .work import send\n\napp = FastAPI()\n\n\n"
+        "@app.get('/push/{token}')\nasync def push(token: str, background_tasks: BackgroundTasks):\n"
+        "    background_tasks.add_task(send, token)\n    return {'ok': True}\n"
+    )
+    check = bench("check", "pkg_app/main.py:app", "--json", cwd=package.parent)
+    assert check.returncode == 0, check.stderr
+    sleep = next(c for c in json.loads(check.stdout)["diagnosis"]["calls"] if c["call"] == "time.sleep")
+    assert (sleep["file"], sleep["line"], sleep["blocks_loop"]) == ("work.py", 5, False)
+    out = bench(
+        "run",
+        "four-tabs",
+        "--time-scale",
+        "0.1",
+        "--json",
+        "--out",
+        str(tmp_path / "r"),
+        "--app",
+        "pkg_app/main.py:app",
+        cwd=package.parent,
+    )
+    assert out.returncode == 0, out.stderr
+    (v,) = json.loads(out.stdout)["variants"]
+    assert v["name"] == "pkg-app-main" and v["summary"]["lost"] == 0
+    assert v["summary"]["all_done_s"] == pytest.approx(v["expected"]["all_done_s"], rel=0.02)
