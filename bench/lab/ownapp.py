@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bench.contract import IMPORT_STRING
 from bench.errors import BenchError
-from bench.lab.diagnose import module_of
+from bench.lab.appimport import module_of
 from bench.model.ownapp import Diagnosis, endpoint_text, infer
 from bench.model.scenario import DEFAULT_PATH, NAME_PATTERN, OWN_APP, OwnApp, Variant
 
