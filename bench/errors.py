@@ -16,6 +16,16 @@ class RunFailed(Exception):
     """The measurement could not be made; the message says why, in one line."""
 
 
+def one_line(error: str | None) -> str:
+    """An error in one line. One that ends by announcing a log's last lines ("…; last lines of
+    server.log:") ends with the last of them instead, which is where the server said why."""
+    lines = [line.strip() for line in (error or "failed to run").splitlines() if line.strip()] or ["failed"]
+    first = lines[0]
+    if first.endswith(":") and len(lines) > 1:
+        return f"{first[:-1]}, ending: {lines[-1]}"
+    return first
+
+
 def quoted(text: str) -> str:
     """What the user typed, as an error message quotes it: every control character escaped
     (a newline too), so the message keeps its one line."""

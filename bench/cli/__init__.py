@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from bench.cli import check, compare, export, listing, load, locust, run, show, tour
+from bench.cli import check, compare, export, listing, load, locust, run, serve, show, tour
 from bench.cli.status import run_wrapper
 
 
@@ -23,7 +23,7 @@ def cli() -> None:
     in ~/.zshrc; fish: _BENCH_COMPLETE=fish_source bench | source). See the docs."""
 
 
-for module in (listing, run, load, check, tour, locust, show, compare, export):
+for module in (listing, run, serve, load, check, tour, locust, show, compare, export):
     cli.add_command(module.command)
 
 

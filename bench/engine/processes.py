@@ -242,6 +242,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_is_free(port: int) -> bool:
+    """Whether ``port`` on the loopback address can be bound now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+        return True
+
+
 def last_lines(path: Path, count: int = 15) -> str:
     try:
         lines = path.read_text(errors="replace").splitlines()

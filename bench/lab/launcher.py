@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.engine.processes import HOST, LaunchError, free_port, last_lines, spawn, stop_async
+from bench.engine.processes import HOST, LaunchError, free_port, last_lines, port_is_free, spawn, stop_async
 
 READY_LINE = "Application startup complete"
 PORT_ATTEMPTS = 5
@@ -39,6 +39,7 @@ class ServerSpec:
     health_path: str | None = "/health"  # None: an own app; ready when the port accepts and startup is logged
     cwd: Path | None = None  # an own app runs in its variant's folder, so what it writes lands there
     factory: bool = False  # app names a function that builds the app (uvicorn --factory)
+    port: int | None = None  # the port the learner chose (bench serve); None: a free one, retried if taken
 
 
 @dataclass(frozen=True)
@@ -124,8 +125,10 @@ def _port_was_taken(log_path: Path) -> bool:
 @asynccontextmanager
 async def serve(spec: ServerSpec) -> AsyncIterator[RunningServer]:
     """Start the server on a free loopback port, wait until ready, always stop it."""
-    for _attempt in range(PORT_ATTEMPTS):
-        port = free_port()
+    if spec.port is not None and not port_is_free(spec.port):
+        raise LaunchError(f"port {spec.port} on {HOST} is already in use; pass --port with a free one")
+    for _attempt in range(1 if spec.port is not None else PORT_ATTEMPTS):
+        port = free_port() if spec.port is None else spec.port
         process = spawn(_command(spec, port), spec.log_path, spec.env, cwd=spec.cwd)
         try:
             await _wait_ready(spec, port, process)

@@ -43,11 +43,15 @@ class Launched:
 
 
 async def launch(
-    stack: contextlib.AsyncExitStack, plan: RunPlan, variant: Variant, folder: Path, env: dict[str, str]
+    stack: contextlib.AsyncExitStack,
+    plan: RunPlan,
+    variant: Variant,
+    folder: Path,
+    env: dict[str, str],
+    port: int | None = None,
 ) -> Launched:
-    """Start a variant inside ``stack``: its sidecars (Celery: broker, worker), then its web server.
-
-    The stack stops them in reverse order, whatever happens."""
+    """Start a variant inside ``stack``: its sidecars (Celery: broker, worker), then its web server
+    (on ``port``, or a free one). The stack stops them in reverse order, whatever happens."""
     if variant.thread_limit is not None:
         env = {**env, contract.THREAD_LIMIT: str(variant.thread_limit)}
     if variant.processes is not None:
@@ -64,6 +68,7 @@ async def launch(
             log_path=folder / "server.log",
             health_path=None,
             cwd=folder.resolve(),
+            port=port,
         )
     else:
         spec = ServerSpec(
@@ -72,6 +77,7 @@ async def launch(
             env={**env, **side.env},
             app_dir=plan.app_dir,
             log_path=folder / "server.log",
+            port=port,
         )
     server = await stack.enter_async_context(serve(spec))
     return Launched(side, spec, server)

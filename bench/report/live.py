@@ -14,6 +14,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from bench.errors import one_line as error_in_one_line
 from bench.model.document import VariantResult
 from bench.model.events import (
     AttemptFinished,
@@ -114,7 +115,7 @@ class Board:
 def one_line(result: VariantResult, label: str) -> Text:
     """A finished attempt in one line: ✗ with the reason when it failed or any claim of it failed."""
     if result.status != "ok":
-        return Text(f"✗ {label}: {one_line_reason(result.error)}", style="red")
+        return Text(f"✗ {label}: {error_in_one_line(result.error)}", style="red")
     if result.summary is None:
         held = sum(c.holds for c in result.claims)
         return Text(f"✓ {label}: {held} of {len(result.claims)} checks hold", style="green")
@@ -122,16 +123,6 @@ def one_line(result: VariantResult, label: str) -> Text:
     done = "not done" if s.all_done_s is None else f"all done {s.all_done_s:.2f} s"
     responded = "no answer" if s.all_responded_s is None else f"all responded {s.all_responded_s:.2f} s"
     return Text(f"✓ {label}: {responded}, {done}, lost {s.lost}", style="green")
-
-
-def one_line_reason(error: str | None) -> str:
-    """An error in one line. One that ends by announcing a log's last lines ("…; last lines of
-    server.log:") ends with the last of them instead, which is where the server said why."""
-    lines = [line.strip() for line in (error or "failed to run").splitlines() if line.strip()]
-    first = lines[0]
-    if first.endswith(":") and len(lines) > 1:
-        return f"{first[:-1]}, ending: {lines[-1]}"
-    return first
 
 
 def _current(p: VariantProgress) -> Group:
