@@ -1,6 +1,7 @@
 """The clients a load can use: the raw HTTP/1.1 client, or httpx to show its cost.
 
-Both give connections with the same ``get(path, timeout_s) -> Response`` so every load
+Both give connections with the same ``send(path, timeout_s) -> Response`` (the method,
+headers and body are the client's ``RequestSpec``) so every load
 pattern works with either. ``--client httpx`` exists to teach "your client can be the
 bottleneck": it shares one ``httpx.AsyncClient`` the way most code does.
 """
@@ -12,7 +13,8 @@ from typing import Protocol
 
 import httpx
 
-from bench.engine.http import PID_HEADER, Connection, HttpError, Response, worker_pid
+from bench.engine.http import GET, PID_HEADER, Connection, HttpError, Response, worker_pid
+from bench.model.request import RequestSpec
 from bench.model.scenario import ClientKind
 
 
@@ -20,7 +22,7 @@ class ClientConnection(Protocol):
     @property
     def usable(self) -> bool: ...
 
-    async def get(self, path: str, timeout_s: float) -> Response: ...
+    async def send(self, path: str, timeout_s: float) -> Response: ...
 
     def close(self) -> None: ...
 
@@ -38,11 +40,11 @@ class RawClient:
 
     name = "raw"
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, spec: RequestSpec = GET) -> None:
+        self.host, self.port, self.spec = host, port, spec
 
     async def connect(self, timeout_s: float) -> ClientConnection:
-        return await Connection.open(self.host, self.port, timeout_s)
+        return await Connection.open(self.host, self.port, timeout_s, self.spec)
 
     async def aclose(self) -> None:
         return None
@@ -53,13 +55,17 @@ class _HttpxConnection:
 
     usable = True
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, spec: RequestSpec) -> None:
         self._client = client
+        self._spec = spec
 
-    async def get(self, path: str, timeout_s: float) -> Response:
+    async def send(self, path: str, timeout_s: float) -> Response:
         sent = time.perf_counter()
         try:
-            async with self._client.stream("GET", path, timeout=timeout_s) as r:
+            spec = self._spec
+            async with self._client.stream(
+                spec.method, path, headers=list(spec.headers), content=spec.body or None, timeout=timeout_s
+            ) as r:
                 first_byte = time.perf_counter()
                 body = await r.aread()
         except httpx.TimeoutException as exc:
@@ -83,18 +89,19 @@ class _HttpxConnection:
 class HttpxClient:
     name = "httpx"
 
-    def __init__(self, host: str, port: int, max_connections: int) -> None:
+    def __init__(self, host: str, port: int, max_connections: int, spec: RequestSpec = GET) -> None:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._client = httpx.AsyncClient(base_url=f"http://{host}:{port}", limits=limits, trust_env=False)
+        self._spec = spec
 
     async def connect(self, timeout_s: float) -> ClientConnection:
-        return _HttpxConnection(self._client)
+        return _HttpxConnection(self._client, self._spec)
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
 
-def make_client(kind: ClientKind, host: str, port: int, max_connections: int = 100) -> Client:
+def make_client(kind: ClientKind, host: str, port: int, max_connections: int = 100, spec: RequestSpec = GET) -> Client:
     if kind == "httpx":
-        return HttpxClient(host, port, max_connections)
-    return RawClient(host, port)
+        return HttpxClient(host, port, max_connections, spec)
+    return RawClient(host, port, spec)

@@ -13,9 +13,11 @@ from typing import Literal
 
 from bench.engine.browser import browser_burst
 from bench.engine.clients import make_client
+from bench.engine.http import GET
 from bench.engine.load import Request, Sample, burst, closed_loop, open_loop
 from bench.engine.pump import closed_loop_raw
 from bench.model.events import LoadObserver, no_load_observer
+from bench.model.request import RequestSpec
 from bench.model.scenario import RunClient
 
 Pattern = Literal["burst", "closed", "open"]
@@ -52,15 +54,17 @@ async def fire(
     observe: LoadObserver = no_load_observer,
     sink: Callable[[Sample], None] | None = None,
     observe_sent: bool = True,
+    spec: RequestSpec = GET,
 ) -> list[Sample]:
     """Send ``shape``'s requests (``next_request(i)`` gives the i-th) and return their samples.
 
     With ``sink`` every sample of a closed or open loop goes there as it completes (the
     list returned is then empty): a long load keeps constant memory. ``observe_sent=False``
-    spares the raw closed loop its per-request 'sent' call when nobody needs it."""
+    spares the raw closed loop its per-request 'sent' call when nobody needs it. ``spec``: the
+    method, headers and body of every request (the browser sends plain GETs only)."""
     if client == "browser":
-        if shape.pattern != "burst":
-            raise ValueError("the browser opens tabs: it fires bursts only")
+        if shape.pattern != "burst" or not spec.plain_get:
+            raise ValueError("the browser opens tabs: it fires bursts of plain GETs only")
         requests = [next_request(i) for i in range(shape.concurrency)]
         return await browser_burst(host, port, requests, shape.gap_s, shape.timeout_s, observe)
     if shape.pattern == "closed" and client == "raw":
@@ -75,8 +79,9 @@ async def fire(
             observe,
             observe_sent=observe_sent,
             sink=sink,
+            spec=spec,
         )
-    http = make_client(client, host, port, max_connections=shape.concurrency)
+    http = make_client(client, host, port, max_connections=shape.concurrency, spec=spec)
     try:
         if shape.pattern == "burst":
             requests = [next_request(i) for i in range(shape.concurrency)]

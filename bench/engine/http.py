@@ -21,6 +21,7 @@ from typing import cast
 import httptools
 
 from bench import contract
+from bench.model.request import RequestSpec
 
 
 class HttpError(Exception):
@@ -29,6 +30,7 @@ class HttpError(Exception):
         self.kind = kind
 
 
+GET = RequestSpec()  # a plain GET: what the lab's own runs send
 PID_HEADER = contract.PID_HEADER.encode()  # the lab's servers name the process that answered
 
 
@@ -38,19 +40,21 @@ def worker_pid(value: bytes | str | None) -> int | None:
 
 
 class RequestEncoder:
-    """GET requests for one host, as bytes; the last path's bytes are reused (the hot path
-    sends the same path again and again)."""
+    """Requests for one host, as bytes: ``spec``'s method, headers and body on each path; the
+    last path's bytes are reused (the hot path sends the same path again and again)."""
 
-    __slots__ = ("_last", "_last_path", "_suffix")
+    __slots__ = ("_last", "_last_path", "_method", "_suffix")
 
-    def __init__(self, host: str, port: int) -> None:
-        self._suffix = f" HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: bench\r\n\r\n".encode()
+    def __init__(self, host: str, port: int, spec: RequestSpec = GET) -> None:
+        self._method = spec.method.encode("ascii") + b" "
+        head = f" HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: bench\r\n".encode() + spec.head()
+        self._suffix = head + b"\r\n" + spec.body
         self._last_path = ""
         self._last = b""
 
-    def get(self, path: str) -> bytes:
+    def encode(self, path: str) -> bytes:
         if path != self._last_path:
-            self._last_path, self._last = path, b"GET " + path.encode("ascii") + self._suffix
+            self._last_path, self._last = path, self._method + path.encode("ascii") + self._suffix
         return self._last
 
 
@@ -206,12 +210,14 @@ class Connection:
     timer per connection, re-armed only when it fires early, enforces it.
     """
 
-    def __init__(self, host: str, port: int, transport: asyncio.Transport, reader: _ResponseReader) -> None:
+    def __init__(
+        self, host: str, port: int, transport: asyncio.Transport, reader: _ResponseReader, spec: RequestSpec = GET
+    ) -> None:
         self.host, self.port = host, port
         self._transport = transport
         self._reader = reader
         self._loop = asyncio.get_running_loop()
-        self._encoder = RequestEncoder(host, port)
+        self._encoder = RequestEncoder(host, port, spec)
         self._deadline = 0.0
         self._timeout_s = 0.0
         self._timer: asyncio.TimerHandle | None = None
@@ -221,7 +227,7 @@ class Connection:
         return not self._reader.lost and not self._transport.is_closing()
 
     @classmethod
-    async def open(cls, host: str, port: int, timeout_s: float) -> Connection:
+    async def open(cls, host: str, port: int, timeout_s: float, spec: RequestSpec = GET) -> Connection:
         loop = asyncio.get_running_loop()
         try:
             transport, reader = await asyncio.wait_for(loop.create_connection(_ResponseReader, host, port), timeout_s)
@@ -229,12 +235,12 @@ class Connection:
             raise HttpError("connect", f"no connection to {host}:{port} within {timeout_s:g} s") from None
         except OSError as exc:
             raise HttpError("connect", f"{host}:{port}: {exc.strerror or exc}") from None
-        return cls(host, port, transport, reader)
+        return cls(host, port, transport, reader, spec)
 
-    async def get(self, path: str, timeout_s: float) -> Response:
+    async def send(self, path: str, timeout_s: float) -> Response:
         if not self.usable:
             raise HttpError("closed", "the connection is closed")
-        request = self._encoder.get(path)
+        request = self._encoder.encode(path)
         reader = self._reader
         waiter: asyncio.Future[Response] = self._loop.create_future()
         reader.waiter = waiter

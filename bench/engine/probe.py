@@ -35,7 +35,7 @@ async def _sample(host: str, port: int, probe: Probe, stop: asyncio.Event, perio
             try:
                 if conn is None or not conn.usable:
                     conn = await Connection.open(host, port, timeout_s)
-                await conn.get(probe.path, timeout_s)
+                await conn.send(probe.path, timeout_s)
                 probe.latencies.append(time.perf_counter() - began)
             except HttpError:
                 probe.errors += 1

@@ -14,9 +14,10 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from bench.engine.http import RequestEncoder, ResponseProtocol, worker_pid
+from bench.engine.http import GET, RequestEncoder, ResponseProtocol, worker_pid
 from bench.engine.load import Request, Sample, WallClock
 from bench.model.events import LoadObserver
+from bench.model.request import RequestSpec
 
 WATCHDOG_PERIOD_S = 0.05
 
@@ -44,7 +45,7 @@ class _Pump(ResponseProtocol):
             return
         token, path = engine.next_request(index)
         self.index, self.token = index, token
-        request = engine.encoder.get(path)
+        request = engine.encoder.encode(path)
         self.begin(time.perf_counter())
         if engine.observe_sent:
             engine.observe("sent", index, engine.clock.wall(self.sent))
@@ -101,6 +102,7 @@ class _ClosedLoop:
         observe: LoadObserver,
         observe_sent: bool,
         sink: Callable[[Sample], None] | None = None,
+        spec: RequestSpec = GET,
     ) -> None:
         self.loop = asyncio.get_running_loop()
         self.observe_sent = observe_sent
@@ -112,7 +114,7 @@ class _ClosedLoop:
         self.observe = observe
         self.clock = WallClock()
         self.deadline = None if duration_s is None else time.perf_counter() + duration_s
-        self.encoder = RequestEncoder(host, port)
+        self.encoder = RequestEncoder(host, port, spec)
         self.samples: list[Sample] = []
         self.sink = self.samples.append if sink is None else sink
         self.issued = 0
@@ -210,6 +212,7 @@ async def closed_loop_raw(
     observe: LoadObserver,
     observe_sent: bool = True,
     sink: Callable[[Sample], None] | None = None,
+    spec: RequestSpec = GET,
 ) -> list[Sample]:
     """The same contract as ``bench.engine.load.closed_loop``, for the raw client only.
 
@@ -220,6 +223,6 @@ async def closed_loop_raw(
     if duration_s is None and total is None:
         raise ValueError("a closed loop needs a duration, a total, or both")
     engine = _ClosedLoop(
-        host, port, next_request, connections, duration_s, total, timeout_s, observe, observe_sent, sink
+        host, port, next_request, connections, duration_s, total, timeout_s, observe, observe_sent, sink, spec
     )
     return await engine.run()

@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from bench.errors import BenchError, quoted
-
-SUB_DELIMS = "!$&'()*+,;="
-PATH_SAFE = "/:@-._~%" + SUB_DELIMS  # pchar and "/", RFC 3986 section 3.3
-QUERY_SAFE = PATH_SAFE + "?"  # section 3.4
+from bench.model.request import PATH_SAFE, QUERY_SAFE
 
 
 @dataclass(frozen=True)

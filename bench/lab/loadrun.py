@@ -8,6 +8,7 @@ oha print what they measured: the document is then ``interrupted``.
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +16,14 @@ from pathlib import Path
 from bench import results
 from bench.engine import load_recorder, loops
 from bench.engine.dispatch import LoadShape, fire
+from bench.engine.http import GET
 from bench.engine.load import Request
 from bench.engine.target import Target, connection_refused, parse_target
 from bench.errors import RunFailed
 from bench.lab import environment
 from bench.model.document import LoadDocument
 from bench.model.events import Events, LoadObserver, RunEnded, no_events, no_load_observer
+from bench.model.request import RequestSpec
 from bench.model.scenario import ClientKind
 
 CLOSED_LOOP_CONNECTIONS = 10  # wrk's default
@@ -38,6 +41,7 @@ class LoadSpec:
     total: int | None
     timeout_s: float
     client: ClientKind
+    request: RequestSpec = GET
 
     @classmethod
     def of(
@@ -50,12 +54,13 @@ class LoadSpec:
         total: int | None,
         timeout_s: float,
         client: ClientKind,
+        request: RequestSpec = GET,
     ) -> LoadSpec:
         target = parse_target(url, allow_remote)  # a typo must not load someone else's server
         if duration_s is None and total is None:
             duration_s = 10.0
         pool = connections or (OPEN_LOOP_POOL if rate is not None else CLOSED_LOOP_CONNECTIONS)
-        return cls(target, pool, duration_s, rate, total, timeout_s, client)
+        return cls(target, pool, duration_s, rate, total, timeout_s, client, request)
 
     @property
     def shape(self) -> LoadShape:
@@ -76,6 +81,9 @@ class LoadSpec:
             + ([f"--rate {self.rate:g}"] if self.rate is not None else [])
             + ([f"-n {self.total}"] if self.total is not None else [])
             + [f"--timeout {self.timeout_s:g}", f"--client {self.client}"]
+            + ([f"--method {self.request.method}"] if self.request.method != "GET" else [])
+            + [f"--header {shlex.quote(f'{k}: {v}')}" for k, v in self.request.headers]
+            + ([f"--body {shlex.quote(self.request.body.decode('utf-8', 'replace'))}"] if self.request.body else [])
         )
 
 
@@ -108,7 +116,15 @@ def run_load(
         if on_start is not None:
             on_start()
         await fire(
-            spec.shape, spec.client, target.host, target.port, next_request, observe, measured.add, observe_sent=False
+            spec.shape,
+            spec.client,
+            target.host,
+            target.port,
+            next_request,
+            observe,
+            measured.add,
+            observe_sent=False,
+            spec=spec.request,
         )
 
     interrupted = False

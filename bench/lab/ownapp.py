@@ -27,6 +27,7 @@ from bench.contract import IMPORT_STRING
 from bench.errors import BenchError
 from bench.lab.appimport import module_of
 from bench.model.ownapp import Diagnosis, endpoint_text, infer
+from bench.model.request import safe_path
 from bench.model.scenario import DEFAULT_PATH, NAME_PATTERN, OWN_APP, OwnApp, Variant
 
 DIAGNOSIS_TIMEOUT_S = 60
@@ -43,6 +44,7 @@ def parse_app_option(
     """``[NAME=]PATH.py:ATTR`` or ``[NAME=]module:attr`` from the command line: (name, app).
 
     The name defaults to the file's stem (or the module's name), made a valid variant name."""
+    path = None if path is None else safe_path(path)  # before anything starts: one line, never a traceback
     name, sep, spec = text.partition("=")
     if not sep:
         name, spec = "", text

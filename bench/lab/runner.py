@@ -255,7 +255,7 @@ async def measure_d(port: int, path: str, token: str, variant: Variant, watcher:
     clock = WallClock()
     conn = await Connection.open(HOST, port, 10)
     try:
-        response = await conn.get(path, timeout_s=MEASURE_TIMEOUT_S)
+        response = await conn.send(path, timeout_s=MEASURE_TIMEOUT_S)
     finally:
         conn.close()
     if not metrics.is_success(response.status):

@@ -16,6 +16,7 @@ from bench import contract
 from bench.errors import BenchError
 from bench.model.base import Record
 from bench.model.ownapp_calls import FoundCall
+from bench.model.request import safe_path
 
 # The figures a claim can measure; each is a field of ``bench.model.document.Summary``.
 Measure = Literal[
@@ -92,9 +93,12 @@ class OwnApp(Frozen):
     @field_validator("path")
     @classmethod
     def _a_path(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("/"):
-            raise ValueError(f"a path starts with / (got {value!r})")
-        return value
+        if value is None:
+            return None
+        try:
+            return safe_path(value, "the path")  # nothing a scenarios file says can add a header to a request
+        except BenchError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("done_pattern")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -79,9 +80,9 @@ def test_histogram_and_latency_edge_cases() -> None:
 
 
 @contextmanager
-def raw_server(answer: bytes) -> Iterator[tuple[int, list[bytes]]]:
+def raw_server(answer: bytes, whole: bool = False) -> Iterator[tuple[int, list[bytes]]]:
     """A loopback server in a thread: reads one request per connection, records its first
-    line, sends ``answer`` (b"": none) and closes."""
+    line (``whole``: every byte of it), sends ``answer`` (b"": none) and closes."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
@@ -98,7 +99,9 @@ def raw_server(answer: bytes) -> Iterator[tuple[int, list[bytes]]]:
             with conn:
                 conn.settimeout(5)
                 data = conn.recv(65536)
-                lines.append(data.split(b"\r\n", 1)[0])
+                if whole and not data:
+                    continue  # bench load's check that something listens: a connection, no request
+                lines.append(data if whole else data.split(b"\r\n", 1)[0])
                 if answer:
                     conn.sendall(answer)
 
@@ -196,3 +199,85 @@ def test_the_top_percentile_is_the_percentile(values: list[float]) -> None:
     from bench.model.metrics import percentile
 
     assert top_percentile(values, 99.0) == pytest.approx(percentile(values, 99.0), abs=1e-9)
+
+
+CLOSE_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+
+
+def test_a_post_with_headers_and_a_body_reaches_the_server_byte_for_byte(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with raw_server(CLOSE_OK, whole=True) as (port, requests):
+        code, out, err = bench(
+            "load", f"http://127.0.0.1:{port}/notify/7?x=1", "-n", "3", "-c", "1", "-m", "post",
+            "-H", "X-Trace: abc", "-H", "Authorization: Bearer t0k", "--body", '{"email": "a@b.c"}',
+            "--json", "--out", str(tmp_path), capsys=capsys,
+        )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["requests"] == 3
+    body = b'{"email": "a@b.c"}'
+    expected = (
+        f"POST /notify/7?x=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: bench\r\n"
+        "X-Trace: abc\r\nAuthorization: Bearer t0k\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    assert requests == [expected] * 3
+    saved = json.loads(next(tmp_path.glob("*-load/run.json")).read_text())
+    assert "--method POST" in saved["command"] and "--header 'X-Trace: abc'" in saved["command"]
+
+
+def test_a_body_from_a_file_with_its_content_type(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    form = tmp_path / "form.txt"
+    form.write_bytes(b"email=a%40b.c&n=\xff")
+    with raw_server(CLOSE_OK, whole=True) as (port, requests):
+        code, _, err = bench(
+            "load", f"http://127.0.0.1:{port}/f", "-n", "1", "-m", "PUT", "--body-file", str(form),
+            "--content-type", "application/x-www-form-urlencoded", "--out", str(tmp_path), capsys=capsys,
+        )  # fmt: skip
+    assert code == 0, err
+    (request,) = requests
+    assert request.startswith(b"PUT /f HTTP/1.1\r\n")
+    assert b"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 17\r\n\r\n" in request
+    assert request.endswith(b"\r\n\r\nemail=a%40b.c&n=\xff")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["-H", "X-Evil: a\r\nX-Injected: 1"], "line break"),
+        (["-H", "no colon"], "'Name: value'"),
+        (["-H", "Host: elsewhere"], "writes Host itself"),
+        (["-m", "HEAD"], "one of GET, POST"),
+        (["-m", "GE T"], "one of GET, POST"),
+        (["--body", "x", "--body-file", "pyproject.toml"], "one of the two"),
+        (["--content-type", "a\nb", "--body", "x"], "line break"),
+    ],
+)
+def test_a_request_that_could_not_be_sent_as_typed_is_refused_in_one_line(
+    args: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = bench("load", "http://127.0.0.1:1/x", *args, "--out", str(tmp_path), capsys=capsys)
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1, err
+    assert not list(tmp_path.iterdir())  # refused before anything started or was saved
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/push/{token}\r\nX-Evil: injected", "no spaces or control characters"),
+        ("push/{token}", "a path starts with /"),
+        ("/push/ {token}", "no spaces or control characters"),
+    ],
+)
+def test_an_own_apps_path_that_could_inject_is_refused_before_anything_starts(
+    path: str, words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = bench("check", "examples/sync_listing.py:app", "--path", path, capsys=capsys)
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_non_ascii_path_is_percent_encoded_for_the_wire() -> None:
+    from bench.lab.ownapp import parse_app_option
+
+    _, own = parse_app_option("examples/sync_listing.py:app", "/push/ünï{token}?q=é", None, "{token}")
+    assert own.path == "/push/%C3%BCn%C3%AF{token}?q=%C3%A9"

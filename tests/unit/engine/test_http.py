@@ -22,7 +22,7 @@ def answer(raw: bytes, close: bool = False) -> Handler:
 def test_content_length_body_and_keep_alive() -> None:
     async def client(port: int) -> list[bytes]:
         conn = await Connection.open("127.0.0.1", port, 2)
-        bodies = [(await conn.get("/a", 2)).body for _ in range(3)]  # one connection, three requests
+        bodies = [(await conn.send("/a", 2)).body for _ in range(3)]  # one connection, three requests
         conn.close()
         return bodies
 
@@ -38,7 +38,7 @@ def test_chunked_body_and_headers() -> None:
 
     async def client(port: int) -> tuple[int, bytes, str, bool]:
         conn = await Connection.open("127.0.0.1", port, 2)
-        r = await conn.get("/", 2)
+        r = await conn.send("/", 2)
         conn.close()
         return r.status, r.body, r.headers["x-worker-pid"], r.sent <= r.first_byte <= r.done
 
@@ -48,7 +48,7 @@ def test_chunked_body_and_headers() -> None:
 def test_body_until_close_without_length() -> None:
     async def client(port: int) -> tuple[bytes, bool]:
         conn = await Connection.open("127.0.0.1", port, 2)
-        r = await conn.get("/", 2)
+        r = await conn.send("/", 2)
         return r.body, conn.usable
 
     assert with_server(answer(b"HTTP/1.0 200 OK\r\n\r\nall of it", close=True), client) == (
@@ -60,7 +60,7 @@ def test_body_until_close_without_length() -> None:
 async def _kind_of_failure(port: int, timeout: float = 2) -> str:
     conn = await Connection.open("127.0.0.1", port, 2)
     try:
-        await conn.get("/", timeout)
+        await conn.send("/", timeout)
     except HttpError as exc:
         return exc.kind
     return "no error"
