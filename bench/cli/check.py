@@ -8,25 +8,39 @@ from pathlib import Path
 import click
 
 from bench.cli import console
-from bench.cli.options import app_shape_options, scenarios_option
-from bench.lab.ownapp import diagnosis_of, parse_app_option
+from bench.cli.options import app_shape_options, request_of, request_options, scenarios_option
+from bench.lab.ownapp import AppSettings, diagnosis_of, parse_app_option
 from bench.model.ownapp import infer, predictions
-from bench.model.scenario import DEFAULT_PATH
 from bench.report import terminal
 
 
 @click.command("check")
 @click.argument("app")
-@click.option("--path", "route", default=DEFAULT_PATH, show_default=True, help="The route to diagnose, {token} filled.")
+@click.option("--path", "route", default=None, help="The path to diagnose, {token} filled [default: the app's route].")
+@click.option("--route", "pick", default=None, metavar="'METHOD /path'", help="Which of the app's routes, if several.")
+@request_options
 @click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON and nothing else.")
 @app_shape_options
 @scenarios_option
 def command(
-    app: str, route: str, as_json: bool, factory: bool, env: tuple[tuple[str, str], ...], scenarios_file: Path | None
+    app: str,
+    route: str | None,
+    pick: str | None,
+    method: str,
+    headers: tuple[str, ...],
+    body: str | None,
+    body_file: Path | None,
+    content_type: str | None,
+    as_json: bool,
+    factory: bool,
+    env: tuple[tuple[str, str], ...],
+    scenarios_file: Path | None,
 ) -> None:
     """Diagnose APP (PATH.py:ATTR) without a server: the blocking calls, and four tabs predicted."""
-    _, own = parse_app_option(app, route, None, "{token}", factory, env)
-    diagnosis = diagnosis_of(own, route).model_copy(update={"app": app})  # shown as typed
+    request = request_of(method, headers, body, body_file, content_type)
+    _, own = parse_app_option(app, AppSettings(route, pick, request, None, "{token}", factory, env))
+    diagnosis, own = diagnosis_of(own)
+    diagnosis = diagnosis.model_copy(update={"app": app})  # shown as typed
     strategy = infer(diagnosis)
     tabs = console.catalog(scenarios_file).scenario("four-tabs").load
     d = strategy.seconds_written

@@ -8,11 +8,10 @@ import click
 
 from bench import results
 from bench.cli import console, status
-from bench.cli.options import FiniteRange, client_option, results_option
-from bench.errors import BenchError, RunFailed
+from bench.cli.options import FiniteRange, client_option, request_of, request_options, results_option
+from bench.errors import RunFailed
 from bench.lab.loadrun import LoadSpec, check_listening, run_load
 from bench.lab.session import new_run_id
-from bench.model.request import RequestSpec
 from bench.model.scenario import ClientKind
 from bench.report import load as loadreport
 from bench.report.live import LoadProgress
@@ -50,26 +49,7 @@ from bench.report.live import LoadProgress
     show_default=True,
     help="Seconds a request may take before it counts as a timeout error.",
 )
-@click.option(
-    "-m",
-    "--method",
-    default="GET",
-    show_default=True,
-    help="The request's method (GET, POST, PUT, PATCH, DELETE, OPTIONS).",
-)
-@click.option(
-    "-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="A header to send (repeatable)."
-)
-@click.option("--body", default=None, help="The request's body, as typed.")
-@click.option(
-    "--body-file",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    default=None,
-    help="The request's body, the bytes of this file.",
-)
-@click.option(
-    "--content-type", default=None, help="The body's Content-Type [default: application/json for {…} or […]]."
-)
+@request_options
 @client_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON document and nothing else.")
 @click.option("--allow-remote", is_flag=True, help="Allow a target that is not a loopback address.")
@@ -95,10 +75,7 @@ def command(
 
     Saved as a run under --out (run.json and report.html): bench show, compare and export
     work on it."""
-    if body is not None and body_file is not None:
-        raise BenchError("--body and --body-file: give one of the two")
-    payload = body.encode() if body is not None else body_file.read_bytes() if body_file is not None else None
-    request = RequestSpec.of(method, headers, payload, content_type)
+    request = request_of(method, headers, body, body_file, content_type)
     spec = LoadSpec.of(url, allow_remote, connections, duration, rate, total, timeout, client, request)
     console.clean_up(out_dir)
     check_listening(spec)

@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from bench.errors import quoted
+from bench.errors import BenchError, quoted
+from bench.model.request import RequestSpec
 from bench.model.scenario import CLIENT_KINDS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -87,6 +88,47 @@ def app_shape_options(f: F) -> F:
         is_flag=True,
         help="Own apps: ATTR is a function that builds the app, as uvicorn --factory has it.",
     )(f)
+
+
+REQUEST_OPTIONS = (
+    click.option(
+        "-m",
+        "--method",
+        default="GET",
+        show_default=True,
+        help="The request's method (GET, POST, PUT, PATCH, DELETE, OPTIONS).",
+    ),
+    click.option(
+        "-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="A header to send (repeatable)."
+    ),
+    click.option("--body", default=None, help="The request's body, as typed."),
+    click.option(
+        "--body-file",
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        default=None,
+        help="The request's body, the bytes of this file.",
+    ),
+    click.option(
+        "--content-type", default=None, help="The body's Content-Type [default: application/json for {…} or […]]."
+    ),
+)
+
+
+def request_options(f: F) -> F:
+    """What each request sends besides its path, as curl, hey and oha users type it."""
+    for option in reversed(REQUEST_OPTIONS):
+        f = option(f)
+    return f
+
+
+def request_of(
+    method: str, headers: tuple[str, ...], body: str | None, body_file: Path | None, content_type: str | None
+) -> RequestSpec:
+    """The request options as one validated ``RequestSpec`` (bad values: one line, exit 2)."""
+    if body is not None and body_file is not None:
+        raise BenchError("--body and --body-file: give one of the two")
+    payload = body.encode() if body is not None else body_file.read_bytes() if body_file is not None else None
+    return RequestSpec.of(method, headers, payload, content_type)
 
 
 def results_option(f: F) -> F:

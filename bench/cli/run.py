@@ -12,12 +12,14 @@ from bench.cli.options import (
     app_shape_options,
     complete_scenario,
     complete_variant,
+    request_of,
+    request_options,
     results_option,
     scenarios_option,
     time_scale_option,
 )
 from bench.lab.broker import check_url
-from bench.lab.ownapp import own_variants
+from bench.lab.ownapp import AppSettings, own_variants
 from bench.lab.plan import RunPlan
 from bench.lab.session import measure, prepare
 from bench.model.events import Event, VariantFinished
@@ -60,7 +62,13 @@ from bench.report.live import Board
     help="Your own ASGI app instead of the scenario's variants (repeatable; module:attr also works): "
     "diagnosed, run on a real port in its own folder of the run, measured like any variant.",
 )
-@click.option("--path", "route", default=None, help="Own apps: where the load goes, {token} filled per request.")
+@click.option(
+    "--path", "route", default=None, help="Own apps: where the load goes, {token} filled [default: the app's route]."
+)
+@click.option(
+    "--route", "pick", default=None, metavar="'METHOD /path'", help="Own apps: which of the app's routes, if several."
+)
+@request_options
 @click.option(
     "--workers", type=click.IntRange(1, 32), default=1, show_default=True, help="Own apps: uvicorn --workers."
 )
@@ -106,6 +114,12 @@ def command(
     broker: str | None,
     apps: tuple[str, ...],
     route: str | None,
+    pick: str | None,
+    method: str,
+    headers: tuple[str, ...],
+    body: str | None,
+    body_file: Path | None,
+    content_type: str | None,
     workers: int,
     done_file: str,
     done_pattern: str,
@@ -126,7 +140,9 @@ def command(
     sc = catalog.scenario(scenario)
     wanted = [n.strip() for n in only.split(",") if n.strip()] if only is not None else None
     if apps:  # your own apps replace the scenario's variants
-        variants = own_variants(apps, route, done_file, done_pattern, workers, factory, env)
+        request = request_of(method, headers, body, body_file, content_type)
+        settings = AppSettings(route, pick, request, done_file or None, done_pattern, factory, env)
+        variants = own_variants(apps, settings, workers)
     else:
         variants = catalog.pick_variants(sc, wanted)
     plan = RunPlan.of(

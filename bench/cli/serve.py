@@ -17,10 +17,11 @@ from bench.cli.options import (
     time_scale_option,
 )
 from bench.errors import BenchError
-from bench.lab.ownapp import own_variants, resolve_all
+from bench.lab.ownapp import AppSettings, own_variants, resolve_all
 from bench.lab.plan import RunPlan
 from bench.lab.serving import serve
 from bench.lab.session import new_run_id
+from bench.model.request import RequestSpec
 
 
 @click.command("serve")
@@ -62,7 +63,7 @@ def command(
     catalog = console.catalog(scenarios_file)
     plan = RunPlan.of(catalog.scenario(scenario_name), time_scale, console.catalog_dir(catalog))
     if app is not None:
-        (chosen,) = own_variants((app,), route, None, "{token}", 1, factory, env)
+        (chosen,) = own_variants((app,), AppSettings(route, None, RequestSpec(), None, "{token}", factory, env))
     elif variant in catalog.variants:
         chosen = catalog.variants[variant]
     else:
@@ -70,5 +71,5 @@ def command(
     folder = results.prepare_folder(out_dir / new_run_id(f"serve-{chosen.name}"))
     (chosen,) = resolve_all((chosen,), folder)  # an own app is diagnosed first: one that does not import is bad input
     out = console.console()
-    serve(plan, chosen, folder / chosen.name, port, out.print)
+    serve(plan, chosen, folder / chosen.name, port, lambda line: out.print(line, soft_wrap=True))
     out.print("stopped: the server and everything it started")

@@ -22,7 +22,7 @@ class ClientConnection(Protocol):
     @property
     def usable(self) -> bool: ...
 
-    async def send(self, path: str, timeout_s: float) -> Response: ...
+    async def send(self, path: str, timeout_s: float, token: str = "") -> Response: ...
 
     def close(self) -> None: ...
 
@@ -59,10 +59,10 @@ class _HttpxConnection:
         self._client = client
         self._spec = spec
 
-    async def send(self, path: str, timeout_s: float) -> Response:
+    async def send(self, path: str, timeout_s: float, token: str = "") -> Response:
         sent = time.perf_counter()
         try:
-            spec = self._spec
+            spec = self._spec.filled(token)
             async with self._client.stream(
                 spec.method, path, headers=list(spec.headers), content=spec.body or None, timeout=timeout_s
             ) as r:

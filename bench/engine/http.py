@@ -43,16 +43,20 @@ class RequestEncoder:
     """Requests for one host, as bytes: ``spec``'s method, headers and body on each path; the
     last path's bytes are reused (the hot path sends the same path again and again)."""
 
-    __slots__ = ("_last", "_last_path", "_method", "_suffix")
+    __slots__ = ("_host", "_last", "_last_path", "_method", "_spec", "_suffix")
 
     def __init__(self, host: str, port: int, spec: RequestSpec = GET) -> None:
         self._method = spec.method.encode("ascii") + b" "
-        head = f" HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: bench\r\n".encode() + spec.head()
-        self._suffix = head + b"\r\n" + spec.body
+        self._host = f" HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: bench\r\n".encode()
+        self._spec = spec if spec.templated else None  # a template: each request filled with its token
+        self._suffix = self._host + spec.head() + b"\r\n" + spec.body
         self._last_path = ""
         self._last = b""
 
-    def encode(self, path: str) -> bytes:
+    def encode(self, path: str, token: str = "") -> bytes:
+        if self._spec is not None:
+            filled = self._spec.filled(token)
+            return self._method + path.encode("ascii") + self._host + filled.head() + b"\r\n" + filled.body
         if path != self._last_path:
             self._last_path, self._last = path, self._method + path.encode("ascii") + self._suffix
         return self._last
@@ -237,10 +241,11 @@ class Connection:
             raise HttpError("connect", f"{host}:{port}: {exc.strerror or exc}") from None
         return cls(host, port, transport, reader, spec)
 
-    async def send(self, path: str, timeout_s: float) -> Response:
+    async def send(self, path: str, timeout_s: float, token: str = "") -> Response:
+        """One request on ``path`` (its headers and body filled with ``token``), and its response."""
         if not self.usable:
             raise HttpError("closed", "the connection is closed")
-        request = self._encoder.encode(path)
+        request = self._encoder.encode(path, token)
         reader = self._reader
         waiter: asyncio.Future[Response] = self._loop.create_future()
         reader.waiter = waiter

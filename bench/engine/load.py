@@ -121,7 +121,7 @@ async def burst(
                 await go.wait()
                 sent = clock.now()
             observe("sent", index, sent)
-            response = await conn.send(path, timeout_s)
+            response = await conn.send(path, timeout_s, token)
         except HttpError as exc:
             go.set()  # one that cannot connect must not hold the others back
             observe("failed", index, clock.now())
@@ -174,7 +174,7 @@ async def closed_loop(
                     if conn is None or not conn.usable:
                         conn = await client.connect(timeout_s)
                     observe("sent", index, sent)
-                    response = await conn.send(path, timeout_s)
+                    response = await conn.send(path, timeout_s, token)
                 except HttpError as exc:
                     conn = None
                     record(Sample.failed(index, token, sent, exc.kind))
@@ -239,7 +239,7 @@ async def open_loop(
                     opened -= 1
                     raise
             observe("sent", index, intended_wall)
-            response = await conn.send(path, timeout_s)
+            response = await conn.send(path, timeout_s, token)
         except HttpError as exc:
             if conn is not None:
                 opened -= 1

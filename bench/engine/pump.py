@@ -45,7 +45,7 @@ class _Pump(ResponseProtocol):
             return
         token, path = engine.next_request(index)
         self.index, self.token = index, token
-        request = engine.encoder.encode(path)
+        request = engine.encoder.encode(path, token)
         self.begin(time.perf_counter())
         if engine.observe_sent:
             engine.observe("sent", index, engine.clock.wall(self.sent))

@@ -26,6 +26,7 @@ import contextlib
 import inspect
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.lab.appimport import BadApp, import_app, tail
+from bench.lab.routes import NoRoute, body_schema, choose, match, routes, scope
 
 MAX_PASSES = 8  # blocking call sites found one per pass
 GRACE_S = 0.3  # after the answer: background tasks get this long to show what they do
@@ -72,47 +74,6 @@ class Observed:
     answered_at: float | None = None
     calls: list[Call] = field(default_factory=list)
     error: BaseException | None = None
-
-
-def routes(app: Any) -> list[tuple[str, Any]]:
-    """(``GET /push/{device_token}``, route) for each HTTP route the app declares."""
-    found = []
-    for route in getattr(app, "routes", []) or []:
-        path = getattr(route, "path", None)
-        methods = getattr(route, "methods", None)
-        if path is not None and methods:
-            found.append((f"{','.join(sorted(methods - {'HEAD'}))} {path}", route))
-    return found
-
-
-def match(app: Any, path: str) -> Any | None:
-    from starlette.routing import Match
-
-    scope = _scope(path)
-    for _, route in routes(app):
-        with contextlib.suppress(Exception):
-            if route.matches(scope)[0] == Match.FULL:
-                return route
-    return None
-
-
-def _scope(path: str) -> dict[str, Any]:
-    raw, _, query = path.partition("?")
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": raw,
-        "raw_path": raw.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), (b"user-agent", b"bench-check")],
-        "client": ("127.0.0.1", 40000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
 
 
 class _Sleeps:
@@ -184,7 +145,7 @@ async def _lifespan(app: Any) -> None:
         # Apps that do not speak lifespan raise on its scope: that is not an error.
 
 
-async def _one_request(app: Any, path: str, sleeps: _Sleeps) -> Observed:
+async def _one_request(app: Any, path: str, sleeps: _Sleeps, request: Request) -> Observed:
     obs = Observed()
     sleeps.observed = obs
     sent = asyncio.Event()
@@ -192,7 +153,7 @@ async def _one_request(app: Any, path: str, sleeps: _Sleeps) -> Observed:
     async def receive() -> dict[str, Any]:
         if not sent.is_set():
             sent.set()
-            return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": request.body, "more_body": False}
         await asyncio.Event().wait()  # the client never disconnects
         return {"type": "http.disconnect"}
 
@@ -202,7 +163,7 @@ async def _one_request(app: Any, path: str, sleeps: _Sleeps) -> Observed:
         elif message["type"] == "http.response.body" and not message.get("more_body", False):
             obs.answered_at = time.monotonic()
 
-    task = asyncio.ensure_future(app(_scope(path), receive, send))
+    task = asyncio.ensure_future(app(scope(path, request.method, request.headers), receive, send))
     deadline = time.monotonic() + 10
     while not task.done() and time.monotonic() < deadline:
         if obs.answered_at is not None and time.monotonic() - obs.answered_at > GRACE_S:
@@ -216,14 +177,45 @@ async def _one_request(app: Any, path: str, sleeps: _Sleeps) -> Observed:
     return obs
 
 
-def diagnose(spec: str, path: str, factory: bool = False) -> dict[str, Any]:
+@dataclass
+class Request:
+    """What the diagnosis sends besides the path (the harness's ``RequestSpec``, as JSON)."""
+
+    method: str = "GET"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    route: str | None = None  # "POST /notify/{id}": the route to diagnose when the path is not given
+
+    @classmethod
+    def from_json(cls, text: str) -> Request:
+        raw = json.loads(text)
+        headers = [(str(k), str(v)) for k, v in raw.get("headers", [])]
+        return cls(str(raw.get("method", "GET")), headers, str(raw.get("body", "")).encode(), raw.get("route"))
+
+
+def template(path: str) -> str:
+    """A route's path with each of its parameters as ``{token}``: ``/notify/{user_id}`` → ``/notify/{token}``."""
+    return re.sub(r"\{[^}]*\}", "{token}", path)
+
+
+def diagnose(spec: str, path: str, factory: bool = False, request: Request | None = None) -> dict[str, Any]:
     from blockbuster import BlockBuster, BlockingError
 
+    request = request or Request()
     app, module, folder = import_app(spec, factory)
     listed = routes(app)
-    route = match(app, path)
-    if listed and route is None:
-        raise BadApp(f"no route of the app matches {path}; its routes: {', '.join(name for name, _ in listed)}")
+    chosen: dict[str, Any] = {}
+    try:
+        if path == "-":  # no path given: the app's routes decide, the method included
+            method, route_path = choose(app, request.route)
+            request.method, path = method, template(route_path).replace("{token}", "diagnosis")
+            chosen = {"method": method, "route_path": template(route_path)}
+            schema = body_schema(app, method, route_path) if method in ("POST", "PUT", "PATCH") else None
+            if schema is not None and not request.body:  # the harness builds a valid body, then asks again
+                return {"app": spec, "path": path, **chosen, "routes": [n for n, _ in listed], "needs_body": schema}
+        route = match(app, path, request.method)
+    except NoRoute as exc:
+        raise BadApp(str(exc)) from None
     endpoint = getattr(route, "endpoint", None)
     sleeps = _Sleeps(folder)
     time.sleep = sleeps.time_sleep  # type: ignore[assignment]
@@ -239,7 +231,7 @@ def diagnose(spec: str, path: str, factory: bool = False) -> dict[str, Any]:
         loop.run_until_complete(_lifespan(app))
         buster.activate()
         for _ in range(MAX_PASSES):
-            obs = loop.run_until_complete(_one_request(app, path, sleeps))
+            obs = loop.run_until_complete(_one_request(app, path, sleeps, request))
             error = obs.error
             blocking = _blocking_error(error, BlockingError)
             if blocking is None:  # the clean pass: what the stand-ins saw is the truth about order and duration
@@ -265,6 +257,8 @@ def diagnose(spec: str, path: str, factory: bool = False) -> dict[str, Any]:
     return {
         "app": spec,
         "path": path,
+        "method": request.method,
+        **chosen,
         "routes": [name for name, _ in listed],
         "endpoint": _describe_endpoint(endpoint),
         "status": status,
@@ -333,13 +327,17 @@ def _describe_endpoint(endpoint: Any) -> dict[str, Any] | None:
 def main(argv: list[str]) -> int:
     factory = "--factory" in argv
     args = [a for a in argv[1:] if a != "--factory"]
+    request = Request()
+    if len(args) == 4 and args[2] == "--request":
+        request = Request.from_json(args[3])
+        args = args[:2]
     if len(args) != 2:
-        print("usage: python -m bench.lab.diagnose PATH.py:ATTR /path [--factory]", file=sys.stderr)
+        print("usage: python -m bench.lab.diagnose PATH.py:ATTR /path|- [--factory] [--request JSON]", file=sys.stderr)
         return 2
     spec, path = args
     threading.excepthook = lambda args: None  # a thread the stand-in sleeps hurried along may fail: not ours
     try:
-        doc: dict[str, Any] = diagnose(spec, path, factory)
+        doc: dict[str, Any] = diagnose(spec, path, factory, request)
     except BadApp as exc:
         doc = {"app": spec, "path": path, "bad": str(exc)}
     sys.stdout.write(json.dumps(doc) + "\n")

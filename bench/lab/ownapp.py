@@ -21,30 +21,41 @@ import re
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+from bench import contract
 from bench.contract import IMPORT_STRING
 from bench.errors import BenchError
 from bench.lab.appimport import module_of
+from bench.model.bodies import NoBody, body_for
 from bench.model.ownapp import Diagnosis, endpoint_text, infer
-from bench.model.request import safe_path
-from bench.model.scenario import DEFAULT_PATH, NAME_PATTERN, OWN_APP, OwnApp, Variant
+from bench.model.request import RequestSpec, safe_path
+from bench.model.scenario import NAME_PATTERN, OWN_APP, OwnApp, Variant
 
 DIAGNOSIS_TIMEOUT_S = 60
+GET_REQUEST = RequestSpec()
 
 
-def parse_app_option(
-    text: str,
-    path: str | None,
-    done_file: str | None,
-    done_pattern: str,
-    factory: bool = False,
-    env: tuple[tuple[str, str], ...] = (),
-) -> tuple[str, OwnApp]:
+@dataclass(frozen=True)
+class AppSettings:
+    """How the command line says to run own apps: where the load goes and what it sends, the
+    done marker, how the app is built and configured."""
+
+    path: str | None = None  # None: the app's routes decide
+    route: str | None = None  # "POST /notify/{user_id}", when the app has several
+    request: RequestSpec = GET_REQUEST
+    done_file: str | None = contract.HUMAN_LOG_FILE
+    done_pattern: str = "{token}"
+    factory: bool = False
+    env: tuple[tuple[str, str], ...] = ()
+
+
+def parse_app_option(text: str, settings: AppSettings = AppSettings()) -> tuple[str, OwnApp]:
     """``[NAME=]PATH.py:ATTR`` or ``[NAME=]module:attr`` from the command line: (name, app).
 
     The name defaults to the file's stem (or the module's name), made a valid variant name."""
-    path = None if path is None else safe_path(path)  # before anything starts: one line, never a traceback
+    path = None if settings.path is None else safe_path(settings.path)  # one line, never a traceback
     name, sep, spec = text.partition("=")
     if not sep:
         name, spec = "", text
@@ -59,21 +70,25 @@ def parse_app_option(
     name = name or re.sub(r"[^a-z0-9-]+", "-", stem.lower()).strip("-") or "app"
     if not re.match(NAME_PATTERN, name):
         raise BenchError(f"--app {text}: the name {name!r} must be lower-case letters, digits and -, at most 40")
-    own = OwnApp(spec=spec, path=path, done_file=done_file, done_pattern=done_pattern, factory=factory, env=env)
+    request = settings.request
+    own = OwnApp(
+        spec=spec,
+        path=path,
+        route=settings.route,
+        method=request.method,
+        headers=tuple(f"{k}: {v}" for k, v in request.headers),
+        body=request.body.decode("utf-8", "replace"),
+        done_file=settings.done_file or None,
+        done_pattern=settings.done_pattern,
+        factory=settings.factory,
+        env=settings.env,
+    )
     return name, own
 
 
-def own_variants(
-    apps: tuple[str, ...],
-    path: str | None,
-    done_file: str | None,
-    done_pattern: str,
-    workers: int,
-    factory: bool = False,
-    env: tuple[tuple[str, str], ...] = (),
-) -> tuple[Variant, ...]:
+def own_variants(apps: tuple[str, ...], settings: AppSettings, workers: int = 1) -> tuple[Variant, ...]:
     """The ``--app`` options as variants, each still to be diagnosed (``resolve``)."""
-    owns = [parse_app_option(a, path, done_file or None, done_pattern, factory, env) for a in apps]
+    owns = [parse_app_option(a, settings) for a in apps]
     variants = tuple(Variant(name=n, title=o.spec, app=o.spec, workers=workers, own=o) for n, o in owns)
     if len({v.name for v in variants}) < len(variants):
         raise BenchError("two --app have the same name: give them names, e.g. --app blocking=sync.py:app")
@@ -83,8 +98,7 @@ def own_variants(
 def resolve_all(variants: tuple[Variant, ...], folder: Path) -> tuple[Variant, ...]:
     """Every own app among ``variants`` diagnosed (in its folder of the run); the lab's own unchanged."""
     return tuple(
-        v if v.own is None else resolve(v.name, v.own, v.workers, DEFAULT_PATH, folder / v.name / "diagnosis")
-        for v in variants
+        v if v.own is None else resolve(v.name, v.own, v.workers, folder / v.name / "diagnosis") for v in variants
     )
 
 
@@ -98,16 +112,40 @@ def module_and_folder(own: OwnApp) -> tuple[str, Path]:
     return own.spec, Path.cwd()
 
 
-def diagnosis_of(own: OwnApp, path: str, scratch: Path | None = None) -> Diagnosis:
-    """Run the diagnosis in a fresh interpreter, in ``scratch`` (a temporary folder if None)."""
+def diagnosis_of(own: OwnApp, scratch: Path | None = None) -> tuple[Diagnosis, OwnApp]:
+    """Run the diagnosis in a fresh interpreter, in ``scratch`` (a temporary folder if None).
+
+    Returns it with the app's request settled: with no path given, the app's route (its
+    method too); a route that takes a JSON body and was given none gets one built from the
+    app's OpenAPI schema (``bench.lab.bodies``), and the diagnosis is made with it."""
+    diagnosis = _in_child(own, scratch)
+    if diagnosis.needs_body is not None:
+        try:
+            body = body_for(diagnosis.needs_body)
+        except NoBody as exc:
+            where = f"{diagnosis.method} {diagnosis.route_path}"
+            raise BenchError(
+                f"{where}: no valid body could be built from its schema ({exc}); give one with --body"
+            ) from None
+        own = own.model_copy(update={"method": diagnosis.method, "body": body})
+        diagnosis = _in_child(own, scratch)
+    if diagnosis.route_path is not None:
+        own = own.model_copy(update={"path": diagnosis.route_path, "method": diagnosis.method})
+    return diagnosis.model_copy(update={"path": own.path or diagnosis.path, "body": own.body}), own
+
+
+def _in_child(own: OwnApp, scratch: Path | None) -> Diagnosis:
     with tempfile.TemporaryDirectory(prefix="bench-check-") as temp:
         folder = scratch or Path(temp)
         folder.mkdir(parents=True, exist_ok=True)
         _, app_dir = module_and_folder(own)
-        sample = path.replace("{token}", "diagnosis")
+        sample = "-" if own.path is None else own.path.replace("{token}", "diagnosis")
+        spec = own.request
+        request = {"method": spec.method, "headers": spec.headers, "body": own.body, "route": own.route}
+        command = [sys.executable, "-m", "bench.lab.diagnose", own.spec, sample, "--request", json.dumps(request)]
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "bench.lab.diagnose", own.spec, sample, *(["--factory"] if own.factory else [])],
+                [*command, *(["--factory"] if own.factory else [])],
                 cwd=folder,
                 env={**_env(app_dir), **dict(own.env)},
                 capture_output=True,
@@ -121,7 +159,7 @@ def diagnosis_of(own: OwnApp, path: str, scratch: Path | None = None) -> Diagnos
     if not lines:
         tail = "\n".join(done.stderr.strip().splitlines()[-8:])
         raise BenchError(f"{own.spec}: could not be diagnosed:\n{tail}")
-    diagnosis = Diagnosis.model_validate({**json.loads(lines[-1]), "path": path})
+    diagnosis = Diagnosis.model_validate(json.loads(lines[-1]))
     if diagnosis.bad:
         raise BenchError(diagnosis.bad)
     return diagnosis
@@ -132,14 +170,12 @@ def _env(app_dir: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(app_dir), os.environ.get("PYTHONPATH")]))}
 
 
-def resolve(name: str, own: OwnApp, workers: int, scenario_path: str, scratch: Path | None = None) -> Variant:
-    """The variant for an own app: diagnosed, its strategy inferred."""
-    path = own.path or scenario_path or DEFAULT_PATH
-    diagnosis = diagnosis_of(own, path, scratch)
+def resolve(name: str, own: OwnApp, workers: int, scratch: Path | None = None) -> Variant:
+    """The variant for an own app: diagnosed (its route found when none was given), its strategy inferred."""
+    diagnosis, own = diagnosis_of(own, scratch)
     strategy = infer(diagnosis)
     own = own.model_copy(
         update={
-            "path": path,
             "diagnosis": tuple(diagnosis.calls),
             "strategy": strategy.why,
             "endpoint": endpoint_text(diagnosis),

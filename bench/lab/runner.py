@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench import contract
 from bench.engine.dispatch import fire
-from bench.engine.http import Connection
+from bench.engine.http import GET, Connection
 from bench.engine.load import Request, Sample, WallClock
 from bench.engine.probe import probing
 from bench.engine.processes import HOST, LaunchError
@@ -149,7 +149,13 @@ async def run_variant(
             follower = asyncio.create_task(watcher.follow())
             try:
                 samples = await fire(
-                    plan.shape(timeout_s), plan.client, HOST, server.port, next_request, events.load_observer()
+                    plan.shape(timeout_s),
+                    plan.client,
+                    HOST,
+                    server.port,
+                    next_request,
+                    events.load_observer(),
+                    spec=GET if own is None else own.request,
                 )
             finally:
                 follower.cancel()
@@ -253,16 +259,20 @@ async def measure_d(port: int, path: str, token: str, variant: Variant, watcher:
     """d of an own app: one request alone. If the answer waits for the work, the answer's
     time is d; if it comes at once, d is when the done marker showed the work finished."""
     clock = WallClock()
-    conn = await Connection.open(HOST, port, 10)
+    assert variant.own is not None
+    conn = await Connection.open(HOST, port, 10, variant.own.request)
     try:
-        response = await conn.send(path, timeout_s=MEASURE_TIMEOUT_S)
+        response = await conn.send(path, MEASURE_TIMEOUT_S, token)
     finally:
         conn.close()
     if not metrics.is_success(response.status):
-        raise LaunchError(f"{path} answered {response.status} to one request alone: not a route of the app that works")
+        said = response.body[:300].decode(errors="replace").strip()
+        raise LaunchError(
+            f"{variant.own.request.method} {path} answered {response.status} to one request alone: not a route of "
+            f"the app that works{f' ({said})' if said else ''}"
+        )
     if variant.answers == "after-work":
         return response.done - response.sent
-    assert variant.own is not None
     if not await watcher.wait_for([token], marker_wait_s(variant.own)):
         return None
     return watcher.found[token][0].end - clock.wall(response.sent)

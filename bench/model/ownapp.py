@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -41,6 +41,10 @@ class Diagnosis(Record):
     calls: list[FoundCall] = Field(default_factory=list)
     problem: str | None = None  # the app raised on the request, or blocked outside the learner's files
     bad: str | None = None  # the app cannot be run at all (missing file, import error, no such route)
+    method: str = "GET"  # the route found when none was named: its method,
+    route_path: str | None = None  # and its path with {token} for its parameters
+    needs_body: dict[str, Any] | None = None  # its body's JSON schema, when it takes one and none was given
+    body: str = ""  # the body the diagnosis sent (given, or built from that schema)
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,18 @@ class RequestSpec:
     def plain_get(self) -> bool:
         return self.method == "GET" and not self.headers and not self.body
 
+    @property
+    def templated(self) -> bool:
+        """Whether ``{token}`` stands in a header or the body: then each request is its own."""
+        return b"{token}" in self.body or any("{token}" in v for _, v in self.headers)
+
+    def filled(self, token: str) -> RequestSpec:
+        """This request for ``token``: each ``{token}`` replaced (a token is letters, digits, - and _)."""
+        if not self.templated:
+            return self
+        headers = tuple((k, v.replace("{token}", token)) for k, v in self.headers)
+        return RequestSpec(self.method, headers, self.body.replace(b"{token}", token.encode()))
+
     def head(self) -> bytes:
         """The header lines the request carries besides Host and User-Agent, and its body's length."""
         lines = "".join(f"{name}: {value}\r\n" for name, value in self.headers)

@@ -16,7 +16,7 @@ from bench import contract
 from bench.errors import BenchError
 from bench.model.base import Record
 from bench.model.ownapp_calls import FoundCall
-from bench.model.request import safe_path
+from bench.model.request import RequestSpec, safe_path
 
 # The figures a claim can measure; each is a field of ``bench.model.document.Summary``.
 Measure = Literal[
@@ -82,6 +82,11 @@ class OwnApp(Frozen):
     path: str | None = None  # where the load goes, ``{token}`` filled per request; None: the scenario's
     done_file: str | None = contract.HUMAN_LOG_FILE  # the app's output, in its working folder; None: not observable
     done_pattern: str = "{token}"  # a line of done_file that says this token's work is done
+    method: str = "GET"  # the request's method, headers ("Name: value") and body; {token} may stand in them
+    headers: tuple[str, ...] = ()
+    body: str = ""
+    content_type: str | None = None
+    route: str | None = None  # "POST /notify/{user_id}": which of the app's routes, when it has several
     factory: bool = False  # ATTR builds the app when called (uvicorn --factory)
     env: tuple[tuple[str, str], ...] = ()  # settings the app reads from its environment (--env KEY=VALUE)
     # filled in by the diagnosis (bench.lab.ownapp), before the run
@@ -99,6 +104,19 @@ class OwnApp(Frozen):
             return safe_path(value, "the path")  # nothing a scenarios file says can add a header to a request
         except BenchError as exc:
             raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _a_request(self) -> OwnApp:
+        try:
+            self.request  # noqa: B018 - validated here, built where it is sent
+        except BenchError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def request(self) -> RequestSpec:
+        """What each request sends besides its path."""
+        return RequestSpec.of(self.method, self.headers, self.body.encode() or None, self.content_type)
 
     @field_validator("done_pattern")
     @classmethod

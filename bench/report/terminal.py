@@ -301,7 +301,9 @@ def diagnoses(variants: Iterable[VariantResult]) -> Group | None:
 def build_check(diagnosis: Diagnosis, strategy: Strategy, rows: list[Prediction], clients: int, gap_s: float) -> Group:
     """``bench check``: the blocking calls with file:line, and four tabs predicted for this app and each fix."""
     text = Text()
-    text.append(f"{diagnosis.app}: GET {diagnosis.path}\n", style="bold")
+    text.append(f"{diagnosis.app}: {diagnosis.method} {diagnosis.path}\n", style="bold")
+    if diagnosis.body:
+        text.append(f"with the body {diagnosis.body}\n", style="dim")
     sentences = blocking_sentences(endpoint_text(diagnosis), diagnosis.calls)
     if not any(c.blocks_loop for c in diagnosis.calls):
         text.append("nothing blocks the event loop\n", style="green")

@@ -153,3 +153,74 @@ def test_a_file_inside_a_package_is_imported_as_the_packages_module(tmp_path: Pa
     (v,) = json.loads(out.stdout)["variants"]
     assert v["name"] == "pkg-app-main" and v["summary"]["lost"] == 0
     assert v["summary"]["all_done_s"] == pytest.approx(v["expected"]["all_done_s"], rel=0.02)
+
+
+# FastAPI's documentation shape: a POST route, a pydantic body, the work in BackgroundTasks
+POST_APP = """import time
+
+from fastapi import BackgroundTasks, FastAPI
+from pydantic import BaseModel
+
+app = FastAPI()
+
+
+class Notification(BaseModel):
+    email: str
+    message: str = "some notification"
+    priority: int
+
+
+def write_notification(user_id: str, message: str):
+    time.sleep({d})
+    with open("log.txt", mode="a") as log:
+        log.write(f"notification for {{user_id}}: {{message}}\\n")
+
+
+@app.post("/send-notification/{{user_id}}")
+async def send_notification(user_id: str, note: Notification, background_tasks: BackgroundTasks):
+    background_tasks.add_task(write_notification, user_id, note.message)
+    return {{"message": "Notification sent in the background"}}
+"""
+
+
+def test_a_post_route_with_a_pydantic_body_is_found_and_sent_a_valid_body(tmp_path: Path) -> None:
+    folder = tmp_path / "post_app"
+    folder.mkdir()
+    (folder / "main.py").write_text(POST_APP.format(d=1.0))
+    check = bench("check", "main.py:app", "--json", cwd=folder)
+    assert check.returncode == 0, check.stderr
+    diagnosis = json.loads(check.stdout)["diagnosis"]
+    assert (diagnosis["method"], diagnosis["path"], diagnosis["status"]) == ("POST", "/send-notification/{token}", 200)
+    assert json.loads(diagnosis["body"]) == {"email": "", "priority": 0}  # the required fields, smallest values
+    out = bench(
+        "run", "four-tabs", "--time-scale", "0.1", "--json", "--out", str(tmp_path / "r"), "--app", "main.py:app",
+        "--done-file", "log.txt", cwd=folder,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    (v,) = json.loads(out.stdout)["variants"]
+    assert v["status"] == "ok" and v["summary"]["ok"] == 4 and v["summary"]["lost"] == 0
+    assert v["summary"]["all_done_s"] == pytest.approx(v["expected"]["all_done_s"], rel=0.02)
+    assert v["summary"]["response_max_s"] < 0.1  # BackgroundTasks: answered at once
+    assert sorted(p.name for p in folder.iterdir() if p.name != "__pycache__") == ["main.py"]
+
+
+def test_routes_are_listed_when_several_and_a_method_is_named_when_only_it_differs(tmp_path: Path) -> None:
+    folder = tmp_path / "two_routes"
+    folder.mkdir()
+    (folder / "main.py").write_text(
+        POST_APP.format(d=0.1) + '\n\n@app.get("/status")\nasync def status():\n    return {"ok": True}\n'
+    )
+    several = bench("check", "main.py:app", cwd=folder)
+    assert several.returncode == 2 and "choose one with --route" in several.stderr
+    assert "POST /send-notification/{user_id}" in several.stderr and "GET /status" in several.stderr
+    chosen = bench("check", "main.py:app", "--route", "POST /send-notification/{user_id}", "--json", cwd=folder)
+    assert chosen.returncode == 0, chosen.stderr
+    assert json.loads(chosen.stdout)["diagnosis"]["method"] == "POST"
+    wrong_method = bench("check", "main.py:app", "--path", "/send-notification/{token}", cwd=folder)
+    assert wrong_method.returncode == 2 and "give --method POST" in wrong_method.stderr
+    given = bench(
+        "check", "main.py:app", "--path", "/send-notification/{token}", "-m", "POST",
+        "--body", '{"email": "a@b.c", "priority": 2}', "--json", cwd=folder,
+    )  # fmt: skip
+    assert given.returncode == 0, given.stderr
+    assert json.loads(json.loads(given.stdout)["diagnosis"]["body"])["priority"] == 2

@@ -277,7 +277,7 @@ def test_an_own_apps_path_that_could_inject_is_refused_before_anything_starts(
 
 
 def test_a_non_ascii_path_is_percent_encoded_for_the_wire() -> None:
-    from bench.lab.ownapp import parse_app_option
+    from bench.lab.ownapp import AppSettings, parse_app_option
 
-    _, own = parse_app_option("examples/sync_listing.py:app", "/push/ünï{token}?q=é", None, "{token}")
+    _, own = parse_app_option("examples/sync_listing.py:app", AppSettings(path="/push/ünï{token}?q=é"))
     assert own.path == "/push/%C3%BCn%C3%AF{token}?q=%C3%A9"
