@@ -34,12 +34,15 @@ def command(
     as_json: bool,
     factory: bool,
     env: tuple[tuple[str, str], ...],
+    python: str | None,
     scenarios_file: Path | None,
 ) -> None:
     """Diagnose APP (PATH.py:ATTR) without a server: the blocking calls, and four tabs predicted."""
     request = request_of(method, headers, body, body_file, content_type)
-    _, own = parse_app_option(app, AppSettings(route, pick, request, None, "{token}", factory, env))
+    _, own = parse_app_option(app, AppSettings(route, pick, request, None, "{token}", factory, env, python))
     diagnosis, own = diagnosis_of(own)
+    if own.interpreter_said and not as_json:
+        click.echo(own.interpreter_said, err=True)
     diagnosis = diagnosis.model_copy(update={"app": app})  # shown as typed
     strategy = infer(diagnosis)
     tabs = console.catalog(scenarios_file).scenario("four-tabs").load

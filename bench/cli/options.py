@@ -83,6 +83,14 @@ def app_shape_options(f: F) -> F:
         callback=_env_pairs,
         help="Own apps: a setting the app reads from its environment (repeatable).",
     )(f)
+    f = click.option(
+        "--python",
+        "python",
+        default=None,
+        metavar="PATH",
+        help="Own apps: the Python (your project's) that runs the app and its diagnosis "
+        "[default: a .venv/ or venv/ beside the app, else the active VIRTUAL_ENV, else the harness's].",
+    )(f)
     return click.option(
         "--factory",
         is_flag=True,

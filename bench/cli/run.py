@@ -125,6 +125,7 @@ def command(
     done_pattern: str,
     factory: bool,
     env: tuple[tuple[str, str], ...],
+    python: str | None,
     runs: int | None,
     warmup: int,
     gate: bool,
@@ -141,7 +142,7 @@ def command(
     wanted = [n.strip() for n in only.split(",") if n.strip()] if only is not None else None
     if apps:  # your own apps replace the scenario's variants
         request = request_of(method, headers, body, body_file, content_type)
-        settings = AppSettings(route, pick, request, done_file or None, done_pattern, factory, env)
+        settings = AppSettings(route, pick, request, done_file or None, done_pattern, factory, env, python)
         variants = own_variants(apps, settings, workers)
     else:
         variants = catalog.pick_variants(sc, wanted)

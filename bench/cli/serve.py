@@ -46,6 +46,7 @@ def command(
     app: str | None,
     factory: bool,
     env: tuple[tuple[str, str], ...],
+    python: str | None,
     route: str | None,
     port: int,
     scenario_name: str,
@@ -63,7 +64,7 @@ def command(
     catalog = console.catalog(scenarios_file)
     plan = RunPlan.of(catalog.scenario(scenario_name), time_scale, console.catalog_dir(catalog))
     if app is not None:
-        (chosen,) = own_variants((app,), AppSettings(route, None, RequestSpec(), None, "{token}", factory, env))
+        (chosen,) = own_variants((app,), AppSettings(route, None, RequestSpec(), None, "{token}", factory, env, python))
     elif variant in catalog.variants:
         chosen = catalog.variants[variant]
     else:

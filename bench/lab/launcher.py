@@ -40,6 +40,7 @@ class ServerSpec:
     cwd: Path | None = None  # an own app runs in its variant's folder, so what it writes lands there
     factory: bool = False  # app names a function that builds the app (uvicorn --factory)
     port: int | None = None  # the port the learner chose (bench serve); None: a free one, retried if taken
+    python: str = sys.executable  # an own app's: the learner's interpreter and its uvicorn
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class RunningServer:
 
 def _command(spec: ServerSpec, port: int) -> list[str]:
     cmd = [
-        sys.executable,
+        spec.python,
         "-m",
         "uvicorn",
         spec.app,

@@ -27,6 +27,7 @@ from pathlib import Path
 from bench import contract
 from bench.contract import IMPORT_STRING
 from bench.errors import BenchError
+from bench.lab import interpreter
 from bench.lab.appimport import module_of
 from bench.model.bodies import NoBody, body_for
 from bench.model.ownapp import Diagnosis, endpoint_text, infer
@@ -49,6 +50,7 @@ class AppSettings:
     done_pattern: str = "{token}"
     factory: bool = False
     env: tuple[tuple[str, str], ...] = ()
+    python: str | None = None
 
 
 def parse_app_option(text: str, settings: AppSettings = AppSettings()) -> tuple[str, OwnApp]:
@@ -82,6 +84,7 @@ def parse_app_option(text: str, settings: AppSettings = AppSettings()) -> tuple[
         done_pattern=settings.done_pattern,
         factory=settings.factory,
         env=settings.env,
+        python=settings.python,
     )
     return name, own
 
@@ -118,6 +121,9 @@ def diagnosis_of(own: OwnApp, scratch: Path | None = None) -> tuple[Diagnosis, O
     Returns it with the app's request settled: with no path given, the app's route (its
     method too); a route that takes a JSON body and was given none gets one built from the
     app's OpenAPI schema (``bench.lab.bodies``), and the diagnosis is made with it."""
+    if own.interpreter is None:
+        found, said = interpreter.choose(own.python, _app_folder(own))
+        own = own.model_copy(update={"interpreter": found, "interpreter_said": said})
     diagnosis = _in_child(own, scratch)
     if diagnosis.needs_body is not None:
         try:
@@ -142,12 +148,14 @@ def _in_child(own: OwnApp, scratch: Path | None) -> Diagnosis:
         sample = "-" if own.path is None else own.path.replace("{token}", "diagnosis")
         spec = own.request
         request = {"method": spec.method, "headers": spec.headers, "body": own.body, "route": own.route}
-        command = [sys.executable, "-m", "bench.lab.diagnose", own.spec, sample, "--request", json.dumps(request)]
+        python = own.interpreter.path if own.interpreter is not None else sys.executable
+        command = [python, "-m", "bench.lab.diagnose", own.spec, sample, "--request", json.dumps(request)]
+        handed = interpreter.handed(own.interpreter, folder / "handed") if own.interpreter is not None else []
         try:
             done = subprocess.run(
                 [*command, *(["--factory"] if own.factory else [])],
                 cwd=folder,
-                env={**_env(app_dir), **dict(own.env)},
+                env={**_env(app_dir, handed), **dict(own.env)},
                 capture_output=True,
                 text=True,
                 timeout=DIAGNOSIS_TIMEOUT_S,
@@ -165,9 +173,16 @@ def _in_child(own: OwnApp, scratch: Path | None) -> Diagnosis:
     return diagnosis
 
 
-def _env(app_dir: Path) -> dict[str, str]:
-    # ``module:attr`` imports from the folder bench was started in, as uvicorn would
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(app_dir), os.environ.get("PYTHONPATH")]))}
+def _env(app_dir: Path, handed: list[str]) -> dict[str, str]:
+    # ``module:attr`` imports from the folder bench was started in, as uvicorn would; under the
+    # learner's Python, the diagnosis's own modules come from the folder handed to it
+    path = [str(app_dir), *handed, os.environ.get("PYTHONPATH")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
+
+
+def _app_folder(own: OwnApp) -> Path | None:
+    target = own.spec.rpartition(":")[0]
+    return Path(target).resolve().parent if target.endswith(".py") else Path.cwd()
 
 
 def resolve(name: str, own: OwnApp, workers: int, scratch: Path | None = None) -> Variant:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from bench.engine.load import Request, Sample, WallClock
 from bench.engine.probe import probing
 from bench.engine.processes import HOST, LaunchError
 from bench.lab.disrupt import disrupt
+from bench.lab.interpreter import harness
 from bench.lab.launcher import RunningServer, ServerSpec, serve
 from bench.lab.ledger import LedgerReader, LedgerWatcher, MarkerReader, WorkRecord
 from bench.lab.ownapp import module_and_folder
@@ -64,6 +66,7 @@ async def launch(
             workers=variant.workers,
             env=dict(variant.own.env),
             factory=variant.own.factory,
+            python=variant.own.interpreter.path if variant.own.interpreter is not None else sys.executable,
             app_dir=app_dir,
             log_path=folder / "server.log",
             health_path=None,
@@ -191,8 +194,11 @@ async def run_variant(
     result.summary = summary
     result.expected = expected
     result.requests = records
+    result.interpreter = own.interpreter if own is not None and own.interpreter is not None else harness()
     if own is not None:
         result.diagnosis = list(own.diagnosis)
+        if own.interpreter_said:
+            result.notes.append(own.interpreter_said)
         result.strategy = own.strategy
         result.endpoint = own.endpoint
     result.claims = variant_claims(plan, variant, result, summary)

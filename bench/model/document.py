@@ -12,7 +12,7 @@ from pydantic import field_validator
 
 from bench.model.base import Foreign, Record
 from bench.model.load import Bucket, CurvePoint, LoadFigures, Second
-from bench.model.ownapp_calls import FoundCall
+from bench.model.ownapp_calls import FoundCall, Interpreter
 from bench.model.scenario import Claim, Disruption, Load, Variant, Work
 
 SCHEMA_VERSION = 3  # 3: repeated runs of a variant in one result (runs, stats); bench load runs saved
@@ -184,6 +184,7 @@ class VariantResult(Record):
     runs: list[Summary] = []  # repeated runs (--runs N): each run's summary, in order; summary is the median run's
     stats: dict[str, FigureStats] = {}  # repeated runs: every figure over them
     warmups: int = 0  # runs made first and left out of runs and stats (--warmup K)
+    interpreter: Interpreter | None = None  # the Python the server ran under, with its versions
 
     @field_validator("facts", mode="before")
     @classmethod

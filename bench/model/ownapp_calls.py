@@ -1,4 +1,5 @@
-"""A blocking call found in a learner's app, as the run document records it (``bench.model.ownapp``)."""
+"""What the run document records of a learner's app: each blocking call found in it
+(``bench.model.ownapp``), and the Python it ran under."""
 
 from __future__ import annotations
 
@@ -13,3 +14,12 @@ class FoundCall(Record):
     blocks_loop: bool
     seconds: float | None = None  # a sleep's argument: the work's duration, as written
     after_answer: bool = False
+
+
+class Interpreter(Record):
+    """A Python an app ran under: the harness's own, or the learner's (``--python``, a venv beside the app)."""
+
+    path: str
+    python: str
+    prefix: str
+    packages: dict[str, str | None]

@@ -15,7 +15,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from bench import contract
 from bench.errors import BenchError
 from bench.model.base import Record
-from bench.model.ownapp_calls import FoundCall
+from bench.model.ownapp_calls import FoundCall, Interpreter
 from bench.model.request import RequestSpec, safe_path
 
 # The figures a claim can measure; each is a field of ``bench.model.document.Summary``.
@@ -88,6 +88,9 @@ class OwnApp(Frozen):
     content_type: str | None = None
     route: str | None = None  # "POST /notify/{user_id}": which of the app's routes, when it has several
     factory: bool = False  # ATTR builds the app when called (uvicorn --factory)
+    python: str | None = None  # --python: the learner's interpreter (else one found beside the app)
+    interpreter: Interpreter | None = None  # filled before the run: the Python the app runs under
+    interpreter_said: str | None = None  # where that Python came from, in one line (None: the harness's own)
     env: tuple[tuple[str, str], ...] = ()  # settings the app reads from its environment (--env KEY=VALUE)
     # filled in by the diagnosis (bench.lab.ownapp), before the run
     diagnosis: tuple[FoundCall, ...] = ()

@@ -73,6 +73,13 @@ def header(doc: RunDocument) -> Text:
         f"uvicorn {pkgs.get('uvicorn')} · {env.cpus_usable} CPUs",
         style="dim",
     )
+    for v in doc.variants:  # an app that ran under its own Python says which, with its versions
+        i = v.interpreter
+        if i is not None and i.path != env.executable:
+            versions = " · ".join(
+                f"{name} {i.packages.get(name) or '—'}" for name in ("fastapi", "uvicorn", "pydantic")
+            )
+            text.append(f"\n{v.name}: Python {i.python} ({i.path}) · {versions}", style="dim")
     return text
 
 
