@@ -192,6 +192,7 @@ class _Lifeline:
                 stderr=subprocess.DEVNULL,
                 env={k: v for k, v in os.environ.items() if k != OWNER_ENV},
                 start_new_session=True,  # Ctrl-C in the terminal must not end the watchdog before us
+                cwd="/",  # not the learner's folder: ``-m bench...`` must find the harness's, not theirs
                 check=True,
                 timeout=30,
             )

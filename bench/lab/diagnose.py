@@ -1,9 +1,11 @@
 """The diagnosis of a learner's app: which call blocks the event loop, and where.
 
-``python -m bench.lab.diagnose PATH.py:ATTR /push/{token}`` imports the app in a fresh
-interpreter (its working directory a scratch folder, so nothing lands in the learner's
-folder), sends it one request in process (straight through ASGI, no server) and prints
-one JSON document on stdout (``bench.model.ownapp.Diagnosis``).
+``python -m _bench_diagnosis.diagnose PATH.py:ATTR /push/{token}`` (this module, handed to
+the app's Python under a name of its own by ``bench.lab.interpreter``) imports the app in a
+fresh interpreter (its working directory a scratch folder, so nothing lands in the
+learner's folder), sends it one request in process (straight through ASGI, no server) and
+prints one JSON document on stdout (``bench.model.ownapp.Diagnosis``). Standard library
+and relative imports only: it runs under the learner's Python and versions.
 
 How it finds the line: the ``blockbuster`` package wraps the blocking functions of the
 standard library (``time.sleep``, file and socket I/O...) and raises ``BlockingError``
@@ -35,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.lab.appimport import BadApp, import_app, tail
-from bench.lab.routes import NoRoute, body_schema, choose, match, routes, scope
+from .appimport import BadApp, import_app, tail
+from .routes import NoRoute, body_schema, choose, match, routes, scope
 
 MAX_PASSES = 8  # blocking call sites found one per pass
 GRACE_S = 0.3  # after the answer: background tasks get this long to show what they do
@@ -332,7 +334,7 @@ def main(argv: list[str]) -> int:
         request = Request.from_json(args[3])
         args = args[:2]
     if len(args) != 2:
-        print("usage: python -m bench.lab.diagnose PATH.py:ATTR /path|- [--factory] [--request JSON]", file=sys.stderr)
+        print("usage: python -m _bench_diagnosis.diagnose APP /path|- [--factory] [--request JSON]", file=sys.stderr)
         return 2
     spec, path = args
     threading.excepthook = lambda args: None  # a thread the stand-in sleeps hurried along may fail: not ours

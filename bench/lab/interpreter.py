@@ -35,13 +35,8 @@ PROBE = (
     "print(json.dumps({'python': platform.python_version(), 'prefix': sys.prefix,"
     " 'packages': {n: version(n) for n in sys.argv[1:]}}))\n"
 )
-CHILD_MODULES = (
-    "bench/__init__.py",
-    "bench/lab/__init__.py",
-    "bench/lab/diagnose.py",
-    "bench/lab/appimport.py",
-    "bench/lab/routes.py",
-)
+CHILD_MODULES = ("diagnose.py", "appimport.py", "routes.py")  # of bench/lab/: standard library, relative imports
+CHILD_PACKAGE = "_bench_diagnosis"  # the name they are handed under: no learner's package has it
 
 
 def choose(given: str | None, app_folder: Path | None) -> tuple[Interpreter, str | None]:
@@ -105,20 +100,23 @@ def describe(found: Interpreter) -> str:
     return f"{found.path} (Python {found.python}, {versions})"
 
 
-def handed(found: Interpreter, into: Path) -> list[str]:
-    """What goes on ``PYTHONPATH`` for the diagnosis under ``found``: nothing for the harness's own
-    interpreter; else ``into`` (a folder of this run, made private by the harness) with copies of
-    the diagnosis's modules and of blockbuster. Never a shared folder: its code would be run."""
-    if Path(found.prefix).resolve() == Path(sys.prefix).resolve():
-        return []
-    root = Path(__file__).resolve().parent.parent.parent
+def handed(found: Interpreter, into: Path) -> Path:
+    """A folder for ``PYTHONPATH`` that holds the diagnosis as the package ``_bench_diagnosis``
+    (``python -m _bench_diagnosis.diagnose``), and, for a Python other than the harness's,
+    copies of blockbuster and forbiddenfruit. ``into`` is a folder of this run (made private by
+    the harness), never a shared one: its code is run. A package of its own name, so that a
+    learner's ``bench/`` or ``servers/`` is never taken for it, nor it for theirs."""
+    here = Path(__file__).resolve().parent
+    package = into / CHILD_PACKAGE
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text('"""The lab\'s diagnosis, handed to the learner\'s Python."""\n')
     for name in CHILD_MODULES:
-        (into / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / name, into / name)
-    for package in ("blockbuster", "forbiddenfruit"):
-        spec = importlib.util.find_spec(package)
-        if spec is None or spec.origin is None:
-            raise BenchError(f"{package} is missing from the harness's environment: reinstall bench")
-        ignore = shutil.ignore_patterns("__pycache__")
-        shutil.copytree(Path(spec.origin).parent, into / package, ignore=ignore, dirs_exist_ok=True)
-    return [str(into)]
+        shutil.copy2(here / name, package / name)
+    if Path(found.prefix).resolve() != Path(sys.prefix).resolve():
+        for dependency in ("blockbuster", "forbiddenfruit"):
+            spec = importlib.util.find_spec(dependency)
+            if spec is None or spec.origin is None:
+                raise BenchError(f"{dependency} is missing from the harness's environment: reinstall bench")
+            ignore = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(Path(spec.origin).parent, into / dependency, ignore=ignore, dirs_exist_ok=True)
+    return into

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,9 +147,10 @@ def _in_child(own: OwnApp, scratch: Path | None) -> Diagnosis:
         sample = "-" if own.path is None else own.path.replace("{token}", "diagnosis")
         spec = own.request
         request = {"method": spec.method, "headers": spec.headers, "body": own.body, "route": own.route}
-        python = own.interpreter.path if own.interpreter is not None else sys.executable
-        command = [python, "-m", "bench.lab.diagnose", own.spec, sample, "--request", json.dumps(request)]
-        handed = interpreter.handed(own.interpreter, folder / "handed") if own.interpreter is not None else []
+        found = own.interpreter or interpreter.harness()
+        child = f"{interpreter.CHILD_PACKAGE}.diagnose"
+        command = [found.path, "-m", child, own.spec, sample, "--request", json.dumps(request)]
+        handed = [str(interpreter.handed(found, folder / "handed"))]
         try:
             done = subprocess.run(
                 [*command, *(["--factory"] if own.factory else [])],
@@ -176,7 +176,7 @@ def _in_child(own: OwnApp, scratch: Path | None) -> Diagnosis:
 def _env(app_dir: Path, handed: list[str]) -> dict[str, str]:
     # ``module:attr`` imports from the folder bench was started in, as uvicorn would; under the
     # learner's Python, the diagnosis's own modules come from the folder handed to it
-    path = [str(app_dir), *handed, os.environ.get("PYTHONPATH")]
+    path = [*handed, str(app_dir), os.environ.get("PYTHONPATH")]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
 
 

@@ -68,7 +68,8 @@ async def sidecars(
             "PYTHONPATH": str(app_dir),
         }
         log = folder / "worker.log"
-        worker = spawn(worker_command(variant, f"{variant.name}-{folder.name}"), log, env)
+        # in its folder of the run, not the learner's: ``-m`` looks in the working folder first
+        worker = spawn(worker_command(variant, f"{variant.name}-{folder.name}"), log, env, cwd=folder.resolve())
         try:
             await _wait_worker_ready(worker, log)
             yield Sidecars(env={contract.BROKER_URL: broker.url}, broker=broker.description, worker_pid=worker.pid)

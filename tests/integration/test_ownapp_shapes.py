@@ -41,7 +41,7 @@ def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_a_log_rewritten_in_place_is_followed_by_its_content(tmp_path: Path) -> None:
     folder = tmp_path / "docs_example"
     folder.mkdir()
-    (folder / "main.py").write_text(REWRITTEN_LOG.format(d=WORK_S))
+    (folder / "main.py").write_text(REWRITTEN_LOG.format(d=1.0))  # d is measured on the app's first, cold request
     before = sorted(p.name for p in folder.iterdir())
     out = bench(
         "run",
@@ -62,7 +62,7 @@ def test_a_log_rewritten_in_place_is_followed_by_its_content(tmp_path: Path) -> 
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]
     assert v["status"] == "ok" and v["summary"]["lost"] == 0 and v["summary"]["unknown"] == 0
-    assert v["work_s"] == pytest.approx(WORK_S, rel=0.1)  # d from the marker of one request alone
+    assert v["work_s"] == pytest.approx(1.0, rel=0.1)  # d from the marker of one request alone
     expected = v["expected"]["all_done_s"]
     assert v["summary"]["all_done_s"] == pytest.approx(expected, rel=0.02)  # within 2 % of theory
     assert all(c["holds"] for c in v["claims"]) and len(v["claims"]) == 2
