@@ -29,6 +29,7 @@ PREFETCH = "BENCH_PREFETCH"  # Celery's worker_prefetch_multiplier
 FAIL_FIRST = "BENCH_FAIL_FIRST"  # task-control: attempts that fail before one succeeds
 VARIANT = "BENCH_VARIANT"  # Locust: the variant its users load (names its stats)
 LOCUST_PACE = "BENCH_LOCUST_PACE"  # Locust: seconds between one user's requests
+LOCUST_REQUEST = "BENCH_LOCUST_REQUEST"  # Locust: an own app's request as JSON (method, path, headers, body)
 
 # What the servers' frameworks do by default, which the theory counts on.
 ANYIO_DEFAULT_THREADS = 40  # anyio.to_thread's default limiter, one per event loop

@@ -6,17 +6,21 @@ from pathlib import Path
 
 import click
 
-from bench import results
+from bench import contract, results
 from bench.cli import console, status
 from bench.cli.options import (
     FiniteRange,
+    app_shape_options,
     complete_scenario,
     complete_variant,
+    request_of,
+    request_options,
     results_option,
     scenarios_option,
     time_scale_option,
 )
 from bench.errors import BenchError
+from bench.lab.ownapp import AppSettings, own_variants, resolve_all
 from bench.lab.plan import RunPlan
 from bench.lab.session import new_run_id
 from bench.locust.run import DEFAULT_UI_PORT, LocustOptions, check_port_free
@@ -25,7 +29,19 @@ from bench.report import terminal
 
 
 @click.command("locust")
-@click.argument("variant", shell_complete=complete_variant)
+@click.argument("variant", required=False, shell_complete=complete_variant)
+@click.option("--app", "app", default=None, metavar="[NAME=]PATH.py:ATTR", help="Your own app instead of a variant.")
+@click.option("--path", "route", default=None, help="Own apps: where the load goes [default: the app's route].")
+@click.option("--route", "pick", default=None, metavar="'METHOD /path'", help="Own apps: which route, if several.")
+@request_options
+@click.option(
+    "--done-file",
+    default=contract.HUMAN_LOG_FILE,
+    show_default=True,
+    help="Own apps: the file the app appends to when its work is done ('': none, done times unknown).",
+)
+@click.option("--done-pattern", default="{token}", show_default=True, help="Own apps: the done line of {token}.")
+@app_shape_options
 @click.option(
     "--scenario",
     "scenario_name",
@@ -81,7 +97,20 @@ from bench.report import terminal
 @results_option
 @scenarios_option
 def command(
-    variant: str,
+    variant: str | None,
+    app: str | None,
+    route: str | None,
+    pick: str | None,
+    method: str,
+    headers: tuple[str, ...],
+    body: str | None,
+    body_file: Path | None,
+    content_type: str | None,
+    done_file: str,
+    done_pattern: str,
+    factory: bool,
+    env: tuple[tuple[str, str], ...],
+    python: str | None,
     scenario_name: str,
     time_scale: float,
     port: int,
@@ -95,18 +124,26 @@ def command(
     out_dir: Path,
     scenarios_file: Path | None,
 ) -> None:
-    """Load VARIANT with Locust: its web UI (default) or headless, and report the work Locust cannot see."""
+    """Load VARIANT (or --app) with Locust: its web UI (default) or headless, and report the work Locust cannot see."""
+    if (variant is None) == (app is None):
+        raise BenchError("give a VARIANT of the lab or --app PATH.py:ATTR (one of the two)")
     console.clean_up(out_dir)
     catalog = console.catalog(scenarios_file)
     sc = catalog.scenario(scenario_name)
-    if variant not in catalog.variants:
+    if app is not None:
+        request = request_of(method, headers, body, body_file, content_type)
+        settings = AppSettings(route, pick, request, done_file or None, done_pattern, factory, env, python)
+        (chosen,) = own_variants((app,), settings)
+    elif variant in catalog.variants:
+        chosen = catalog.variants[variant]
+    else:
         raise BenchError(f"unknown variant {variant!r}; known: {', '.join(catalog.variants)}")
-    chosen = catalog.variants[variant]
     if not headless:
         check_port_free(port)
     plan = RunPlan.of(sc, time_scale, console.catalog_dir(catalog))
     options = LocustOptions(headless, users, spawn_rate, run_time, processes, port, pace)
-    folder = results.prepare_folder(out_dir / new_run_id(f"locust-{variant}"))
+    folder = results.prepare_folder(out_dir / new_run_id(f"locust-{chosen.name}"))
+    (chosen,) = resolve_all((chosen,), folder)  # an own app is diagnosed first: one that does not import is bad input
     out = console.console()
     announce_on = console.err_console() if as_json else out
     try:

@@ -44,4 +44,5 @@ def capture() -> Environment:
         cpus_usable=facts.cpus_usable,
         packages={name: _version(name) for name in PACKAGES},
         executable=sys.executable,
+        prefix=sys.prefix,
     )

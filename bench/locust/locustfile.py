@@ -10,6 +10,7 @@ named by variant, so runs against several variants stay apart in Locust's tables
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import secrets
 from collections.abc import Callable
@@ -29,6 +30,14 @@ def _wait_time() -> Callable[[Any], float]:
     return constant(0) if pace <= 0 else constant_pacing(pace)
 
 
+def _request() -> dict[str, Any]:
+    """What each push sends: the lab's GET /push/{token}, or an own app's request (its JSON)."""
+    given = os.environ.get(contract.LOCUST_REQUEST)
+    if given:
+        return dict(json.loads(given))
+    return {"method": "GET", "path": contract.PUSH_PATH, "headers": [], "body": "", "health": True}
+
+
 class PushUser(FastHttpUser):
     wait_time = _wait_time()
 
@@ -36,13 +45,21 @@ class PushUser(FastHttpUser):
         self.variant = os.environ.get(contract.VARIANT, "server")
         self.me = secrets.token_hex(3)
         self.numbers = itertools.count(1)
-        self.health()  # every user looks at the server once before its first push, as a page load would
+        self.request = _request()
+        self.label = f"{tokens.name_of(self.request['path'])} {self.variant}"
+        if self.request.get("health"):
+            self.health()  # every user looks at the server once before its first push, as a page load would
 
     @task(10)
     def push(self) -> None:
         token = tokens.make(self.me, next(self.numbers))
-        self.client.get(contract.PUSH_PATH.format(token=token), name=f"/push/[token] {self.variant}")
+        r = self.request
+        headers = {k: v.replace("{token}", token) for k, v in r["headers"]}
+        body = r["body"].replace("{token}", token).encode() if r["body"] else None
+        path = r["path"].replace("{token}", token)
+        self.client.request(r["method"], path, name=self.label, headers=headers or None, data=body)
 
     @task(1)
     def health(self) -> None:
-        self.client.get("/health", name=f"/health {self.variant}")
+        if self.request.get("health"):  # an own app has no /health: it is never asked for one
+            self.client.get(contract.HEALTH_PATH, name=f"{contract.HEALTH_PATH} {self.variant}")

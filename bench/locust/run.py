@@ -28,7 +28,7 @@ import httpx
 from bench import contract
 from bench.engine.processes import HOST, LaunchError, free_port, last_lines, spawn, stop_async
 from bench.errors import BenchError
-from bench.lab.ledger import LedgerReader, LedgerWatcher, WorkRecord
+from bench.lab.ledger import LedgerReader, LedgerWatcher, MarkerReader, WorkRecord
 from bench.lab.plan import RunPlan, unfinished_result, work_env
 from bench.lab.runner import launch
 from bench.locust import tokens
@@ -96,7 +96,23 @@ async def run_locust(
     folder.mkdir(parents=True, exist_ok=True)
     result = unfinished_result(plan, variant)
     json_file = folder / "locust.json"
-    watcher = LedgerWatcher(LedgerReader(folder / contract.LEDGER_FILE))
+    own = variant.own
+    if own is None:
+        watcher = LedgerWatcher(LedgerReader(folder / contract.LEDGER_FILE))
+        path = contract.PUSH_PATH
+        settings = {contract.VARIANT: variant.name, contract.LOCUST_PACE: repr(options.pace_s)}
+    else:  # an own app: its route and request, its done marker (a locust token's line)
+        is_ours = lambda token: tokens.sent_at(token) is not None  # noqa: E731
+        watcher = LedgerWatcher(MarkerReader(folder / (own.done_file or ".none"), own.done_pattern, is_ours))
+        path = own.path or contract.PUSH_PATH
+        spec = own.request
+        request = {"method": spec.method, "path": path, "headers": spec.headers, "body": own.body}
+        settings = {
+            contract.VARIANT: variant.name,
+            contract.LOCUST_PACE: repr(options.pace_s),
+            contract.LOCUST_REQUEST: json.dumps(request),
+        }
+    push_name = f"{tokens.name_of(path)} {variant.name}"
     try:
         async with contextlib.AsyncExitStack() as stack:
             launched = await launch(stack, plan, variant, folder, work_env(plan, folder))
@@ -107,10 +123,12 @@ async def run_locust(
                 spawn(
                     cmd,
                     folder / ("locust-master.log" if i == 0 else f"locust-worker-{i}.log"),
-                    {contract.VARIANT: variant.name, contract.LOCUST_PACE: repr(options.pace_s)},
+                    settings,
                 )
                 for i, cmd in enumerate(cmds)
             ]
+            # an own app's done marker has no timestamps: it is read as the lines come, during the load
+            follower = asyncio.create_task(watcher.follow())
             try:
                 started = time.time()
                 if options.headless:
@@ -120,17 +138,26 @@ async def run_locust(
             finally:
                 for proc in procs:  # SIGTERM first: Locust writes its JSON file as it shuts down
                     await stop_async(proc, grace_s=10)
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
             entries = _read_stats(json_file, folder)
-            push = next((e for e in entries if e["name"].startswith("/push/")), None)
+            push = next((e for e in entries if e["name"] == push_name), None)
             accepted = 0 if push is None else push["num_requests"] - push["num_failures"]
-            await _wait_for_count(watcher, accepted, idle_s=2 * plan.work_s + 5)
+            if own is None or own.done_file is not None:
+                d = plan.work_s if own is None else (own.seconds_written or plan.work_s)
+                await _wait_for_count(watcher, accepted, idle_s=2 * d + 5)
     except LaunchError as exc:
         result.error = str(exc)
         return result
     records = [r for rs in watcher.found.values() for r in rs if tokens.sent_at(r.token) is not None]
     result.status = "ok"
     result.started_at = started
-    result.summary, result.requests = locust_summary(push, records, started)
+    observable = own is None or own.done_file is not None
+    result.summary, result.requests = locust_summary(push, records, started, observable)
+    if own is not None:
+        result.diagnosis, result.strategy, result.endpoint = list(own.diagnosis), own.strategy, own.endpoint
+        result.interpreter = own.interpreter
     result.locust = LocustRun(
         mode="headless" if options.headless else "web UI",
         users=options.users if options.headless else None,
@@ -259,9 +286,10 @@ def histogram_percentile(response_times: dict[str, int], q: float) -> float | No
 
 
 def locust_summary(
-    push: dict[str, Any] | None, work: list[WorkRecord], started: float
+    push: dict[str, Any] | None, work: list[WorkRecord], started: float, observable: bool = True
 ) -> tuple[Summary, list[RequestRecord]]:
-    """Locust's figures for the pushes, and the ledger's for their work, as one Summary."""
+    """Locust's figures for the pushes, and the ledger's for their work, as one Summary. Work
+    that cannot be observed (an own app with no done marker) is *unknown*, never *lost*."""
     sent_at = {r.token: tokens.sent_at(r.token) or started for r in work}
     # Time zero is when the load began (in the web UI, when the user started it), not when Locust did.
     began = [float(push["start_time"])] if push and push.get("num_requests") and push.get("start_time") else []
@@ -294,7 +322,8 @@ def locust_summary(
     span = (push["last_request_timestamp"] - t0) if push and push.get("last_request_timestamp") else None
     pids: dict[str, int] = {}
     for r in work:
-        pids[str(r.pid)] = pids.get(str(r.pid), 0) + 1
+        if r.pid is not None:  # an own app's done marker names no process
+            pids[str(r.pid)] = pids.get(str(r.pid), 0) + 1
     summary = Summary(
         requests=requests,
         ok=requests - failures,
@@ -309,7 +338,8 @@ def locust_summary(
         done_time_p50_s=metrics.percentile(done_times, 50) if done_times else None,
         done_time_max_s=max(done_times, default=None),
         parallelism=metrics.parallelism([(r.start, r.end) for r in work if r.start is not None]),
-        lost=max(0, requests - failures - len(work)),
+        lost=max(0, requests - failures - len(work)) if observable else 0,
+        unknown=0 if observable else requests - failures,
         errors=failures,
         errors_by_kind={"failed (as Locust counts)": failures} if failures else {},
         pids=dict(sorted(pids.items(), key=lambda kv: -kv[1])),

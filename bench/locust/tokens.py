@@ -17,6 +17,11 @@ def make(user: str, number: int) -> str:
     return f"{PREFIX}{time.time_ns() // 1000}-{user}{number}"
 
 
+def name_of(path: str) -> str:
+    """The name Locust files a push under: its path with ``[token]`` for the token."""
+    return path.replace("{token}", "[token]")
+
+
 def sent_at(token: str) -> float | None:
     """The wall-clock send time the token carries, or None for other tokens."""
     head = token.split("-", 1)[0]

@@ -243,6 +243,7 @@ class Environment(Record):
     cpus_usable: int
     packages: dict[str, str | None]
     executable: str
+    prefix: str | None = None  # sys.prefix: which environment the harness ran in
 
 
 class RunDocument(Record):

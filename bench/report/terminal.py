@@ -75,7 +75,7 @@ def header(doc: RunDocument) -> Text:
     )
     for v in doc.variants:  # an app that ran under its own Python says which, with its versions
         i = v.interpreter
-        if i is not None and i.path != env.executable:
+        if i is not None and i.prefix != (env.prefix or i.prefix):
             versions = " · ".join(
                 f"{name} {i.packages.get(name) or '—'}" for name in ("fastapi", "uvicorn", "pydantic")
             )

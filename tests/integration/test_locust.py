@@ -158,3 +158,28 @@ def test_web_ui_with_no_load_started_says_so_in_one_line(tmp_path: Path) -> None
     assert proc.returncode == 0, err
     said = [line for line in out.splitlines() if "no request was made" in line]
     assert len(said) == 1 and "never started in the web UI" in said[0] and "Per tab" not in out
+
+
+def test_locust_loads_an_own_post_app_with_its_body_and_reads_its_done_marker(tmp_path: Path) -> None:
+    folder = tmp_path / "learner"
+    folder.mkdir()
+    (folder / "main.py").write_text(
+        "import time\n\nfrom fastapi import BackgroundTasks, FastAPI\nfrom pydantic import BaseModel\n\n"
+        "app = FastAPI()\n\n\nclass Note(BaseModel):\n    text: str\n\n\ndef work(user: str, text: str):\n"
+        "    time.sleep(0.2)\n    with open('log.txt', 'a') as log:\n        log.write(f'{user} {text}\\n')\n\n\n"
+        "@app.post('/notify/{user}')\nasync def notify(user: str, note: Note, background_tasks: BackgroundTasks):\n"
+        "    background_tasks.add_task(work, user, note.text)\n    return {'ok': True}\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "bench", "locust", "--app", "main.py:app", "--done-file", "log.txt",
+         "--body", '{"text": "for {token}"}', "-u", "2", "-r", "2", "-t", "2", "--pace", "0.2",
+         "--headless", "--json", "--out", str(tmp_path / "r")],
+        cwd=folder, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    (v,) = json.loads(out.stdout)["variants"]
+    s = v["summary"]
+    assert s["requests"] > 0 and s["errors"] == 0 and s["lost"] == 0  # every body valid, every unit of work seen
+    assert s["done_time_p50_s"] == pytest.approx(0.2, abs=0.1)
+    assert any(e["name"] == "/notify/[token] main" for e in v["locust"]["stats"])
+    assert not any(e["name"].startswith("/health") for e in v["locust"]["stats"])  # an own app has none
