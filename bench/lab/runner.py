@@ -117,11 +117,11 @@ async def run_variant(
         if waiting:
             events.emit(WorkDone(waiting.pop(0), record.end))
 
-    solo = f"solo-{nonce}"
+    solo = f"solo-{nonce}"  # d's requests alone: solo-NONCE, then (an app that answers at once) solo-NONCE-2
     if own is None:
         watcher = LedgerWatcher(LedgerReader(folder / contract.LEDGER_FILE), on_record)
     else:  # the app's own output says when its work is done (default: the tutorial's notification.log)
-        is_ours = lambda token: token in clients_of or token == solo  # noqa: E731
+        is_ours = lambda token: token in clients_of or token.startswith(solo)  # noqa: E731
         marker = MarkerReader(folder / (own.done_file or ".none"), own.done_pattern, is_ours)
         watcher = LedgerWatcher(marker, on_record)
     observable = own is None or own.done_file is not None
@@ -135,7 +135,7 @@ async def run_variant(
             events.emit(PhaseChanged(f"load: {plan.pattern}, client {plan.client}"))
             if own is not None:  # d is the app's own: measured with one request alone, then the theory
                 events.emit(PhaseChanged("measuring d: one request alone"))
-                result.work_s = await measure_d(server.port, route.replace("{token}", solo), solo, variant, watcher)
+                result.work_s = await measure_d(server.port, route, solo, variant, watcher)
                 if result.work_s is None and observable:  # its done marker never showed: unknown, never lost
                     observable = False
                     result.notes.append(
@@ -261,16 +261,24 @@ def own_claims(name: str, own: OwnApp) -> list[Claim]:
     ]
 
 
-async def measure_d(port: int, path: str, token: str, variant: Variant, watcher: LedgerWatcher) -> float | None:
+async def measure_d(port: int, route: str, token: str, variant: Variant, watcher: LedgerWatcher) -> float | None:
     """d of an own app: one request alone. If the answer waits for the work, the answer's
-    time is d; if it comes at once, d is when the done marker showed the work finished."""
+    time is d; if it comes at once, d is when the done marker showed the work finished. Such
+    an app is sent a second request alone right after the first, and d is the smaller: the
+    first request to an app pays its cold start (a thread pool to start, imports), some
+    10-20 ms that are not the work's."""
     clock = WallClock()
     assert variant.own is not None
     conn = await Connection.open(HOST, port, 10, variant.own.request)
     try:
-        response = await conn.send(path, MEASURE_TIMEOUT_S, token)
+        response = await conn.send(route.replace("{token}", token), MEASURE_TIMEOUT_S, token)
+        second = None
+        if variant.answers != "after-work" and metrics.is_success(response.status) and conn.usable:
+            again = f"{token}-2"
+            second = (again, await conn.send(route.replace("{token}", again), MEASURE_TIMEOUT_S, again))
     finally:
         conn.close()
+    path = route.replace("{token}", token)
     if not metrics.is_success(response.status):
         said = response.body[:300].decode(errors="replace").strip()
         raise LaunchError(
@@ -279,9 +287,10 @@ async def measure_d(port: int, path: str, token: str, variant: Variant, watcher:
         )
     if variant.answers == "after-work":
         return response.done - response.sent
-    if not await watcher.wait_for([token], marker_wait_s(variant.own)):
-        return None
-    return watcher.found[token][0].end - clock.wall(response.sent)
+    sent = [(token, response)] if second is None else [(token, response), second]
+    await watcher.wait_for([t for t, _ in sent], marker_wait_s(variant.own))
+    seen = [watcher.found[t][0].end - clock.wall(r.sent) for t, r in sent if watcher.found.get(t)]
+    return min(seen) if seen else None
 
 
 def marker_wait_s(own: OwnApp) -> float:

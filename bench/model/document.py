@@ -180,7 +180,7 @@ class VariantResult(Record):
     diagnosis: list[FoundCall] | None = None  # an own app: every blocking call seen, with the learner's file:line
     strategy: str | None = None  # an own app: the strategy inferred from its diagnosis, in words
     endpoint: str | None = None  # an own app: the endpoint the load went to, with its file:line
-    work_s: float | None = None  # an own app: d, measured with one request alone before the load
+    work_s: float | None = None  # an own app: d, measured alone before the load (bench.lab.runner.measure_d)
     runs: list[Summary] = []  # repeated runs (--runs N): each run's summary, in order; summary is the median run's
     stats: dict[str, FigureStats] = {}  # repeated runs: every figure over them
     warmups: int = 0  # runs made first and left out of runs and stats (--warmup K)

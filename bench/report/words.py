@@ -105,5 +105,5 @@ def diagnosis_lines(v: VariantResult) -> list[tuple[str, bool]]:
         lines.insert(0, ("nothing blocks the event loop", False))
     lines.append((f"inferred: {v.strategy}", False))
     if v.work_s is not None:
-        lines.append((f"d measured with one request alone: {v.work_s:.3f} s", False))
+        lines.append((f"d measured alone, before the load: {v.work_s:.3f} s", False))
     return lines

@@ -43,6 +43,9 @@ def test_a_log_rewritten_in_place_is_followed_by_its_content(tmp_path: Path) -> 
     folder.mkdir()
     (folder / "main.py").write_text(REWRITTEN_LOG.format(d=1.0))  # d is measured on the app's first, cold request
     before = sorted(p.name for p in folder.iterdir())
+    check = bench("check", "main.py:app", "--json", cwd=folder)
+    assert check.returncode == 0, check.stderr
+    assert json.loads(check.stdout)["diagnosis"]["path"] == "/send-notification/{token}"  # its one route, found
     out = bench(
         "run",
         "four-tabs",
@@ -117,6 +120,7 @@ def test_a_factory_with_its_settings_and_a_factory_named_as_an_app(tmp_path: Pat
     assert v["work_s"] == pytest.approx(WORK_S, rel=0.1)
     assert v["summary"]["all_done_s"] == pytest.approx(v["expected"]["all_done_s"], rel=0.02)  # serialised: 4 d
     assert v["summary"]["all_done_s"] == pytest.approx(4 * v["work_s"], rel=0.05)
+    assert sorted(p.name for p in folder.iterdir() if p.name != "__pycache__") == ["app.py"]  # nothing written there
 
 
 def test_a_file_inside_a_package_is_imported_as_the_packages_module(tmp_path: Path) -> None:
@@ -153,6 +157,8 @@ def test_a_file_inside_a_package_is_imported_as_the_packages_module(tmp_path: Pa
     (v,) = json.loads(out.stdout)["variants"]
     assert v["name"] == "pkg-app-main" and v["summary"]["lost"] == 0
     assert v["summary"]["all_done_s"] == pytest.approx(v["expected"]["all_done_s"], rel=0.02)
+    written = sorted(p.name for p in package.iterdir() if p.name != "__pycache__")
+    assert written == ["__init__.py", "main.py", "work.py"]  # nothing written into the package
 
 
 # FastAPI's documentation shape: a POST route, a pydantic body, the work in BackgroundTasks
