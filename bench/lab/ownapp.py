@@ -150,7 +150,7 @@ def _in_child(own: OwnApp, scratch: Path | None) -> Diagnosis:
         found = own.interpreter or interpreter.harness()
         child = f"{interpreter.CHILD_PACKAGE}.diagnose"
         command = [found.path, "-m", child, own.spec, sample, "--request", json.dumps(request)]
-        handed = [str(interpreter.handed(found, folder / "handed"))]
+        handed = [str(interpreter.handed(found, (folder / "handed").resolve()))]  # the child runs elsewhere
         try:
             done = subprocess.run(
                 [*command, *(["--factory"] if own.factory else [])],

@@ -148,7 +148,7 @@ def test_a_file_inside_a_package_is_imported_as_the_packages_module(tmp_path: Pa
         "0.1",
         "--json",
         "--out",
-        str(tmp_path / "r"),
+        "../results",  # relative to where bench runs, as its default (results/) is
         "--app",
         "pkg_app/main.py:app",
         cwd=package.parent,
