@@ -4,42 +4,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
 from bench.cli import console
-from bench.cli.options import app_shape_options, request_of, request_options, scenarios_option
-from bench.lab.ownapp import AppSettings, diagnosis_of, parse_app_option
+from bench.cli.app_options import app_settings, own_app_options
+from bench.cli.options import (
+    scenarios_option,
+)
+from bench.lab.ownapp import diagnosis_of, parse_app_option
 from bench.model.ownapp import infer, predictions
 from bench.report import terminal
 
 
 @click.command("check")
 @click.argument("app")
-@click.option("--path", "route", default=None, help="The path to diagnose, {token} filled [default: the app's route].")
-@click.option("--route", "pick", default=None, metavar="'METHOD /path'", help="Which of the app's routes, if several.")
-@request_options
 @click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON and nothing else.")
-@app_shape_options
+@own_app_options(done_marker=False)
 @scenarios_option
-def command(
-    app: str,
-    route: str | None,
-    pick: str | None,
-    method: str,
-    headers: tuple[str, ...],
-    body: str | None,
-    body_file: Path | None,
-    content_type: str | None,
-    as_json: bool,
-    factory: bool,
-    env: tuple[tuple[str, str], ...],
-    python: str | None,
-    scenarios_file: Path | None,
-) -> None:
+def command(app: str, as_json: bool, scenarios_file: Path | None, **own_app: Any) -> None:
     """Diagnose APP (PATH.py:ATTR) without a server: the blocking calls, and four tabs predicted."""
-    request = request_of(method, headers, body, body_file, content_type)
-    _, own = parse_app_option(app, AppSettings(route, pick, request, None, "{token}", factory, env, python))
+    _, own = parse_app_option(app, app_settings(own_app))
     diagnosis, own = diagnosis_of(own)
     if own.interpreter_said and not as_json:
         click.echo(own.interpreter_said, err=True)

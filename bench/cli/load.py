@@ -8,7 +8,12 @@ import click
 
 from bench import results
 from bench.cli import console, status
-from bench.cli.options import FiniteRange, client_option, request_of, request_options, results_option
+from bench.cli.app_options import request_of, request_options
+from bench.cli.options import (
+    FiniteRange,
+    client_option,
+    results_option,
+)
 from bench.errors import RunFailed
 from bench.lab.loadrun import LoadSpec, check_listening, run_load
 from bench.lab.session import new_run_id

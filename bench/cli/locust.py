@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from bench import contract, results
+from bench import results
 from bench.cli import console, status
+from bench.cli.app_options import app_settings, own_app_options
 from bench.cli.options import (
     FiniteRange,
-    app_shape_options,
     complete_scenario,
     complete_variant,
-    request_of,
-    request_options,
     results_option,
     scenarios_option,
     time_scale_option,
 )
 from bench.errors import BenchError
-from bench.lab.ownapp import AppSettings, own_variants, resolve_all
+from bench.lab.ownapp import own_variants, resolve_all
 from bench.lab.plan import RunPlan
 from bench.lab.session import new_run_id
 from bench.locust.run import DEFAULT_UI_PORT, LocustOptions, check_port_free
@@ -31,17 +30,7 @@ from bench.report import terminal
 @click.command("locust")
 @click.argument("variant", required=False, shell_complete=complete_variant)
 @click.option("--app", "app", default=None, metavar="[NAME=]PATH.py:ATTR", help="Your own app instead of a variant.")
-@click.option("--path", "route", default=None, help="Own apps: where the load goes [default: the app's route].")
-@click.option("--route", "pick", default=None, metavar="'METHOD /path'", help="Own apps: which route, if several.")
-@request_options
-@click.option(
-    "--done-file",
-    default=contract.HUMAN_LOG_FILE,
-    show_default=True,
-    help="Own apps: the file the app appends to when its work is done ('': none, done times unknown).",
-)
-@click.option("--done-pattern", default="{token}", show_default=True, help="Own apps: the done line of {token}.")
-@app_shape_options
+@own_app_options()
 @click.option(
     "--scenario",
     "scenario_name",
@@ -99,18 +88,6 @@ from bench.report import terminal
 def command(
     variant: str | None,
     app: str | None,
-    route: str | None,
-    pick: str | None,
-    method: str,
-    headers: tuple[str, ...],
-    body: str | None,
-    body_file: Path | None,
-    content_type: str | None,
-    done_file: str,
-    done_pattern: str,
-    factory: bool,
-    env: tuple[tuple[str, str], ...],
-    python: str | None,
     scenario_name: str,
     time_scale: float,
     port: int,
@@ -123,6 +100,7 @@ def command(
     as_json: bool,
     out_dir: Path,
     scenarios_file: Path | None,
+    **own_app: Any,
 ) -> None:
     """Load VARIANT (or --app) with Locust: its web UI (default) or headless, and report the work Locust cannot see."""
     if (variant is None) == (app is None):
@@ -131,9 +109,7 @@ def command(
     catalog = console.catalog(scenarios_file)
     sc = catalog.scenario(scenario_name)
     if app is not None:
-        request = request_of(method, headers, body, body_file, content_type)
-        settings = AppSettings(route, pick, request, done_file or None, done_pattern, factory, env, python)
-        (chosen,) = own_variants((app,), settings)
+        (chosen,) = own_variants((app,), app_settings(own_app))
     elif variant in catalog.variants:
         chosen = catalog.variants[variant]
     else:

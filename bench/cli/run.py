@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from bench import contract, results
+from bench import results
 from bench.cli import console, status
+from bench.cli.app_options import app_settings, own_app_options
 from bench.cli.options import (
-    app_shape_options,
     complete_scenario,
     complete_variant,
-    request_of,
-    request_options,
     results_option,
     scenarios_option,
     time_scale_option,
 )
 from bench.lab.broker import check_url
-from bench.lab.ownapp import AppSettings, own_variants
+from bench.lab.ownapp import own_variants
 from bench.lab.plan import RunPlan
 from bench.lab.session import measure, prepare
 from bench.model.events import Event, VariantFinished
@@ -63,28 +62,9 @@ from bench.report.live import Board
     "diagnosed, run on a real port in its own folder of the run, measured like any variant.",
 )
 @click.option(
-    "--path", "route", default=None, help="Own apps: where the load goes, {token} filled [default: the app's route]."
-)
-@click.option(
-    "--route", "pick", default=None, metavar="'METHOD /path'", help="Own apps: which of the app's routes, if several."
-)
-@request_options
-@click.option(
     "--workers", type=click.IntRange(1, 32), default=1, show_default=True, help="Own apps: uvicorn --workers."
 )
-@click.option(
-    "--done-file",
-    default=contract.HUMAN_LOG_FILE,
-    show_default=True,
-    help="Own apps: the file the app appends to when a unit of work is done ('' : none, done times unknown).",
-)
-@click.option(
-    "--done-pattern",
-    default="{token}",
-    show_default=True,
-    help="Own apps: a line of --done-file that marks the work of {token} done.",
-)
-@app_shape_options
+@own_app_options()
 @click.option(
     "--runs",
     type=click.IntRange(1, 100),
@@ -113,24 +93,13 @@ def command(
     same_url: bool,
     broker: str | None,
     apps: tuple[str, ...],
-    route: str | None,
-    pick: str | None,
-    method: str,
-    headers: tuple[str, ...],
-    body: str | None,
-    body_file: Path | None,
-    content_type: str | None,
     workers: int,
-    done_file: str,
-    done_pattern: str,
-    factory: bool,
-    env: tuple[tuple[str, str], ...],
-    python: str | None,
     runs: int | None,
     warmup: int,
     gate: bool,
     out_dir: Path,
     scenarios_file: Path | None,
+    **own_app: Any,
 ) -> None:
     """Run SCENARIO against each of its server variants (or your own apps) and check its claims.
 
@@ -140,12 +109,8 @@ def command(
     catalog = console.catalog(scenarios_file)
     sc = catalog.scenario(scenario)
     wanted = [n.strip() for n in only.split(",") if n.strip()] if only is not None else None
-    if apps:  # your own apps replace the scenario's variants
-        request = request_of(method, headers, body, body_file, content_type)
-        settings = AppSettings(route, pick, request, done_file or None, done_pattern, factory, env, python)
-        variants = own_variants(apps, settings, workers)
-    else:
-        variants = catalog.pick_variants(sc, wanted)
+    # your own apps replace the scenario's variants
+    variants = own_variants(apps, app_settings(own_app), workers) if apps else catalog.pick_variants(sc, wanted)
     plan = RunPlan.of(
         sc, time_scale, console.catalog_dir(catalog), client, same_url, check_url(broker) if broker else None
     )

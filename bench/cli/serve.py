@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from bench import results
 from bench.cli import console
+from bench.cli.app_options import app_settings, own_app_options
 from bench.cli.options import (
-    app_shape_options,
     complete_scenario,
     complete_variant,
     results_option,
@@ -17,18 +18,16 @@ from bench.cli.options import (
     time_scale_option,
 )
 from bench.errors import BenchError
-from bench.lab.ownapp import AppSettings, own_variants, resolve_all
+from bench.lab.ownapp import own_variants, resolve_all
 from bench.lab.plan import RunPlan
 from bench.lab.serving import serve
 from bench.lab.session import new_run_id
-from bench.model.request import RequestSpec
 
 
 @click.command("serve")
 @click.argument("variant", required=False, shell_complete=complete_variant)
 @click.option("--app", "app", default=None, metavar="[NAME=]PATH.py:ATTR", help="Your own app instead of a variant.")
-@app_shape_options
-@click.option("--path", "route", default=None, help="Own apps: the route the printed examples use, {token} filled.")
+@own_app_options(done_marker=False)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="The port on 127.0.0.1.")
 @click.option(
     "--scenario",
@@ -44,15 +43,12 @@ from bench.model.request import RequestSpec
 def command(
     variant: str | None,
     app: str | None,
-    factory: bool,
-    env: tuple[tuple[str, str], ...],
-    python: str | None,
-    route: str | None,
     port: int,
     scenario_name: str,
     time_scale: float,
     out_dir: Path,
     scenarios_file: Path | None,
+    **own_app: Any,
 ) -> None:
     """Serve VARIANT (or --app) on 127.0.0.1:PORT in the foreground, for tabs, curl, bench load or Locust.
 
@@ -64,7 +60,7 @@ def command(
     catalog = console.catalog(scenarios_file)
     plan = RunPlan.of(catalog.scenario(scenario_name), time_scale, console.catalog_dir(catalog))
     if app is not None:
-        (chosen,) = own_variants((app,), AppSettings(route, None, RequestSpec(), None, "{token}", factory, env, python))
+        (chosen,) = own_variants((app,), app_settings(own_app))
     elif variant in catalog.variants:
         chosen = catalog.variants[variant]
     else:
