@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -211,6 +212,13 @@ def bench(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str
         code = int(exc.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def bench_process(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``bench ARGS`` as a user runs it, in a process of its own (started in ``cwd``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @contextlib.contextmanager

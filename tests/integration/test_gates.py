@@ -12,12 +12,9 @@ from typing import Any
 import pytest
 
 from tests.factories import ROOT
+from tests.factories import bench_process as bench
 
 SCALE = "0.1"  # d = 1 s: the 5 % noise floor is 50 ms, far above a busy machine's jitter
-
-
-def bench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
 def run_json(out: Path, *args: str) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import bench_process as bench
+
 PYENV = Path.home() / ".pyenv" / "versions"
 LISTING = """import time
 
@@ -56,10 +58,6 @@ def _venv(folder: Path, python: str, *packages: str) -> Path:
 def pinned_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tutorial's pair, built once for the test run."""
     return _venv(tmp_path_factory.mktemp("venvs") / "tutorial", _python("3.10"), "fastapi==0.95.0", "uvicorn==0.21.1")
-
-
-def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=240)
 
 
 def test_the_tutorials_pinned_versions_in_their_own_venv(pinned_venv: Path, tmp_path: Path) -> None:

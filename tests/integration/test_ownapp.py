@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bench.model.ownapp import Diagnosis, FoundCall, blocking_sentences, infer, predictions
+from tests.factories import bench_process as bench
 
 WORK_S = 0.5
 
@@ -85,10 +85,6 @@ def listings(tmp_path: Path) -> Path:
 
 def snapshot(folder: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in folder.iterdir() if p.name != "__pycache__"}
-
-
-def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=240)
 
 
 def run_four_tabs(cwd: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:

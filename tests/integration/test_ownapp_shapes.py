@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.factories import bench_process as bench
 
 WORK_S = 0.5
 
@@ -32,10 +32,6 @@ async def send_notification(email: str, background_tasks: BackgroundTasks):
     background_tasks.add_task(write_notification, email, message="some notification")
     return {{"message": "Notification sent in the background"}}
 """
-
-
-def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=240)
 
 
 def test_a_log_rewritten_in_place_is_followed_by_its_content(tmp_path: Path) -> None:
