@@ -221,6 +221,11 @@ def bench_process(*args: str, cwd: Path | None = None, timeout: float = 300) -> 
     )
 
 
+def four_tabs_on(cwd: Path, out: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``bench run four-tabs --time-scale 0.1 --json`` started in ``cwd`` (own apps: ``--app`` in ``args``)."""
+    return bench_process("run", "four-tabs", "--time-scale", "0.1", "--json", "--out", str(out), *args, cwd=cwd)
+
+
 @contextlib.contextmanager
 def reaped(proc: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
     """A process a test started, killed at the end of the block if it still runs (a failed assertion)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import bench_process as bench
+from tests.factories import four_tabs_on
 
 PYENV = Path.home() / ".pyenv" / "versions"
 LISTING = """import time
@@ -70,8 +71,7 @@ def test_the_tutorials_pinned_versions_in_their_own_venv(pinned_venv: Path, tmp_
     assert check.returncode == 0, check.stderr
     assert "found beside your app" in check.stderr and "fastapi 0.95.0, uvicorn 0.21.1, pydantic 1." in check.stderr
     assert "runs in a worker thread" in check.stdout
-    out = bench("run", "four-tabs", "--time-scale", "0.1", "--json", "--out", str(tmp_path / "r"),
-                "--app", "background_tasks.py:app", cwd=project)  # fmt: skip
+    out = four_tabs_on(project, tmp_path / "r", "--app", "background_tasks.py:app")
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]
     assert v["interpreter"]["packages"]["fastapi"] == "0.95.0" and v["interpreter"]["packages"]["pydantic"][0] == "1"

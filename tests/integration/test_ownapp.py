@@ -16,6 +16,7 @@ import pytest
 
 from bench.model.ownapp import Diagnosis, FoundCall, blocking_sentences, infer, predictions
 from tests.factories import bench_process as bench
+from tests.factories import four_tabs_on
 
 WORK_S = 0.5
 
@@ -89,19 +90,7 @@ def snapshot(folder: Path) -> dict[str, int]:
 
 def run_four_tabs(cwd: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``bench run four-tabs`` at time scale 0.1 on own apps whose route is /notify/{token}."""
-    return bench(
-        "run",
-        "four-tabs",
-        "--time-scale",
-        "0.1",
-        "--json",
-        "--out",
-        str(out),
-        "--path",
-        "/notify/{token}",
-        *args,
-        cwd=cwd,
-    )
+    return four_tabs_on(cwd, out, "--path", "/notify/{token}", *args)
 
 
 # the pure part: the diagnosis decides the strategy and so the theory

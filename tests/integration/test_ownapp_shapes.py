@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import bench_process as bench
+from tests.factories import four_tabs_on
 
 WORK_S = 0.5
 
@@ -42,13 +43,8 @@ def test_a_log_rewritten_in_place_is_followed_by_its_content(tmp_path: Path) -> 
     check = bench("check", "main.py:app", "--json", cwd=folder)
     assert check.returncode == 0, check.stderr
     assert json.loads(check.stdout)["diagnosis"]["path"] == "/send-notification/{token}"  # its one route, found
-    out = bench(
-        "run",
-        "four-tabs",
-        "--time-scale",
-        "0.1",
-        "--json",
-        "--out",
+    out = four_tabs_on(
+        folder,
         str(tmp_path / "results"),
         "--app",
         "main.py:app",
@@ -56,7 +52,6 @@ def test_a_log_rewritten_in_place_is_followed_by_its_content(tmp_path: Path) -> 
         "/send-notification/{token}",
         "--done-file",
         "log.txt",
-        cwd=folder,
     )
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]
@@ -96,20 +91,8 @@ def test_a_factory_with_its_settings_and_a_factory_named_as_an_app(tmp_path: Pat
     (folder / "app.py").write_text(FACTORY)
     hint = bench("check", "app.py:create_app", cwd=folder)
     assert hint.returncode == 2 and "add --factory" in hint.stderr and len(hint.stderr.strip().splitlines()) == 1
-    out = bench(
-        "run",
-        "four-tabs",
-        "--time-scale",
-        "0.1",
-        "--json",
-        "--out",
-        str(tmp_path / "results"),
-        "--app",
-        "app.py:create_app",
-        "--factory",
-        "--env",
-        f"NOTIFY_DELAY={WORK_S}",
-        cwd=folder,
+    out = four_tabs_on(
+        folder, str(tmp_path / "results"), "--app", "app.py:create_app", "--factory", "--env", f"NOTIFY_DELAY={WORK_S}"
     )
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]
@@ -194,10 +177,7 @@ def test_a_post_route_with_a_pydantic_body_is_found_and_sent_a_valid_body(tmp_pa
     diagnosis = json.loads(check.stdout)["diagnosis"]
     assert (diagnosis["method"], diagnosis["path"], diagnosis["status"]) == ("POST", "/send-notification/{token}", 200)
     assert json.loads(diagnosis["body"]) == {"email": "", "priority": 0}  # the required fields, smallest values
-    out = bench(
-        "run", "four-tabs", "--time-scale", "0.1", "--json", "--out", str(tmp_path / "r"), "--app", "main.py:app",
-        "--done-file", "log.txt", cwd=folder,
-    )  # fmt: skip
+    out = four_tabs_on(folder, str(tmp_path / "r"), "--app", "main.py:app", "--done-file", "log.txt")
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]
     assert v["status"] == "ok" and v["summary"]["ok"] == 4 and v["summary"]["lost"] == 0
