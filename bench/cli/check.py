@@ -33,7 +33,7 @@ def command(app: str, as_json: bool, scenarios_file: Path | None, **own_app: Any
     strategy = infer(diagnosis)
     tabs = console.catalog(scenarios_file).scenario("four-tabs").load
     d = strategy.seconds_written
-    rows = predictions(strategy, d or 1.0, tabs.clients or 4, tabs.gap)
+    rows = predictions(strategy, d or 1.0, tabs.clients or 4, tabs.gap, cpus=diagnosis.cpus or 1)
     if as_json:
         four_tabs = [{"fix": r.label, "all_responded_s": r.all_responded_s, "all_done_s": r.all_done_s} for r in rows]
         doc = {"diagnosis": diagnosis.model_dump(), "strategy": strategy.why, "d_written_s": d, "four_tabs": four_tabs}

@@ -1,24 +1,25 @@
-"""The diagnosis of a learner's app: which call blocks the event loop, and where.
+"""The diagnosis of a learner's app: what holds the event loop, where, for how long, and of what kind.
 
 ``python -m _bench_diagnosis.diagnose PATH.py:ATTR /push/{token}`` (this module, handed to
 the app's Python under a name of its own by ``bench.lab.interpreter``) imports the app in a
 fresh interpreter (its working directory a scratch folder, so nothing lands in the
 learner's folder), sends it one request in process (straight through ASGI, no server) and
-prints one JSON document on stdout (``bench.model.ownapp.Diagnosis``). Standard library
-and relative imports only: it runs under the learner's Python and versions.
+prints one JSON document on stdout (``bench.model.ownapp.Diagnosis``). ``*`` for the path
+diagnoses every route. Standard library and relative imports only: it runs under the
+learner's Python and versions.
 
-How it finds the line: the ``blockbuster`` package wraps the blocking functions of the
-standard library (``time.sleep``, file and socket I/O...) and raises ``BlockingError``
-when one runs on the event loop, called from the learner's module. The traceback names
-the learner's frames: the endpoint, the helpers it went through, the line of the call.
-A static linter sees only calls written directly inside an ``async def``; this sees the
-call wherever it is.
+Three witnesses, in one pass over the request (so CPU work runs once):
 
-How it stays quick: ``time.sleep`` and ``asyncio.sleep`` are replaced by versions that
-note what they were asked for (the work's duration, and whether it ran on the loop, in a
-thread, before or after the answer) and return at once. A listing whose work sleeps 15 s
-is diagnosed in well under a second. After each ``BlockingError`` the same request runs
-again with that call site allowed, so every blocking call on its path is found.
+- ``time.sleep`` and ``asyncio.sleep`` are replaced by stand-ins that note what they were
+  asked for (the work's duration; on the loop or in a thread, and which pool; before or
+  after the answer) and return at once: a listing whose work sleeps 15 s is diagnosed in
+  well under a second;
+- ``blockbuster``'s wrappers of the standard library's blocking calls (file and socket
+  I/O...) note each one made on the loop from the learner's code, with its line and how long
+  it took, and let it run;
+- the loop watchdog (``watchdog.Watchdog``) samples the loop thread's stack whenever the loop
+  is held, and a sampler the worker threads': they see what no wrapper sees (CPU loops, a
+  sync HTTP client, ``subprocess.run``), and the CPU clock says whether it was CPU work.
 """
 
 from __future__ import annotations
@@ -32,93 +33,18 @@ import re
 import sys
 import threading
 import time
-import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .appimport import BadApp, import_app, tail
 from .routes import NoRoute, body_schema, choose, match, routes, scope
+from .watchdog import ThreadSampler, Watchdog
+from .witness import Observed, Witness, def_line, folded, sampled
 
-MAX_PASSES = 8  # blocking call sites found one per pass
 GRACE_S = 0.3  # after the answer: background tasks get this long to show what they do
-
-
-@dataclass
-class Call:
-    call: str
-    file: str
-    line: int
-    via: list[str]
-    blocks_loop: bool
-    seconds: float | None = None
-    after_answer: bool = False
-    function: str = ""  # the endpoint: the outermost of the learner's frames
-    function_name: str = ""  # the innermost: where the call is written
-
-    def found(self, folder: Path) -> dict[str, Any]:
-        """What the harness reads (``bench.model.ownapp_calls.FoundCall``'s fields): the file
-        relative to the app's folder, the frames' names kept here."""
-        return {
-            "call": self.call,
-            "file": _short(self.file, folder),
-            "line": self.line,
-            "via": self.via,
-            "blocks_loop": self.blocks_loop,
-            "seconds": self.seconds,
-            "after_answer": self.after_answer,
-        }
-
-
-@dataclass
-class Observed:
-    status: int | None = None
-    answered_at: float | None = None
-    calls: list[Call] = field(default_factory=list)
-    error: BaseException | None = None
-
-
-class _Sleeps:
-    """Fast stand-ins for time.sleep and asyncio.sleep that note each call."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = str(folder)
-        self.observed: Observed | None = None
-        self.real_asyncio_sleep = asyncio.sleep
-
-    def user_frames(self, frames: list[traceback.FrameSummary]) -> list[traceback.FrameSummary]:
-        return [f for f in frames if f.filename.startswith(self.folder) and "site-packages" not in f.filename]
-
-    def note(self, name: str, seconds: Any, blocks: bool) -> None:
-        obs = self.observed
-        frames = self.user_frames(traceback.extract_stack()[:-2])
-        if obs is None or not frames:
-            return
-        try:
-            on_loop = asyncio.get_running_loop() is not None
-        except RuntimeError:
-            on_loop = False
-        value = float(seconds) if isinstance(seconds, (int, float)) else None
-        obs.calls.append(
-            Call(
-                call=name,
-                file=frames[-1].filename,
-                line=frames[-1].lineno or 0,
-                via=[f.name for f in frames[1:]],
-                blocks_loop=blocks and on_loop,
-                seconds=value,
-                after_answer=obs.answered_at is not None,
-                function=frames[0].name,
-                function_name=frames[-1].name,
-            )
-        )
-
-    def time_sleep(self, seconds: float) -> None:
-        self.note("time.sleep", seconds, blocks=True)
-
-    async def asyncio_sleep(self, delay: float, result: Any = None) -> Any:
-        self.note("asyncio.sleep", delay, blocks=False)
-        return await self.real_asyncio_sleep(0, result)
+REQUEST_LIMIT_S = 30.0  # one request's own work (CPU work runs for real)
 
 
 async def _lifespan(app: Any) -> None:
@@ -147,9 +73,9 @@ async def _lifespan(app: Any) -> None:
         # Apps that do not speak lifespan raise on its scope: that is not an error.
 
 
-async def _one_request(app: Any, path: str, sleeps: _Sleeps, request: Request) -> Observed:
+async def _one_request(app: Any, path: str, witness: Witness, request: Request) -> tuple[Observed, Watchdog]:
     obs = Observed()
-    sleeps.observed = obs
+    witness.observed = obs
     sent = asyncio.Event()
 
     async def receive() -> dict[str, Any]:
@@ -165,18 +91,32 @@ async def _one_request(app: Any, path: str, sleeps: _Sleeps, request: Request) -
         elif message["type"] == "http.response.body" and not message.get("more_body", False):
             obs.answered_at = time.monotonic()
 
+    watchdog = Watchdog(witness.folders)
+    watchdog.start(asyncio.get_running_loop())
     task = asyncio.ensure_future(app(scope(path, request.method, request.headers), receive, send))
-    deadline = time.monotonic() + 10
-    while not task.done() and time.monotonic() < deadline:
-        if obs.answered_at is not None and time.monotonic() - obs.answered_at > GRACE_S:
-            break
-        await sleeps.real_asyncio_sleep(0.01)
-    if task.done() and not task.cancelled() and task.exception() is not None:
-        obs.error = task.exception()
-    elif not task.done():  # background work still going: it was seen starting, which is all we need
-        task.cancel()
-        await asyncio.wait({task}, timeout=1)
-    return obs
+    deadline = time.monotonic() + REQUEST_LIMIT_S
+    try:
+        while not task.done() and time.monotonic() < deadline:
+            if obs.answered_at is not None and time.monotonic() - obs.answered_at > GRACE_S:
+                break
+            await witness.real_asyncio_sleep(0.01)
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            obs.error = task.exception()
+        elif not task.done():  # background work still going: it was seen starting, which is all we need
+            task.cancel()
+            await asyncio.wait({task}, timeout=1)
+    finally:
+        watchdog.stop()
+    return obs, watchdog
+
+
+def _anyio_threads() -> int | None:
+    """anyio's thread limiter for this loop (40 unless the app changed it)."""
+    with contextlib.suppress(Exception):
+        import anyio.to_thread
+
+        return int(anyio.to_thread.current_default_thread_limiter().total_tokens)
+    return None
 
 
 @dataclass
@@ -201,10 +141,65 @@ def template(path: str) -> str:
 
 
 def diagnose(spec: str, path: str, factory: bool = False, request: Request | None = None) -> dict[str, Any]:
-    from blockbuster import BlockBuster, BlockingError
+    """The diagnosis of one route: ``path`` (``-``: the app's only route, or ``request.route``)."""
+    app, _, folder = import_app(spec, factory)
+    with _patched(folder) as witness:
+        loop = asyncio.new_event_loop()
+        loop.set_exception_handler(lambda loop, context: None)  # the app's tasks left pending are not news
+        loop.run_until_complete(_lifespan(app))
+        return _diagnose_route(app, spec, path, request or Request(), witness, loop, folder)
 
-    request = request or Request()
-    app, module, folder = import_app(spec, factory)
+
+def diagnose_every(spec: str, factory: bool, requests: list[Request]) -> dict[str, Any]:
+    """Every route of the app (``requests`` empty), or the routes ``requests`` name, in one process."""
+    app, _, folder = import_app(spec, factory)
+    listed = [name for name, _ in routes(app)]
+    wanted = requests or [Request(route=_one_method(name)) for name in listed]
+    out = []
+    with _patched(folder) as witness:
+        loop = asyncio.new_event_loop()
+        loop.set_exception_handler(lambda loop, context: None)
+        loop.run_until_complete(_lifespan(app))
+        for request in wanted:
+            try:
+                out.append(_diagnose_route(app, spec, "-", request, witness, loop, folder))
+            except BadApp as exc:
+                out.append({"app": spec, "path": request.route or "-", "bad": str(exc)})
+    return {"app": spec, "routes": listed, "each": out}
+
+
+def _one_method(name: str) -> str:
+    """``GET,POST /x`` → ``GET /x``: a route listed with several methods is diagnosed with one (GET first)."""
+    methods, _, path = name.partition(" ")
+    verbs = methods.split(",")
+    return f"{'GET' if 'GET' in verbs else verbs[0]} {path}"
+
+
+@contextlib.contextmanager
+def _patched(folder: Path) -> Any:
+    """The stand-in sleeps and blockbuster's hooks in place, and everything undone after (the
+    pytest plugin runs this in the learner's own test process)."""
+    from blockbuster import BlockBuster
+
+    witness = Witness(folder, "")
+    real = (time.sleep, asyncio.sleep)
+    time.sleep = witness.time_sleep  # type: ignore[assignment]
+    asyncio.sleep = witness.asyncio_sleep
+    buster = BlockBuster()
+    restore = witness.hook(buster)
+    try:
+        buster.activate()
+        yield witness
+    finally:
+        buster.deactivate()
+        restore()
+        time.sleep, asyncio.sleep = real
+        witness.observed = None
+
+
+def _diagnose_route(
+    app: Any, spec: str, path: str, request: Request, witness: Witness, loop: Any, folder: Path
+) -> dict[str, Any]:
     listed = routes(app)
     chosen: dict[str, Any] = {}
     try:
@@ -219,43 +214,20 @@ def diagnose(spec: str, path: str, factory: bool = False, request: Request | Non
     except NoRoute as exc:
         raise BadApp(str(exc)) from None
     endpoint = getattr(route, "endpoint", None)
-    sleeps = _Sleeps(folder)
-    time.sleep = sleeps.time_sleep  # type: ignore[assignment]
-    asyncio.sleep = sleeps.asyncio_sleep
-    buster = BlockBuster(scanned_modules=[module])
-    calls: list[Call] = []
-    status: int | None = None
-    answered = False
-    problem: str | None = None
-    loop = asyncio.new_event_loop()
-    loop.set_exception_handler(lambda loop, context: None)  # the app's tasks left pending at exit are not news
+    witness.endpoint = getattr(endpoint, "__name__", "")
+    sampler = ThreadSampler(witness.folders, skip=[threading.get_ident()])
+    sampler.start()
     try:
-        loop.run_until_complete(_lifespan(app))
-        buster.activate()
-        for _ in range(MAX_PASSES):
-            obs = loop.run_until_complete(_one_request(app, path, sleeps, request))
-            error = obs.error
-            blocking = _blocking_error(error, BlockingError)
-            if blocking is None:  # the clean pass: what the stand-ins saw is the truth about order and duration
-                for c in obs.calls:
-                    known = next((k for k in calls if _same(c, k)), None)
-                    if known is None:
-                        calls.append(c)
-                    else:
-                        known.seconds, known.after_answer = c.seconds, c.after_answer
-                status, answered = obs.status, obs.answered_at is not None
-                if error is not None:
-                    problem = f"the app raised on the request:\n{tail(error)}"
-                break
-            found = _from_traceback(blocking, sleeps, obs)
-            if found is None or any(_same(found, k) for k in calls):
-                problem = f"a blocking call outside your files: {blocking}"
-                break
-            calls.append(found)
-            buster.functions[found.call].can_block_in(found.file, {found.function_name})  # and look further
+        obs, watchdog = loop.run_until_complete(_one_request(app, path, witness, request))
+        threads = loop.run_until_complete(_async(_anyio_threads))
     finally:
-        buster.deactivate()
-        sleeps.observed = None
+        sampler.stop()
+        witness.observed = None
+    calls = folded(obs.calls) + sampled(watchdog.held, sampler.held, obs.calls, witness.endpoint, threads)
+    for c in calls:
+        if c.pool == "anyio" and c.pool_size is None:
+            c.pool_size = threads
+    problem = None if obs.error is None else f"the app raised on the request:\n{tail(obs.error)}"
     return {
         "app": spec,
         "path": path,
@@ -263,49 +235,16 @@ def diagnose(spec: str, path: str, factory: bool = False, request: Request | Non
         **chosen,
         "routes": [name for name, _ in listed],
         "endpoint": _describe_endpoint(endpoint),
-        "status": status,
-        "answered": answered,
+        "status": obs.status,
+        "answered": obs.answered_at is not None,
         "calls": [c.found(folder) for c in calls],
         "problem": problem,
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
     }
 
 
-def _blocking_error(error: BaseException | None, kind: type[BaseException]) -> BaseException | None:
-    """The BlockingError behind ``error`` (FastAPI may wrap it in an exception group)."""
-    seen = 0
-    while error is not None and seen < 10:
-        if isinstance(error, kind):
-            return error
-        inner = getattr(error, "exceptions", None)
-        error = inner[0] if inner else (error.__cause__ or error.__context__)
-        seen += 1
-    return None
-
-
-def _from_traceback(error: BaseException, sleeps: _Sleeps, obs: Observed) -> Call | None:
-    frames = sleeps.user_frames(traceback.extract_tb(error.__traceback__))
-    if not frames:
-        return None
-    name = str(error).removeprefix("Blocking call to ").split("(")[0].strip()
-    return Call(
-        call=name,
-        file=frames[-1].filename,
-        line=frames[-1].lineno or 0,
-        via=[f.name for f in frames[1:]],
-        blocks_loop=True,
-        function=frames[0].name,
-        function_name=frames[-1].name,
-    )
-
-
-def _same(a: Call, b: Call) -> bool:
-    return (a.call, a.file, a.line) == (b.call, b.file, b.line)
-
-
-def _short(file: str, folder: Path) -> str:
-    with contextlib.suppress(ValueError):
-        return str(Path(file).relative_to(folder))
-    return file
+async def _async(function: Callable[[], Any]) -> Any:
+    return function()
 
 
 def _describe_endpoint(endpoint: Any) -> dict[str, Any] | None:
@@ -313,7 +252,7 @@ def _describe_endpoint(endpoint: Any) -> dict[str, Any] | None:
         return None
     try:
         file = inspect.getsourcefile(endpoint) or ""
-        line = inspect.getsourcelines(endpoint)[1]
+        line = def_line(file, inspect.getsourcelines(endpoint)[1])
     except (OSError, TypeError):
         file, line = "", 0
     params = inspect.signature(endpoint).parameters.values()
@@ -329,17 +268,23 @@ def _describe_endpoint(endpoint: Any) -> dict[str, Any] | None:
 def main(argv: list[str]) -> int:
     factory = "--factory" in argv
     args = [a for a in argv[1:] if a != "--factory"]
-    request = Request()
+    request, requests = Request(), []
     if len(args) == 4 and args[2] == "--request":
-        request = Request.from_json(args[3])
+        if args[1] == "*":
+            requests = [Request.from_json(json.dumps(r)) for r in json.loads(args[3])]
+        else:
+            request = Request.from_json(args[3])
         args = args[:2]
     if len(args) != 2:
-        print("usage: python -m _bench_diagnosis.diagnose APP /path|- [--factory] [--request JSON]", file=sys.stderr)
+        print("usage: python -m _bench_diagnosis.diagnose APP /path|-|* [--factory] [--request JSON]", file=sys.stderr)
         return 2
     spec, path = args
     threading.excepthook = lambda args: None  # a thread the stand-in sleeps hurried along may fail: not ours
     try:
-        doc: dict[str, Any] = diagnose(spec, path, factory, request)
+        if path == "*":
+            doc: dict[str, Any] = diagnose_every(spec, factory, requests)
+        else:
+            doc = diagnose(spec, path, factory, request)
     except BadApp as exc:
         doc = {"app": spec, "path": path, "bad": str(exc)}
     sys.stdout.write(json.dumps(doc) + "\n")

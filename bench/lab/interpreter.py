@@ -35,7 +35,8 @@ PROBE = (
     "print(json.dumps({'python': platform.python_version(), 'prefix': sys.prefix,"
     " 'packages': {n: version(n) for n in sys.argv[1:]}}))\n"
 )
-CHILD_MODULES = ("diagnose.py", "appimport.py", "routes.py")  # of bench/lab/: standard library, relative imports
+# of bench/lab/: standard library, relative imports
+CHILD_MODULES = ("diagnose.py", "appimport.py", "routes.py", "watchdog.py", "witness.py")
 CHILD_PACKAGE = "_bench_diagnosis"  # the name they are handed under: no learner's package has it
 
 

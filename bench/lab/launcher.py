@@ -41,6 +41,7 @@ class ServerSpec:
     factory: bool = False  # app names a function that builds the app (uvicorn --factory)
     port: int | None = None  # the port the learner chose (bench serve); None: a free one, retried if taken
     python: str = sys.executable  # an own app's: the learner's interpreter and its uvicorn
+    wrapper: str | None = None  # what uvicorn serves instead, wrapping ``app`` (the loop watchdog)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def _command(spec: ServerSpec, port: int) -> list[str]:
         spec.python,
         "-m",
         "uvicorn",
-        spec.app,
+        spec.wrapper or spec.app,
         "--host",
         HOST,
         "--port",
@@ -69,7 +70,7 @@ def _command(spec: ServerSpec, port: int) -> list[str]:
     ]
     if spec.workers > 1:
         cmd += ["--workers", str(spec.workers)]
-    if spec.factory:
+    if spec.factory and spec.wrapper is None:  # the wrapper calls the factory itself
         cmd.append("--factory")
     return cmd
 

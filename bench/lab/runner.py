@@ -22,6 +22,7 @@ from bench.engine.http import GET, Connection
 from bench.engine.load import Request, Sample, WallClock
 from bench.engine.probe import probing
 from bench.engine.processes import HOST, LaunchError
+from bench.lab import holds
 from bench.lab.disrupt import disrupt
 from bench.lab.interpreter import harness
 from bench.lab.launcher import RunningServer, ServerSpec, serve
@@ -61,10 +62,12 @@ async def launch(
     side = await stack.enter_async_context(sidecars(variant, folder, env, plan.broker_url, plan.app_dir))
     if variant.own is not None:  # the learner's app: no /health to ask, and it writes into its variant's folder
         module, app_dir = module_and_folder(variant.own)
+        watched = holds.watched_env(variant.own, module, app_dir, folder)
         spec = ServerSpec(
             app=module,
             workers=variant.workers,
-            env=dict(variant.own.env),
+            env={**dict(variant.own.env), **watched.env},
+            wrapper=watched.wrapper,
             factory=variant.own.factory,
             python=variant.own.interpreter.path if variant.own.interpreter is not None else sys.executable,
             app_dir=app_dir,
@@ -74,10 +77,12 @@ async def launch(
             port=port,
         )
     else:
+        watched = holds.watched_env(None, variant.app, plan.app_dir, folder)
         spec = ServerSpec(
             app=variant.app,
             workers=variant.workers,
-            env={**env, **side.env},
+            env={**env, **side.env, **watched.env},
+            wrapper=watched.wrapper,
             app_dir=plan.app_dir,
             log_path=folder / "server.log",
             port=port,
@@ -194,6 +199,7 @@ async def run_variant(
     result.summary = summary
     result.expected = expected
     result.requests = records
+    result.loop_held = holds.read(folder, len(records))
     result.interpreter = own.interpreter if own is not None and own.interpreter is not None else harness()
     if own is not None:
         result.diagnosis = list(own.diagnosis)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import field_validator
 
 from bench.model.base import Foreign, Record
+from bench.model.holds import LoopHeld
 from bench.model.load import Bucket, CurvePoint, LoadFigures, Second
 from bench.model.ownapp_calls import FoundCall, Interpreter
 from bench.model.scenario import Claim, Disruption, Load, Variant, Work
@@ -179,6 +180,7 @@ class VariantResult(Record):
     notes: list[str] = []  # what happened, in words
     diagnosis: list[FoundCall] | None = None  # an own app: every blocking call seen, with the learner's file:line
     strategy: str | None = None  # an own app: the strategy inferred from its diagnosis, in words
+    loop_held: list[LoopHeld] = []  # what held the event loop, per place (the watchdog)
     endpoint: str | None = None  # an own app: the endpoint the load went to, with its file:line
     work_s: float | None = None  # an own app: d, measured alone before the load (bench.lab.runner.measure_d)
     runs: list[Summary] = []  # repeated runs (--runs N): each run's summary, in order; summary is the median run's

@@ -17,8 +17,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from bench.contract import ANYIO_DEFAULT_THREADS as ANYIO_THREADS
 from bench.model.base import Record
-from bench.model.ownapp_calls import FoundCall
+from bench.model.machine import default_executor_threads
+from bench.model.ownapp_calls import KIND_WORDS, FoundCall
 from bench.model.scenario import Variant, WorkSlots
 from bench.model.theory import expected
 
@@ -45,6 +47,7 @@ class Diagnosis(Record):
     route_path: str | None = None  # and its path with {token} for its parameters
     needs_body: dict[str, Any] | None = None  # its body's JSON schema, when it takes one and none was given
     body: str = ""  # the body the diagnosis sent (given, or built from that schema)
+    cpus: int | None = None  # the CPUs the app's process may use, as the diagnosis saw them
 
 
 @dataclass(frozen=True)
@@ -52,32 +55,58 @@ class Strategy:
     work_slots: WorkSlots
     answers: Literal["after-work", "at-once"]
     why: str
-    seconds_written: float | None  # the work's duration as the code writes it (a sleep's argument)
+    seconds_written: float | None  # the work's duration: as the code writes it (a sleep), or measured once
+    cpu_bound: bool = False  # the work is CPU work: threads do not parallelise it (the GIL), processes do
+
+
+NEGLIGIBLE_S = 0.001  # a blocking call that holds the loop less than this per request is said, not modelled
 
 
 def the_work(diagnosis: Diagnosis) -> FoundCall | None:
-    """The call that is the work: the longest sleep (the tutorial's stand-in for a slow call)."""
-    sleeps = [c for c in diagnosis.calls if c.seconds is not None]
-    return max(sleeps, key=lambda c: c.seconds or 0.0, default=None)
+    """The call that is the work: the longest sleep, wait or CPU work the diagnosis saw."""
+    timed = [c for c in diagnosis.calls if c.seconds is not None]
+    return max(timed, key=lambda c: c.seconds or 0.0, default=None)
+
+
+def negligible(call: FoundCall) -> bool:
+    return call.held_s is not None and call.held_s < NEGLIGIBLE_S and call.kind == "blocking"
+
+
+def pool_words(call: FoundCall, cpus: int | None) -> tuple[WorkSlots, str]:
+    """The thread pool a call ran in: its slots and the sentence that says so, with the number."""
+    if call.pool == "default executor":
+        size = call.pool_size or default_executor_threads(cpus)
+        return size, f"asyncio's default executor (to_thread, run_in_executor(None)): min(32, CPUs + 4) = {size}"
+    if call.pool == "executor" and call.pool_size:
+        return call.pool_size, f"a ThreadPoolExecutor of {call.pool_size} threads"
+    size = call.pool_size or ANYIO_THREADS
+    where = "a BackgroundTasks task" if call.after_answer else "a def endpoint or sync dependency"
+    return "threads", f"anyio's thread pool ({where}): {size} at once"
 
 
 def infer(diagnosis: Diagnosis) -> Strategy:
     work = the_work(diagnosis)
-    endpoint = diagnosis.endpoint
     if work is not None:
         answers: Literal["after-work", "at-once"] = "at-once" if work.after_answer else "after-work"
         seconds = work.seconds
-        if work.blocks_loop:
+        if work.kind == "cpu-loop":
+            return Strategy(1, answers, "CPU work on the event loop: one request at a time per worker", seconds, True)
+        if work.kind == "cpu-threads":
+            why = "CPU work in threads: under the GIL one runs at a time, threads do not parallelise it"
+            return Strategy(1, answers, why, seconds, True)
+        if work.blocks_loop and not negligible(work):
             return Strategy(1, answers, "the work blocks the event loop: one unit at a time per worker", seconds)
-        if work.call == "time.sleep":
-            where = "a BackgroundTasks task" if answers == "at-once" else "a def endpoint"
-            return Strategy("threads", answers, f"the work runs in the thread pool ({where}): 40 at once", seconds)
+        if work.kind in ("sleep", "thread-wait"):
+            slots, words = pool_words(work, diagnosis.cpus)
+            return Strategy(slots, answers, f"the work waits in {words}", seconds)
         return Strategy("unbounded", answers, "the work awaits: the event loop overlaps any number", seconds)
-    if any(c.blocks_loop for c in diagnosis.calls):
+    if any(c.blocks_loop and not negligible(c) for c in diagnosis.calls):
         return Strategy(1, "after-work", "a blocking call holds the event loop: one request at a time", None)
+    endpoint = diagnosis.endpoint
     if endpoint is not None and not endpoint.is_async:
-        return Strategy("threads", "after-work", "a def endpoint runs in the thread pool: 40 at once", None)
-    return Strategy("unbounded", "after-work", "nothing blocks the event loop", None)
+        why = f"a def endpoint runs in anyio's thread pool: {ANYIO_THREADS} at once"
+        return Strategy("threads", "after-work", why, None)
+    return Strategy("unbounded", "after-work", "nothing holds the event loop", None)
 
 
 def endpoint_text(diagnosis: Diagnosis) -> str:
@@ -85,17 +114,33 @@ def endpoint_text(diagnosis: Diagnosis) -> str:
     return f"{'async def' if ep.is_async else 'def'} {ep.name} ({ep.file}:{ep.line})" if ep else "the endpoint"
 
 
+def held_words(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds * 1000:.2f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
 def blocking_sentences(head: str, calls: Sequence[FoundCall]) -> list[tuple[str, bool]]:
-    """One sentence per call found, the learner's file and line in it, and whether it blocks
-    the event loop; ``head``: ``endpoint_text``."""
+    """One sentence per call found, the learner's file and line in it, and whether it holds
+    the event loop (and for how long per request); ``head``: ``endpoint_text``."""
     out = []
     for c in calls:
         via = f", via {' → '.join(c.via)}" if c.via else ""
-        if c.blocks_loop:
-            out.append((f"{head} blocks the event loop: {c.call} at line {c.line} of {c.file}{via}", True))
-        elif c.call == "time.sleep":
-            where = f"{c.call} at line {c.line} of {c.file}{via}"
-            out.append((f"{where} runs in a worker thread: the event loop stays free", False))
+        what = f"`{c.text}`" if c.text and c.call in ("CPU work", "a blocking call") else c.call
+        where = f"{what} at line {c.line} of {c.file}{via}"
+        whose = head if c.role == "endpoint" else f"the {c.role} {c.function} ({c.file}:{c.function_line})"
+        times = f", {c.times} times" if c.times > 1 else ""
+        if negligible(c):
+            out.append((f"{where} holds the event loop {held_words(c.held_s)} per request{times}: negligible", False))
+        elif c.blocks_loop:
+            kind = KIND_WORDS[c.kind]
+            held = f" for {held_words(c.held_s)} per request{times}" if c.held_s is not None else ""
+            out.append((f"{whose} holds the event loop{held} ({kind}): {where}", True))
+        elif c.kind == "cpu-threads":
+            out.append((f"{where} is CPU work in a worker thread: under the GIL threads take turns", True))
+        elif c.kind in ("sleep", "thread-wait"):
+            pool = pool_words(c, None)[1] if c.pool else "a worker thread"
+            out.append((f"{where} waits in {pool}: the event loop stays free", False))
     return out
 
 
@@ -108,6 +153,20 @@ FIXES: tuple[tuple[str, WorkSlots, Literal["after-work", "at-once"]], ...] = (
 )
 
 
+def fixes_for(strategy: Strategy, cpus: int) -> tuple[tuple[str, WorkSlots, Literal["after-work", "at-once"]], ...]:
+    """The usual fixes as strategies, for the kind of work found: for CPU work, threads take
+    turns under the GIL and processes run one unit per usable core."""
+    if not strategy.cpu_bound:
+        return FIXES
+    celery = min(4, cpus)
+    return (
+        ("a def endpoint (threads: under the GIL one at a time)", 1, "after-work"),
+        (f"a process pool (run_in_executor(ProcessPoolExecutor())): {cpus} at once, one per core", cpus, "after-work"),
+        ("BackgroundTasks.add_task (answers at once; the GIL still runs one at a time)", 1, "at-once"),
+        (f"Celery with a 4-process worker (answers at once; {celery} cores here)", celery, "at-once"),
+    )
+
+
 @dataclass(frozen=True)
 class Prediction:
     label: str
@@ -115,10 +174,12 @@ class Prediction:
     all_done_s: float
 
 
-def predictions(strategy: Strategy, d: float, clients: int, gap_s: float, workers: int = 1) -> list[Prediction]:
+def predictions(
+    strategy: Strategy, d: float, clients: int, gap_s: float, workers: int = 1, cpus: int = 1
+) -> list[Prediction]:
     """Four tabs (or ``clients``) on this app, and on each usual fix: when all are answered and done."""
     rows = [("your app as it is", strategy.work_slots, strategy.answers)]
-    rows += [(label, slots, answers) for label, slots, answers in FIXES]
+    rows += [(label, slots, answers) for label, slots, answers in fixes_for(strategy, cpus)]
     out = []
     for label, slots, answers in rows:
         variant = Variant(name="v", title=label, app="own:app", workers=workers, work_slots=slots, answers=answers)

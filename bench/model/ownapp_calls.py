@@ -3,17 +3,44 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from bench.model.base import Record
+
+CallKind = Literal["sleep", "awaits", "blocking", "cpu-loop", "cpu-threads", "thread-wait"]
+KIND_WORDS: dict[str, str] = {
+    "sleep": "blocking call",
+    "blocking": "blocking call",
+    "cpu-loop": "CPU on the loop",
+    "cpu-threads": "CPU in threads (the GIL)",
+    "thread-wait": "waits in a thread",
+    "awaits": "awaits",
+}
 
 
 class FoundCall(Record):
-    call: str  # e.g. time.sleep
+    """One call that matters to a request's timing: a sleep, a blocking call, CPU work."""
+
+    call: str  # e.g. time.sleep, io.BufferedWriter.write, CPU work
     file: str
     line: int
-    via: list[str]  # the learner's functions between the endpoint and the call
+    via: list[str]  # the learner's functions between the first of theirs (endpoint, dependency) and the call
     blocks_loop: bool
-    seconds: float | None = None  # a sleep's argument: the work's duration, as written
+    seconds: float | None = None  # the work's duration: a sleep's argument, or measured (CPU work, a wait)
     after_answer: bool = False
+    kind: CallKind = "sleep"
+    held_s: float | None = None  # how long it held the event loop in one request (None: it did not)
+    function: str = ""  # the function the line is in
+    function_line: int = 0  # its def line
+    role: Literal["endpoint", "dependency", "background task"] = "endpoint"
+    text: str = ""  # the line's source
+    pool: Literal["anyio", "default executor", "executor"] | None = None  # the thread pool it ran in
+    pool_size: int | None = None
+    times: int = 1  # calls in one request
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.kind in ("cpu-loop", "cpu-threads")
 
 
 class Interpreter(Record):

@@ -28,7 +28,7 @@ from bench.report.tables import (
     runs_grid,
     sweep_points,
 )
-from bench.report.words import describe_load, diagnosis_lines, seconds, theory_done
+from bench.report.words import describe_load, diagnosis_lines, held_lines, seconds, theory_done
 
 MAX_ROWS = 60  # requests drawn per timeline; more would be a smear
 CSS = """
@@ -208,6 +208,11 @@ def render(doc: RunDocument) -> str:
         "variant", *keys, "loop_lag_max_s", "lost", "errors", "served_by", expected="expected all done"
     )
     out.append(html_table(figures))
+    held = held_lines(doc.variants)
+    if held:
+        out.append("<h2>What held the event loop during the load (the loop watchdog)</h2><ul>")
+        out += [f"<li class='no'>{escape(name)}: {escape(line)}</li>" for name, lines in held for line in lines]
+        out.append("</ul>")
     out.append(runs_html(doc.variants))
     claims = doc.claims()
     if claims:

@@ -29,7 +29,16 @@ from bench.report.tables import (
     sweep_points,
     sweep_theory,
 )
-from bench.report.words import describe_load, diagnosis_lines, figure, mean_of, over_runs, seconds, theory_done
+from bench.report.words import (
+    describe_load,
+    diagnosis_lines,
+    figure,
+    held_lines,
+    mean_of,
+    over_runs,
+    seconds,
+    theory_done,
+)
 
 MAX_TABS_SHOWN = 8  # beyond this, per-tab tables and timelines stop being readable
 TONES = {"": "", "strong": "bold", "dim": "dim", "good": "green bold", "bad": "red bold", "warn": "yellow"}
@@ -100,6 +109,19 @@ def work_table(variants: list[VariantResult]) -> Table:
     )
     keys = ("all_done_s", "expected", "ratio", "done_time_p50_s", "work_began_p50_s", "parallelism", "lost", "errors")
     return rich_table(figures_grid(variants).pick("variant", *keys), title)
+
+
+def held_text(variants: Iterable[VariantResult]) -> Text | None:
+    """What held the event loop during the run, per variant: the watchdog's places."""
+    rows = held_lines(variants)
+    if not rows:
+        return None
+    text = Text()
+    text.append("What held the event loop during the load (the loop watchdog, holds over 20 ms)\n", style="bold")
+    for name, lines in rows:
+        for line in lines:
+            text.append(f"  {name}: {line}\n", style="red")
+    return text
 
 
 def probes_table(variants: Iterable[VariantResult]) -> Table | None:
@@ -312,22 +334,22 @@ def build_check(diagnosis: Diagnosis, strategy: Strategy, rows: list[Prediction]
     if diagnosis.body:
         text.append(f"with the body {diagnosis.body}\n", style="dim")
     sentences = blocking_sentences(endpoint_text(diagnosis), diagnosis.calls)
-    if not any(c.blocks_loop for c in diagnosis.calls):
-        text.append("nothing blocks the event loop\n", style="green")
+    if not any(blocks for _, blocks in sentences):
+        text.append("nothing holds the event loop\n", style="green")
     for line, blocks in sentences:
         text.append(f"{line}\n", style="red" if blocks else "")
     if diagnosis.problem:
         text.append(f"{diagnosis.problem}\n", style="yellow")
     text.append(f"inferred: {strategy.why}\n")
     d = strategy.seconds_written
-    unit = f"d = {d:g} s, the work's duration as the code writes it" if d else "in units of d, the work's duration"
+    source = "measured once" if strategy.cpu_bound else "as the code writes it"
+    unit = f"d = {d:.3g} s, the work's duration {source}" if d else "d taken as 1 s: no work was seen"
     table = Table(title=f"{clients} tabs {gap_s:g} s apart, predicted ({unit})", title_justify="left")
     table.add_column("strategy")
     table.add_column("all answered", justify="right")
     table.add_column("all done", justify="right")
-    suffix = "s" if d else "d"
     for r in rows:
-        table.add_row(r.label, f"{r.all_responded_s:.2f} {suffix}", f"{r.all_done_s:.2f} {suffix}")
+        table.add_row(r.label, f"{r.all_responded_s:.2f} s", f"{r.all_done_s:.2f} s")
     return Group(text, table)
 
 
@@ -342,6 +364,9 @@ def build_run(doc: RunDocument) -> Group:
         probes = probes_table(doc.variants)
         if probes is not None:
             parts.append(probes)
+        loop_held = held_text(doc.variants)
+        if loop_held is not None:
+            parts.append(loop_held)
         repeated = runs_table(doc.variants)
         if repeated is not None:
             parts.append(repeated)

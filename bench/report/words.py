@@ -107,3 +107,8 @@ def diagnosis_lines(v: VariantResult) -> list[tuple[str, bool]]:
     if v.work_s is not None:
         lines.append((f"d measured alone, before the load: {v.work_s:.3f} s", False))
     return lines
+
+
+def held_lines(variants: Iterable[VariantResult]) -> list[tuple[str, list[str]]]:
+    """What held each variant's event loop during its run (the loop watchdog), in words."""
+    return [(v.name, [h.sentence() for h in v.loop_held]) for v in variants if v.loop_held]

@@ -70,7 +70,7 @@ def test_the_tutorials_pinned_versions_in_their_own_venv(pinned_venv: Path, tmp_
     check = bench("check", "background_tasks.py:app", cwd=project)
     assert check.returncode == 0, check.stderr
     assert "found beside your app" in check.stderr and "fastapi 0.95.0, uvicorn 0.21.1, pydantic 1." in check.stderr
-    assert "runs in a worker thread" in check.stdout
+    assert "waits in anyio's thread pool" in check.stdout
     out = four_tabs_on(project, tmp_path / "r", "--app", "background_tasks.py:app")
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]

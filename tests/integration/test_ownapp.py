@@ -95,8 +95,17 @@ def run_four_tabs(cwd: Path, out: Path, *args: str) -> subprocess.CompletedProce
 
 # the pure part: the diagnosis decides the strategy and so the theory
 def call(blocks: bool, after: bool = False, name: str = "time.sleep", seconds: float | None = 10.0) -> FoundCall:
+    kind = "awaits" if name == "asyncio.sleep" else ("sleep" if name == "time.sleep" else "blocking")
     return FoundCall(
-        call=name, file="a.py", line=9, via=["helper"], blocks_loop=blocks, seconds=seconds, after_answer=after
+        call=name,
+        file="a.py",
+        line=9,
+        via=["helper"],
+        blocks_loop=blocks,
+        seconds=seconds,
+        after_answer=after,
+        kind=kind,
+        held_s=seconds if blocks else None,
     )
 
 
@@ -125,7 +134,8 @@ def test_predictions_for_four_tabs_and_the_fixes() -> None:
     assert rows["BackgroundTasks.add_task (answers at once, work in a thread)"].all_responded_s == pytest.approx(0.9)
     (sentence,) = blocking_sentences("async def notify (a.py:15)", [call(True)])
     assert sentence == (
-        "async def notify (a.py:15) blocks the event loop: time.sleep at line 9 of a.py, via helper",
+        "async def notify (a.py:15) holds the event loop for 10.00 s per request (blocking call): "
+        "time.sleep at line 9 of a.py, via helper",
         True,
     )
 
@@ -134,7 +144,7 @@ def test_predictions_for_four_tabs_and_the_fixes() -> None:
 @pytest.mark.parametrize(
     ("module", "blocks", "strategy"),
     [
-        ("blocking_app", True, "blocks the event loop"),
+        ("blocking_app", True, "blocks the event loop"),  # the strategy's words
         ("bg_app", False, "BackgroundTasks"),
         ("def_app", False, "def endpoint"),
     ],
@@ -258,4 +268,4 @@ def test_a_scenarios_file_names_an_own_app_beside_it(listings: Path, tmp_path: P
     )
     assert out.returncode == 0, out.stderr
     (mine,) = json.loads(out.stdout)["variants"]
-    assert mine["status"] == "ok" and mine["summary"]["lost"] == 0 and mine["strategy"].startswith("the work runs in")
+    assert mine["status"] == "ok" and mine["summary"]["lost"] == 0 and mine["strategy"].startswith("the work waits in anyio's")

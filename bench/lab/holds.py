@@ -1,0 +1,54 @@
+"""The loop watchdog in a real run: how the server is wrapped (``bench.lab.watched``), and what it saw.
+
+Every variant's web server runs under the watchdog; each worker process writes its holds
+of the event loop to ``watchdog-PID.jsonl`` in the variant's folder. After the run they are
+read back and summed per place (``bench.model.holds``): what held the loop, where, how many
+times and how long.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.lab import interpreter, watched
+from bench.model.holds import LoopHeld, summarise
+from bench.model.scenario import OwnApp
+
+
+@dataclass(frozen=True)
+class Watched:
+    wrapper: str
+    env: dict[str, str]
+
+
+def watched_env(own: OwnApp | None, app: str, app_dir: Path, folder: Path) -> Watched:
+    """What serves ``app`` under the watchdog: the wrapper's import string and its environment.
+    The learner's frames are those under ``app_dir`` (an own app's folder), or the lab's servers."""
+    env = {
+        watched.WATCHED_APP: app,
+        watched.WATCHED_FACTORY: "1" if own is not None and own.factory else "0",
+        watched.WATCHDOG_LOG: str(folder.resolve()),
+        watched.WATCHDOG_FOLDERS: str((app_dir if own is not None else app_dir / "servers").resolve()),
+    }
+    found = own.interpreter if own is not None else None
+    if found is None or Path(found.prefix).resolve() == Path(interpreter.harness().prefix).resolve():
+        return Watched("bench.lab.watched:app", env)
+    handed = interpreter.handed(found, (folder / "handed").resolve())  # the learner's Python: handed a copy
+    path = [str(handed), os.environ.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in path if p)
+    return Watched(f"{interpreter.CHILD_PACKAGE}.watched:app", env)
+
+
+def read(folder: Path, requests: int) -> list[LoopHeld]:
+    """Every worker's holds of the loop in ``folder``, summed per place (a line cut short by a kill is skipped)."""
+    lines = []
+    for path in sorted(folder.glob(watched.LOG_PATTERN)):
+        for text in path.read_text(errors="replace").splitlines():
+            try:
+                lines.append(json.loads(text))
+            except ValueError:
+                continue
+    return summarise(lines, requests)

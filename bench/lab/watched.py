@@ -1,0 +1,65 @@
+"""An app under the loop watchdog: what uvicorn serves in every real run, the lab's own servers and the learner's.
+
+``uvicorn bench.lab.watched:app`` (or ``_bench_diagnosis.watched:app`` under the learner's
+Python) serves the app named by ``BENCH_WATCHED_APP`` (``module:attr``, built by calling it
+when ``BENCH_WATCHED_FACTORY`` is 1), unchanged, and on its first call starts a
+``watchdog.Watchdog`` on the running loop. Each hold longer than the threshold is one JSON
+line in ``BENCH_WATCHDOG_LOG/watchdog-PID.jsonl`` (one file per worker process); the harness
+reads them after the run (``bench.lab.holds``). The learner's frames are those under the
+folders of ``BENCH_WATCHDOG_FOLDERS``.
+
+The target is imported when uvicorn asks for ``app`` (a module ``__getattr__``), so that
+importing this module costs nothing and an app that fails to import fails as it would
+under uvicorn alone. Standard library and relative imports only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from typing import Any
+
+from .watchdog import HoldLog, Watchdog
+
+WATCHED_APP = "BENCH_WATCHED_APP"
+WATCHED_FACTORY = "BENCH_WATCHED_FACTORY"
+WATCHDOG_LOG = "BENCH_WATCHDOG_LOG"
+WATCHDOG_FOLDERS = "BENCH_WATCHDOG_FOLDERS"
+LOG_PATTERN = "watchdog-*.jsonl"
+
+
+def _target() -> Any:
+    module_name, _, attr = os.environ[WATCHED_APP].partition(":")
+    found: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        found = getattr(found, part)
+    if os.environ.get(WATCHED_FACTORY) == "1":
+        found = found()
+    return found
+
+
+class _Watched:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.watchdog: Watchdog | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.watchdog is None:
+            folders = [f for f in os.environ.get(WATCHDOG_FOLDERS, "").split(os.pathsep) if f]
+            log = os.path.join(os.environ.get(WATCHDOG_LOG, "."), f"watchdog-{os.getpid()}.jsonl")
+            self.watchdog = Watchdog(folders, on_hold=HoldLog(log))
+            self.watchdog.start(asyncio.get_running_loop())
+        await self.inner(scope, receive, send)
+
+
+_app: _Watched | None = None
+
+
+def __getattr__(name: str) -> Any:
+    global _app
+    if name != "app":
+        raise AttributeError(name)
+    if _app is None:
+        _app = _Watched(_target())
+    return _app
