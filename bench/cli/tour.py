@@ -60,7 +60,10 @@ def command(time_scale: float, only: str | None, out_dir: Path, scenarios_file: 
             continue
         v = tour_verdict(s.doc)
         mark = "✓" if v.held == v.claims else "✗"
-        out.print(f"{mark} {s.lesson.scenario}: {v.held} of {v.claims} claims hold · {v.measurement}")
+        out.print(f"{mark} {s.lesson.scenario}: {v.held} of {v.claims} of the lab's claims hold")
+        out.print(f"    predicted {v.prediction}\n    measured  {v.measurement}", style="dim")
+        for finding in v.findings:
+            out.print(f"    finding: the tutorial's claim {finding}", style="yellow")
     out.print(f"\ncourse page: {page}")
     if any(s.doc is not None and any(v.status == "failed" for v in s.doc.variants) for s in stops):
         raise status.Ended(status.FAILED)

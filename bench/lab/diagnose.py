@@ -33,6 +33,7 @@ import re
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +151,23 @@ def diagnose(spec: str, path: str, factory: bool = False, request: Request | Non
         return _diagnose_route(app, spec, path, request or Request(), witness, loop, folder)
 
 
+def diagnose_app(app: Any, path: str, folder: Path, request: Request | None = None) -> dict[str, Any]:
+    """One request to an app already imported (the pytest plugin), the learner's code being
+    what lies under ``folder``; every patch undone and the loop closed after."""
+    with _patched(folder) as witness:
+        witness.outer = {frame.name for frame in traceback.extract_stack()}
+        loop = asyncio.new_event_loop()
+        loop.set_exception_handler(lambda loop, context: None)
+        try:
+            loop.run_until_complete(_lifespan(app))
+            return _diagnose_route(app, "app", path, request or Request(), witness, loop, folder)
+        finally:
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+
+
 def diagnose_every(spec: str, factory: bool, requests: list[Request]) -> dict[str, Any]:
     """Every route of the app (``requests`` empty), or the routes ``requests`` name, in one process."""
     app, _, folder = import_app(spec, factory)
@@ -206,7 +224,7 @@ def _diagnose_route(
         if path == "-":  # no path given: the app's routes decide, the method included
             method, route_path = choose(app, request.route)
             request.method, path = method, template(route_path).replace("{token}", "diagnosis")
-            chosen = {"method": method, "route_path": template(route_path)}
+            chosen = {"method": method, "route_path": template(route_path), "route": f"{method} {route_path}"}
             schema = body_schema(app, method, route_path) if method in ("POST", "PUT", "PATCH") else None
             if schema is not None and not request.body:  # the harness builds a valid body, then asks again
                 return {"app": spec, "path": path, **chosen, "routes": [n for n, _ in listed], "needs_body": schema}
@@ -223,7 +241,7 @@ def _diagnose_route(
     finally:
         sampler.stop()
         witness.observed = None
-    calls = folded(obs.calls) + sampled(watchdog.held, sampler.held, obs.calls, witness.endpoint, threads)
+    calls = folded(obs.calls) + sampled(watchdog.held, sampler.held, obs.calls, witness, threads)
     for c in calls:
         if c.pool == "anyio" and c.pool_size is None:
             c.pool_size = threads

@@ -36,7 +36,7 @@ PROBE = (
     " 'packages': {n: version(n) for n in sys.argv[1:]}}))\n"
 )
 # of bench/lab/: standard library, relative imports
-CHILD_MODULES = ("diagnose.py", "appimport.py", "routes.py", "watchdog.py", "witness.py")
+CHILD_MODULES = ("diagnose.py", "appimport.py", "routes.py", "watchdog.py", "witness.py", "watched.py")
 CHILD_PACKAGE = "_bench_diagnosis"  # the name they are handed under: no learner's package has it
 
 

@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import contract
 from bench.contract import IMPORT_STRING
@@ -139,14 +140,52 @@ def diagnosis_of(own: OwnApp, scratch: Path | None = None) -> tuple[Diagnosis, O
     return diagnosis.model_copy(update={"path": own.path or diagnosis.path, "body": own.body}), own
 
 
+def every_route(own: OwnApp) -> tuple[list[Diagnosis], OwnApp]:
+    """Every route of the app diagnosed, in one child (a second for the routes that take a JSON
+    body: built from their schemas, as for one route). A route that cannot be diagnosed has
+    ``bad`` set; the others are unaffected."""
+    if own.interpreter is None:
+        found, said = interpreter.choose(own.python, _app_folder(own))
+        own = own.model_copy(update={"interpreter": found, "interpreter_said": said})
+    raw = _child_document(own, None, "*", [])
+    out = [Diagnosis.model_validate(d) for d in raw.get("each", [])]
+    bodies: list[dict[str, Any]] = []
+    for d in out:
+        if d.needs_body is not None:
+            try:
+                json_type = [["content-type", "application/json"]]
+                body = body_for(d.needs_body)
+                bodies.append({"method": d.method, "route": d.route, "body": body, "headers": json_type})
+            except NoBody as exc:
+                d.bad = f"{d.method} {d.route_path}: no valid body could be built from its schema ({exc})"
+    if bodies:
+        again = [Diagnosis.model_validate(d) for d in _child_document(own, None, "*", bodies)["each"]]
+        for i, d in enumerate(out):
+            redone = next((r for r in again if r.route == d.route), None)
+            if redone is not None:
+                out[i] = redone
+    for i, d in enumerate(out):
+        body: str = next((b["body"] for b in bodies if b["route"] == d.route), "")
+        out[i] = d.model_copy(update={"path": d.route_path or d.path, "body": body})
+    return out, own
+
+
 def _in_child(own: OwnApp, scratch: Path | None) -> Diagnosis:
+    sample = "-" if own.path is None else own.path.replace("{token}", "diagnosis")
+    spec = own.request
+    request = {"method": spec.method, "headers": spec.headers, "body": own.body, "route": own.route}
+    diagnosis = Diagnosis.model_validate(_child_document(own, scratch, sample, request))
+    if diagnosis.bad:
+        raise BenchError(diagnosis.bad)
+    return diagnosis
+
+
+def _child_document(own: OwnApp, scratch: Path | None, sample: str, request: object) -> dict[str, Any]:
+    """The diagnosis child's JSON document for ``sample`` (a path, ``-`` or ``*``)."""
     with tempfile.TemporaryDirectory(prefix="bench-check-") as temp:
         folder = scratch or Path(temp)
         folder.mkdir(parents=True, exist_ok=True)
         _, app_dir = module_and_folder(own)
-        sample = "-" if own.path is None else own.path.replace("{token}", "diagnosis")
-        spec = own.request
-        request = {"method": spec.method, "headers": spec.headers, "body": own.body, "route": own.route}
         found = own.interpreter or interpreter.harness()
         child = f"{interpreter.CHILD_PACKAGE}.diagnose"
         command = [found.path, "-m", child, own.spec, sample, "--request", json.dumps(request)]
@@ -167,10 +206,10 @@ def _in_child(own: OwnApp, scratch: Path | None) -> Diagnosis:
     if not lines:
         tail = "\n".join(done.stderr.strip().splitlines()[-8:])
         raise BenchError(f"{own.spec}: could not be diagnosed:\n{tail}")
-    diagnosis = Diagnosis.model_validate(json.loads(lines[-1]))
-    if diagnosis.bad:
-        raise BenchError(diagnosis.bad)
-    return diagnosis
+    document: dict[str, Any] = json.loads(lines[-1])
+    if document.get("bad") and sample == "*":
+        raise BenchError(str(document["bad"]))
+    return document
 
 
 def _env(app_dir: Path, handed: list[str]) -> dict[str, str]:

@@ -86,6 +86,7 @@ class Witness:
         self.observed: Observed | None = None
         self.real_asyncio_sleep = asyncio.sleep
         self.pending = threading.local()
+        self.outer: set[str] = set()  # the names of the functions that called the diagnosis
 
     def call_here(self, name: str, frame: FrameType | None, kind: str, seconds: float | None) -> Call | None:
         obs = self.observed
@@ -99,6 +100,7 @@ class Witness:
         pool, size = (None, None) if on_loop else pool_of(frame, threading.current_thread().name)
         code_first = _first_line(frame, place.file, place.function)
         after = obs.answered_at is not None
+        place.chain = self.trim(place.chain)
         role = "endpoint" if place.chain[0] == self.endpoint else ("background task" if after else "dependency")
         return Call(
             call=name,
@@ -117,6 +119,14 @@ class Witness:
             pool=pool,
             pool_size=size,
         )
+
+    def trim(self, chain: list[str]) -> list[str]:
+        """The chain without the frames that were already there when the diagnosis began (a
+        test calling the pytest plugin lies under the same folder as the app)."""
+        kept = list(chain)
+        while len(kept) > 1 and kept[0] in self.outer:
+            kept.pop(0)
+        return kept
 
     def add(self, call: Call | None) -> None:
         if call is None or self.observed is None:
@@ -211,7 +221,7 @@ def sampled(
     on_loop: dict[tuple[str, int], Held],
     in_threads: dict[tuple[str, int], Held],
     known: list[Call],
-    endpoint: str,
+    witness: Witness,
     threads: int | None,
 ) -> list[Call]:
     """What the watchdog and the thread sampler saw that the stand-ins and wrappers did not
@@ -235,19 +245,20 @@ def sampled(
             cpu = sum(h.cpu_seconds for h in members) >= CPU_SHARE * seconds
             kind = ("cpu-loop" if cpu else "blocking") if loop else ("cpu-threads" if cpu else "thread-wait")
             place = top.place
+            chain = witness.trim(place.chain)
             out.append(
                 Call(
                     call="CPU work" if cpu else "a blocking call",
                     file=place.file,
                     line=place.line,
-                    via=place.chain[1:],
+                    via=chain[1:],
                     blocks_loop=loop,
                     kind=kind,
                     seconds=seconds,
                     held_s=seconds if loop else None,
                     function=place.function,
                     function_line=def_line(place.file, _code_line(place.file, place.function)),
-                    role="endpoint" if place.chain[0] == endpoint else "dependency",
+                    role="endpoint" if chain[0] == witness.endpoint else "dependency",
                     text=place.text,
                     pool=top.pool,
                     pool_size=top.pool_size if top.pool != "anyio" else threads,

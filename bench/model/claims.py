@@ -52,7 +52,7 @@ def check(
     measured_text = "not measured" if measured is None else _measured(claim, measured, work_s)
     note = None
     if not holds:
-        note = claim.if_not.strip() if claim.if_not else "Does not reproduce on this machine in this run."
+        note = claim.if_not.strip() if claim.if_not else _not_held(claim)
         if pid_split:
             note += f" Served by: {pid_split}."
     return ClaimResult(
@@ -65,6 +65,19 @@ def check(
         expected_text=expected_text,
         why=claim.why,
         note=note,
+        tutorial=claim.tutorial,
+    )
+
+
+def _not_held(claim: Claim) -> str:
+    """Why a claim without its own explanation did not hold: the tutorial's statement is a
+    finding about the tutorial; the lab's own prediction failing means its model was wrong."""
+    if claim.tutorial:
+        return "The tutorial's statement does not hold here: a finding (see the figures)."
+    return (
+        "The lab's model was wrong for this run: the measured figure is outside its prediction. "
+        "Check the run's warnings (a busy machine disturbs timing); on a quiet machine this is a "
+        "gap in the model (see what held the event loop, and the probes)."
     )
 
 

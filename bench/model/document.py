@@ -97,7 +97,8 @@ class ClaimResult(Record):
     measured_text: str
     expected_text: str
     why: str
-    note: str | None = None  # the finding when a claim does not reproduce
+    note: str | None = None  # the finding when a claim does not hold
+    tutorial: bool = False  # the tutorial's statement, checked; False: the lab's own model
     held_runs: int | None = None  # repeated runs: in how many of them the claim held on its own
     runs: int | None = None  # repeated runs: how many (the verdict above is on the mean figure)
 

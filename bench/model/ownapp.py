@@ -45,6 +45,7 @@ class Diagnosis(Record):
     bad: str | None = None  # the app cannot be run at all (missing file, import error, no such route)
     method: str = "GET"  # the route found when none was named: its method,
     route_path: str | None = None  # and its path with {token} for its parameters
+    route: str | None = None  # "POST /notify/{user_id}": the route as the app declares it
     needs_body: dict[str, Any] | None = None  # its body's JSON schema, when it takes one and none was given
     body: str = ""  # the body the diagnosis sent (given, or built from that schema)
     cpus: int | None = None  # the CPUs the app's process may use, as the diagnosis saw them
@@ -107,6 +108,19 @@ def infer(diagnosis: Diagnosis) -> Strategy:
         why = f"a def endpoint runs in anyio's thread pool: {ANYIO_THREADS} at once"
         return Strategy("threads", "after-work", why, None)
     return Strategy("unbounded", "after-work", "nothing holds the event loop", None)
+
+
+def held_per_request(diagnosis: Diagnosis) -> float:
+    """How long one request holds the event loop, every call that holds it summed."""
+    return sum(c.held_s or 0.0 for c in diagnosis.calls if c.blocks_loop)
+
+
+def culprit(diagnosis: Diagnosis) -> FoundCall | None:
+    """What holds the loop longest in a request (else CPU work in threads): the one to fix first."""
+    holding = [c for c in diagnosis.calls if c.blocks_loop and not negligible(c)]
+    if holding:
+        return max(holding, key=lambda c: c.held_s or 0.0)
+    return next((c for c in diagnosis.calls if c.kind == "cpu-threads"), None)
 
 
 def endpoint_text(diagnosis: Diagnosis) -> str:

@@ -234,6 +234,7 @@ class Claim(Frozen):
     tolerance: float = Field(default=0.2, gt=0, lt=1)
     why: str
     if_not: str | None = None
+    tutorial: bool = False  # the tutorial's own statement (its failure is a finding), not the lab's model
 
     @model_validator(mode="after")
     def _one_comparison(self) -> Claim:

@@ -88,9 +88,10 @@ class Verdict:
 
     prediction: str
     measurement: str
-    held: int
+    held: int  # the lab's own claims (its model) that held
     claims: int
-    not_held: list[str]  # "2 (multi-worker)": the claims that did not hold, the findings to read about
+    not_held: list[str]  # "2m (multi-worker)": the lab's claims that did not hold
+    findings: list[str]  # the tutorial's statements that did not hold here: "2 (multi-worker): says …"
 
 
 def verdict(doc: RunDocument) -> Verdict:
@@ -105,11 +106,13 @@ def verdict(doc: RunDocument) -> Verdict:
             measured.append(f"{v.name} {v.summary.all_done_s:.2f} s")
         elif v.status == "failed":
             measured.append(f"{v.name} failed")
-    claims = doc.claims()
+    claims = [c for c in doc.claims() if not c.tutorial]
+    tutorials = [c for c in doc.claims() if c.tutorial and not c.holds]
     return Verdict(
         prediction="all done: " + ", ".join(predicted) if predicted else "no closed-form theory for this load",
         measurement="all done: " + ", ".join(measured) if measured else "nothing measured",
         held=sum(c.holds for c in claims),
         claims=len(claims),
         not_held=[f"{c.id} ({c.variant})" for c in claims if not c.holds],
+        findings=[f"{c.id} ({c.variant}): “{c.says}” measured {c.measured_text}" for c in tutorials],
     )

@@ -38,10 +38,11 @@ def render(title: str, stops: Sequence[tuple[Lesson, RunDocument | None, str | N
             "<dl>"
             f"<dt>Prediction</dt><dd>{escape(v.prediction)}</dd>"
             f"<dt>Measurement</dt><dd>{escape(v.measurement)}</dd>"
-            f"<dt>Verdict</dt><dd class='{mark}'>{v.held} of {v.claims} claims hold"
+            f"<dt>Verdict</dt><dd class='{mark}'>{v.held} of {v.claims} of the lab's claims hold"
             + (f"; not: {escape(', '.join(v.not_held))} (see the report's findings)" if v.not_held else "")
             + "</dd>"
-            "</dl>"
+            + "".join(f"<dt>Finding</dt><dd class='no'>the tutorial's claim {escape(f)}</dd>" for f in v.findings)
+            + "</dl>"
         )
         out.append(f"<p>{escape(lesson.paragraph)}</p>")
         out.append(

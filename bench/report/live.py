@@ -122,7 +122,13 @@ def one_line(result: VariantResult, label: str) -> Text:
     s = result.summary
     done = "not done" if s.all_done_s is None else f"all done {s.all_done_s:.2f} s"
     responded = "no answer" if s.all_responded_s is None else f"all responded {s.all_responded_s:.2f} s"
-    return Text(f"✓ {label}: {responded}, {done}, lost {s.lost}", style="green")
+    failed = [c for c in result.claims if not c.holds]
+    own = [c for c in failed if not c.tutorial]
+    if own or (failed and len(failed) == len(result.claims)):
+        held = len(result.claims) - len(failed)
+        return Text(f"✗ {label}: {responded}, {done}, lost {s.lost}; {held} of {len(result.claims)} claims hold", "red")
+    found = f"; the tutorial's {', '.join(c.id for c in failed)} does not hold (a finding)" if failed else ""
+    return Text(f"✓ {label}: {responded}, {done}, lost {s.lost}{found}", style="green")
 
 
 def _current(p: VariantProgress) -> Group:

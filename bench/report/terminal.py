@@ -17,7 +17,6 @@ from rich.table import Table
 from rich.text import Text
 
 from bench.model.document import ClaimResult, RunDocument, VariantResult
-from bench.model.ownapp import Diagnosis, Prediction, Strategy, blocking_sentences, endpoint_text
 from bench.report.tables import (
     CLAIM_PROSE,
     Cell,
@@ -325,32 +324,6 @@ def diagnoses(variants: Iterable[VariantResult]) -> Group | None:
         for line, blocks in lines:
             text.append(f"    {line}\n", style="red" if blocks else "")
     return Group(text)
-
-
-def build_check(diagnosis: Diagnosis, strategy: Strategy, rows: list[Prediction], clients: int, gap_s: float) -> Group:
-    """``bench check``: the blocking calls with file:line, and four tabs predicted for this app and each fix."""
-    text = Text()
-    text.append(f"{diagnosis.app}: {diagnosis.method} {diagnosis.path}\n", style="bold")
-    if diagnosis.body:
-        text.append(f"with the body {diagnosis.body}\n", style="dim")
-    sentences = blocking_sentences(endpoint_text(diagnosis), diagnosis.calls)
-    if not any(blocks for _, blocks in sentences):
-        text.append("nothing holds the event loop\n", style="green")
-    for line, blocks in sentences:
-        text.append(f"{line}\n", style="red" if blocks else "")
-    if diagnosis.problem:
-        text.append(f"{diagnosis.problem}\n", style="yellow")
-    text.append(f"inferred: {strategy.why}\n")
-    d = strategy.seconds_written
-    source = "measured once" if strategy.cpu_bound else "as the code writes it"
-    unit = f"d = {d:.3g} s, the work's duration {source}" if d else "d taken as 1 s: no work was seen"
-    table = Table(title=f"{clients} tabs {gap_s:g} s apart, predicted ({unit})", title_justify="left")
-    table.add_column("strategy")
-    table.add_column("all answered", justify="right")
-    table.add_column("all done", justify="right")
-    for r in rows:
-        table.add_row(r.label, f"{r.all_responded_s:.2f} s", f"{r.all_done_s:.2f} s")
-    return Group(text, table)
 
 
 def build_run(doc: RunDocument) -> Group:

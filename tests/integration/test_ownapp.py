@@ -268,4 +268,8 @@ def test_a_scenarios_file_names_an_own_app_beside_it(listings: Path, tmp_path: P
     )
     assert out.returncode == 0, out.stderr
     (mine,) = json.loads(out.stdout)["variants"]
-    assert mine["status"] == "ok" and mine["summary"]["lost"] == 0 and mine["strategy"].startswith("the work waits in anyio's")
+    assert (
+        mine["status"] == "ok"
+        and mine["summary"]["lost"] == 0
+        and mine["strategy"].startswith("the work waits in anyio's")
+    )

@@ -192,9 +192,13 @@ def test_routes_are_listed_when_several_and_a_method_is_named_when_only_it_diffe
     (folder / "main.py").write_text(
         POST_APP.format(d=0.1) + '\n\n@app.get("/status")\nasync def status():\n    return {"ok": True}\n'
     )
-    several = bench("check", "main.py:app", cwd=folder)
-    assert several.returncode == 2 and "choose one with --route" in several.stderr
-    assert "POST /send-notification/{user_id}" in several.stderr and "GET /status" in several.stderr
+    several = bench("check", "main.py:app", "--json", cwd=folder)  # no route named: every route, one table
+    assert several.returncode == 0, several.stderr
+    listed = {(r["diagnosis"]["method"], r["diagnosis"]["path"]) for r in json.loads(several.stdout)["routes"]}
+    assert listed == {("POST", "/send-notification/{token}"), ("GET", "/status")}
+    assert all(r["held_s"] < 0.01 for r in json.loads(several.stdout)["routes"])  # BackgroundTasks: the loop is free
+    run_several = bench("run", "four-tabs", "--app", "main.py:app", "--out", str(tmp_path / "r"), cwd=folder)
+    assert run_several.returncode == 2 and "choose one with --route" in run_several.stderr
     chosen = bench("check", "main.py:app", "--route", "POST /send-notification/{user_id}", "--json", cwd=folder)
     assert chosen.returncode == 0, chosen.stderr
     assert json.loads(chosen.stdout)["diagnosis"]["method"] == "POST"
