@@ -154,8 +154,8 @@ def every_route(own: OwnApp) -> tuple[list[Diagnosis], OwnApp]:
         if d.needs_body is not None:
             try:
                 json_type = [["content-type", "application/json"]]
-                body = body_for(d.needs_body)
-                bodies.append({"method": d.method, "route": d.route, "body": body, "headers": json_type})
+                built = body_for(d.needs_body)
+                bodies.append({"method": d.method, "route": d.route, "body": built, "headers": json_type})
             except NoBody as exc:
                 d.bad = f"{d.method} {d.route_path}: no valid body could be built from its schema ({exc})"
     if bodies:
@@ -165,8 +165,8 @@ def every_route(own: OwnApp) -> tuple[list[Diagnosis], OwnApp]:
             if redone is not None:
                 out[i] = redone
     for i, d in enumerate(out):
-        body: str = next((b["body"] for b in bodies if b["route"] == d.route), "")
-        out[i] = d.model_copy(update={"path": d.route_path or d.path, "body": body})
+        sent: str = next((b["body"] for b in bodies if b["route"] == d.route), "")
+        out[i] = d.model_copy(update={"path": d.route_path or d.path, "body": sent})
     return out, own
 
 
