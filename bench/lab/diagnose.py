@@ -197,12 +197,15 @@ def _one_method(name: str) -> str:
 def _patched(folder: Path) -> Any:
     """The stand-in sleeps and blockbuster's hooks in place, and everything undone after (the
     pytest plugin runs this in the learner's own test process)."""
+    from concurrent.futures import ProcessPoolExecutor
+
     from blockbuster import BlockBuster
 
     witness = Witness(folder, "")
-    real = (time.sleep, asyncio.sleep)
+    real = (time.sleep, asyncio.sleep, ProcessPoolExecutor.submit)
     time.sleep = witness.time_sleep  # type: ignore[assignment]
     asyncio.sleep = witness.asyncio_sleep
+    ProcessPoolExecutor.submit = witness.process_submit(ProcessPoolExecutor.submit)  # type: ignore[method-assign]
     buster = BlockBuster()
     restore = witness.hook(buster)
     try:
@@ -211,7 +214,7 @@ def _patched(folder: Path) -> Any:
     finally:
         buster.deactivate()
         restore()
-        time.sleep, asyncio.sleep = real
+        time.sleep, asyncio.sleep, ProcessPoolExecutor.submit = real  # type: ignore[method-assign]
         witness.observed = None
 
 
@@ -283,6 +286,17 @@ def _describe_endpoint(endpoint: Any) -> dict[str, Any] | None:
     }
 
 
+def _stop_children() -> None:
+    """The app's process pools' workers hold this process's output open: stop them first."""
+    if "multiprocessing" not in sys.modules:
+        return
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(Exception):
+            child.kill()
+
+
 def main(argv: list[str]) -> int:
     factory = "--factory" in argv
     args = [a for a in argv[1:] if a != "--factory"]
@@ -307,6 +321,7 @@ def main(argv: list[str]) -> int:
         doc = {"app": spec, "path": path, "bad": str(exc)}
     sys.stdout.write(json.dumps(doc) + "\n")
     sys.stdout.flush()
+    _stop_children()
     os._exit(0)  # do not wait for the app's threads: their sleeps no longer sleep, but they are not ours
 
 

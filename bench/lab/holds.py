@@ -42,13 +42,20 @@ def watched_env(own: OwnApp | None, app: str, app_dir: Path, folder: Path) -> Wa
     return Watched(f"{interpreter.CHILD_PACKAGE}.watched:app", env)
 
 
-def read(folder: Path, requests: int) -> list[LoopHeld]:
-    """Every worker's holds of the loop in ``folder``, summed per place (a line cut short by a kill is skipped)."""
+def read(folder: Path, requests: int, since: float | None) -> list[LoopHeld]:
+    """Every worker's holds of the loop in ``folder`` from ``since`` (the load's first request,
+    wall clock: an own app's request alone before the load is not the load's), summed per
+    place (a line cut short by a kill is skipped)."""
     lines = []
     for path in sorted(folder.glob(watched.LOG_PATTERN)):
         for text in path.read_text(errors="replace").splitlines():
             try:
-                lines.append(json.loads(text))
+                hold = json.loads(text)
             except ValueError:
                 continue
+            if isinstance(hold, dict) and (since is None or hold.get("at", 0) >= since - EARLY_S):
+                lines.append(hold)
     return summarise(lines, requests)
+
+
+EARLY_S = 0.05  # a hold noted a beat before the first request was sent is still the load's

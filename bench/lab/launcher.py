@@ -70,7 +70,7 @@ def _command(spec: ServerSpec, port: int) -> list[str]:
     ]
     if spec.workers > 1:
         cmd += ["--workers", str(spec.workers)]
-    if spec.factory and spec.wrapper is None:  # the wrapper calls the factory itself
+    if spec.factory or spec.wrapper is not None:  # the wrapper is a factory (and calls the app's own)
         cmd.append("--factory")
     return cmd
 

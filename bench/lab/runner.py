@@ -199,7 +199,7 @@ async def run_variant(
     result.summary = summary
     result.expected = expected
     result.requests = records
-    result.loop_held = holds.read(folder, len(records))
+    result.loop_held = holds.read(folder, len(records), min((s.sent for s in samples), default=None))
     result.interpreter = own.interpreter if own is not None and own.interpreter is not None else harness()
     if own is not None:
         result.diagnosis = list(own.diagnosis)

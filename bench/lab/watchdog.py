@@ -31,8 +31,9 @@ from dataclasses import asdict, dataclass, field
 from types import FrameType
 from typing import Any
 
-BEAT_S = 0.005  # the heartbeat's period on the loop
-PERIOD_S = 0.005  # how often the watchdog looks, and samples during a hold
+BEAT_S = 0.01  # the heartbeat's period on the loop
+LOOK_S = 0.01  # how often the watchdog looks at the heartbeat
+PERIOD_S = 0.005  # how often it samples during a hold
 THRESHOLD_S = 0.02  # a loop late by more than this is held
 CPU_SHARE = 0.5  # a hold that burnt at least this share of its time on the CPU is CPU work
 
@@ -147,7 +148,7 @@ class Watchdog:
             self.loop.call_later(BEAT_S, self._beat)
 
     def _watch(self) -> None:
-        while not self._stop.wait(PERIOD_S):
+        while not self._stop.wait(LOOK_S):
             if time.monotonic() - self.beat - BEAT_S > self.threshold_s:
                 self._follow_hold()
 

@@ -108,7 +108,7 @@ class Witness:
             line=place.line,
             via=place.chain[1:],
             blocks_loop=on_loop and kind in ("sleep", "blocking"),
-            kind=kind if on_loop or kind == "awaits" else "thread-wait",
+            kind=kind if on_loop or kind in ("awaits", "process") else "thread-wait",
             seconds=seconds,
             held_s=seconds if on_loop and kind == "sleep" else None,
             after_answer=after,
@@ -147,6 +147,27 @@ class Witness:
         value = float(delay) if isinstance(delay, (int, float)) else None
         self.add(self.call_here("asyncio.sleep", sys._getframe(1), "awaits", value))
         return await self.real_asyncio_sleep(0, result)
+
+    def process_submit(self, real: Callable[..., Any]) -> Callable[..., Any]:
+        """``ProcessPoolExecutor.submit`` that notes the call site, the pool's size, and how long
+        the work took (it runs for real, in the pool's processes: nothing here can shorten it)."""
+
+        def submit(executor: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+            call = self.call_here("ProcessPoolExecutor", sys._getframe(1), "process", None)
+            future = real(executor, fn, *args, **kwargs)
+            if call is not None:
+                call.pool, call.pool_size = "process", getattr(executor, "_max_workers", None)
+                call.call = f"a process pool: {getattr(fn, '__name__', 'work')}"
+                start = time.perf_counter()
+
+                def done(_: Any) -> None:
+                    call.seconds = time.perf_counter() - start
+
+                future.add_done_callback(done)
+                self.add(call)
+            return future
+
+        return submit
 
     def hook(self, buster: Any) -> Callable[[], None]:
         """Make each of blockbuster's wrapped functions note and time its call instead of raising;

@@ -95,6 +95,11 @@ def infer(diagnosis: Diagnosis) -> Strategy:
         if work.kind == "cpu-threads":
             why = "CPU work in threads: under the GIL one runs at a time, threads do not parallelise it"
             return Strategy(1, answers, why, seconds, True)
+        if work.kind == "process":
+            size = work.pool_size or diagnosis.cpus or 1
+            at_once = min(size, diagnosis.cpus or size)
+            why = f"the work runs in a process pool of {size}: {at_once} at once (one per usable core)"
+            return Strategy(at_once, answers, why, seconds, True)
         if work.blocks_loop and not negligible(work):
             return Strategy(1, answers, "the work blocks the event loop: one unit at a time per worker", seconds)
         if work.kind in ("sleep", "thread-wait"):
@@ -152,6 +157,8 @@ def blocking_sentences(head: str, calls: Sequence[FoundCall]) -> list[tuple[str,
             out.append((f"{whose} holds the event loop{held} ({kind}): {where}", True))
         elif c.kind == "cpu-threads":
             out.append((f"{where} is CPU work in a worker thread: under the GIL threads take turns", True))
+        elif c.kind == "process":
+            out.append((f"{c.call} at line {c.line} of {c.file}: its own processes, the event loop stays free", False))
         elif c.kind in ("sleep", "thread-wait"):
             pool = pool_words(c, None)[1] if c.pool else "a worker thread"
             out.append((f"{where} waits in {pool}: the event loop stays free", False))

@@ -7,7 +7,7 @@ from typing import Literal
 
 from bench.model.base import Record
 
-CallKind = Literal["sleep", "awaits", "blocking", "cpu-loop", "cpu-threads", "thread-wait"]
+CallKind = Literal["sleep", "awaits", "blocking", "cpu-loop", "cpu-threads", "thread-wait", "process"]
 KIND_WORDS: dict[str, str] = {
     "sleep": "blocking call",
     "blocking": "blocking call",
@@ -15,6 +15,7 @@ KIND_WORDS: dict[str, str] = {
     "cpu-threads": "CPU in threads (the GIL)",
     "thread-wait": "waits in a thread",
     "awaits": "awaits",
+    "process": "in a process pool",
 }
 
 
@@ -34,7 +35,7 @@ class FoundCall(Record):
     function_line: int = 0  # its def line
     role: Literal["endpoint", "dependency", "background task"] = "endpoint"
     text: str = ""  # the line's source
-    pool: Literal["anyio", "default executor", "executor"] | None = None  # the thread pool it ran in
+    pool: Literal["anyio", "default executor", "executor", "process"] | None = None  # the pool it ran in
     pool_size: int | None = None
     times: int = 1  # calls in one request
 
