@@ -33,10 +33,12 @@ def watched_env(own: OwnApp | None, app: str, app_dir: Path, folder: Path) -> Wa
         watched.WATCHDOG_LOG: str(folder.resolve()),
         watched.WATCHDOG_FOLDERS: str((app_dir if own is not None else app_dir / "servers").resolve()),
     }
-    found = own.interpreter if own is not None else None
-    if found is None or Path(found.prefix).resolve() == Path(interpreter.harness().prefix).resolve():
+    if own is None:
         return Watched("bench.lab.watched:app", env)
-    handed = interpreter.handed(found, (folder / "handed").resolve())  # the learner's Python: handed a copy
+    # an own app: handed a copy under a name of its own, so that a learner's bench/ package
+    # (first on uvicorn's --app-dir) is never taken for the harness's, whatever Python runs it
+    found = own.interpreter or interpreter.harness()
+    handed = interpreter.handed(found, (folder / "handed").resolve())
     path = [str(handed), os.environ.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(p for p in path if p)
     return Watched(f"{interpreter.CHILD_PACKAGE}.watched:app", env)

@@ -82,6 +82,8 @@ def learner_place(frame: FrameType | None, folders: tuple[str, ...]) -> Place | 
     inner = mine[0]
     file, line = inner.f_code.co_filename, inner.f_lineno or 0
     text = linecache.getline(file, line).strip()
+    code, hash_, _ = text.partition("  #")  # a trailing comment is not the code
+    text = code.rstrip() if hash_ and code.count('"') % 2 == 0 and code.count("'") % 2 == 0 else text
     chain = [f.f_code.co_name for f in reversed(mine)]
     return Place(file, line, inner.f_code.co_name, chain, text)
 

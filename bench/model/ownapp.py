@@ -136,6 +136,8 @@ def endpoint_text(diagnosis: Diagnosis) -> str:
 def held_words(seconds: float | None) -> str:
     if seconds is None:
         return ""
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.0f} µs"
     return f"{seconds * 1000:.2f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
