@@ -220,7 +220,8 @@ def variant_claims(plan: RunPlan, variant: Variant, result: VariantResult, summa
         if d is None or result.expected is None:  # no d, no theory: nothing to check the run against
             return []
         checks = own_claims(name, variant.own)
-        return [claims.check(c, summary, d, split, expected=result.expected) for c in checks]
+        found = [claims.check(c, summary, d, split, expected=result.expected) for c in checks]
+        return [claims.model_wrong(c, variant.work_slots, result.loop_held) for c in found]
     return [
         claims.check(c, summary, plan.work_s, split, expected=result.expected)
         for c in plan.scenario.claims

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bench.model.document import ClaimResult, Expected, Summary, TaskControlFacts
-from bench.model.scenario import Claim
+from bench.model.holds import LoopHeld
+from bench.model.scenario import Claim, WorkSlots
 
 
 def threshold(claim: Claim, work_s: float, expected: Expected | None = None) -> float:
@@ -97,3 +100,16 @@ def _measured(claim: Claim, measured: float, work_s: float) -> str:
     if claim.unit == "s" or not work_s:  # d unknown: the figure alone, never divided by it
         return f"{measured * 1000:.1f} ms" if measured < 1 else f"{measured:.3f} s"
     return f"{measured:.3f} s = {measured / work_s:.2f} d"
+
+
+def model_wrong(result: ClaimResult, work_slots: WorkSlots | None, held: Sequence[LoopHeld]) -> ClaimResult:
+    """An own app's prediction that failed, explained by what the loop watchdog saw: when the
+    model let requests overlap but something held the event loop, the model was wrong there."""
+    if result.holds or not held or work_slots == 1:
+        return result
+    top = held[0]
+    note = (
+        f"The lab's model was wrong: it let requests overlap ({work_slots} at once), but the loop "
+        f"watchdog saw {top.sentence()}: the diagnosis missed it."
+    )
+    return result.model_copy(update={"note": note})
