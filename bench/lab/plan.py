@@ -44,6 +44,7 @@ class RunPlan:
     client: RunClient = "raw"
     urls: UrlMode = "distinct"
     broker_url: str | None = None  # --broker: a Redis for the Celery variants instead of starting one
+    one_at_a_time: bool = False  # --one-at-a-time: no variants race (bench.model.racing)
     machine: Machine = field(default_factory=environment.machine)  # what the theory counts on
 
     @classmethod

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import secrets
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,26 @@ async def launch(
     return Launched(side, spec, server)
 
 
+class Gate:
+    """Where racing attempts wait for each other: the load fires at all of them at once, when
+    every one is ready (or has failed and left)."""
+
+    def __init__(self, parties: int) -> None:
+        self.waiting = parties
+        self.opened = asyncio.Event()
+        if parties <= 0:
+            self.opened.set()
+
+    def leave(self) -> None:
+        self.waiting -= 1
+        if self.waiting <= 0:
+            self.opened.set()
+
+    async def arrive(self) -> None:
+        self.leave()
+        await self.opened.wait()
+
+
 async def run_variant(
     plan: RunPlan,
     variant: Variant,
@@ -98,8 +119,37 @@ async def run_variant(
     events: Events | None = None,
     same_url: bool = False,
     step: int | None = None,
+    gate: Gate | None = None,
 ) -> VariantResult:
-    """One attempt at ``variant``, telling ``events`` its phases, every request and every unit of work done."""
+    """One attempt at ``variant``, telling ``events`` its phases, every request and every unit of work done.
+
+    ``gate``: the attempts racing this one; the load starts when all of them are ready."""
+    events = events or no_events()
+    arrived = False
+
+    async def ready() -> None:
+        nonlocal arrived
+        if gate is not None:
+            events.emit(PhaseChanged("ready: waiting for the variants racing it"))
+            arrived = True
+            await gate.arrive()
+
+    try:
+        return await _run_variant(plan, variant, folder, events, same_url, step, ready)
+    finally:
+        if gate is not None and not arrived:
+            gate.leave()
+
+
+async def _run_variant(
+    plan: RunPlan,
+    variant: Variant,
+    folder: Path,
+    events: Events | None,
+    same_url: bool,
+    step: int | None,
+    ready: Callable[[], Awaitable[None]],
+) -> VariantResult:
     events = events or no_events()
     folder.mkdir(parents=True, exist_ok=True)
     expected = plan.expected(variant, same_url)
@@ -151,6 +201,7 @@ async def run_variant(
                 timeout_s = plan.request_timeout_s(expected)
                 events.emit(TheoryKnown(None if expected is None else expected.all_done_s))
                 events.emit(PhaseChanged(f"load: {plan.pattern}, client {plan.client}"))
+            await ready()
             # Until the work is done (the stack closes it before the servers), sample the
             # event loop's lag and the thread pool's wait (the lab's servers have the routes).
             probes = await stack.enter_async_context(probing(HOST, server.port, timeout_s, enabled=own is None))

@@ -1,4 +1,4 @@
-"""A whole run: every variant of a scenario in turn, saved after each one.
+"""A whole run: every variant of a scenario, racing or in turn, saved after each one.
 
 "We export results after each individual benchmark, because we would risk losing
 them if a later benchmark fails" (hyperfine). A variant that cannot start is recorded
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.engine import loops
@@ -19,9 +19,9 @@ from bench.engine.processes import owner_mark
 from bench.lab import environment
 from bench.lab.ownapp import resolve_all
 from bench.lab.plan import RunPlan
-from bench.lab.runner import combine_runs, run_variant
+from bench.lab.runner import Gate, combine_runs, run_variant
 from bench.lab.taskcontrol import run_task_control
-from bench.model import fairness, repeats
+from bench.model import fairness, racing, repeats
 from bench.model.document import RunDocument, Scaled, ScenarioAsRun, VariantResult, run_name
 from bench.model.events import (
     AttemptFinished,
@@ -78,6 +78,19 @@ def new_document(folder: Path, scenario: ScenarioAsRun, time_scale: float) -> Ru
     return doc
 
 
+@dataclass
+class _Unit:
+    """One variant in one URL mode and sweep step, and its attempts so far."""
+
+    variant: Variant
+    same_url: bool
+    step: int | None
+    name: str
+    measured: list[VariantResult] = field(default_factory=list)
+    entry: int | None = None  # where its result is in doc.variants
+    over: bool = False  # failed: not run again
+
+
 async def run_scenario(
     plan: RunPlan,
     variants: tuple[Variant, ...],
@@ -86,8 +99,10 @@ async def run_scenario(
     runs: int | None = None,
     warmup: int = 0,
 ) -> RunDocument:
-    """Every variant in turn (each URL mode, each sweep step), each ``warmup`` times unmeasured and
-    then ``runs`` times (the scenario's ``repeat`` by default) measured and combined into one result.
+    """Every variant (each URL mode, each sweep step), each ``warmup`` times unmeasured and then
+    ``runs`` times (the scenario's ``repeat`` by default) measured and combined into one result.
+    Variants whose work only waits race each other (``bench.model.racing``); the others, and
+    all of them with ``plan.one_at_a_time``, run one after another.
 
     ``events`` hears every step (the live board, the HTML writer subscribe there); the run ends
     with ``RunEnded``, also when it is interrupted."""
@@ -96,49 +111,28 @@ async def run_scenario(
     as_run = scenario_as_run(plan, variants).model_copy(update={"repeat": times, "warmup": warmup})
     doc = new_document(folder, as_run, plan.time_scale)
     steps: tuple[int | None, ...] = plan.scenario.sweep or (None,)
-    units = [(variant, same_url, step) for variant in variants for same_url in plan.url_modes() for step in steps]
-    names = [run_name(v.name, same, step=step) for v, same, step in units]
-    events.emit(RunStarted(plan.scenario.name, tuple(names * (warmup + times))))
+    units = [
+        _Unit(variant, same_url, step, run_name(variant.name, same_url, step=step))
+        for variant in variants
+        for same_url in plan.url_modes()
+        for step in steps
+    ]
+    shared_broker = plan.broker_url is not None and sum(v.celery is not None for v in variants) > 1
+    order = racing.schedule([u.variant for u in units], plan.scenario, plan.client, shared_broker, plan.one_at_a_time)
+    doc.schedule = order.why
+    events.emit(RunStarted(plan.scenario.name, tuple([u.name for u in units] * (warmup + times))))
     noted = [w for w in (fairness.shared_cores(plan.scenario.work.kind, plan.pattern, plan.machine),) if w is not None]
+    state = _State(plan, doc, folder, events, noted, warmup, times)
     try:
-        for variant, same_url, step in units:
-            step_plan = plan if step is None else replace(plan, concurrency=step)
-            expected = plan.expected(variant, same_url)
-            expected_done = None if expected is None else expected.all_done_s
-            name = run_name(variant.name, same_url, step=step)
-            measured: list[VariantResult] = []
-            spread: list[str] = []
-            entry: int | None = None  # where this variant's result is in doc.variants
+        for batch in order.batches:
+            members = [units[i] for i in batch]
             for k in range(1, warmup + times + 1):
-                label, sub = _attempt(name, k, warmup, times)
-                events.emit(AttemptStarted(label, variant.title, plan.concurrency, expected_done))
-                busy = fairness.busy_machine(label, environment.machine())
-                if busy is not None:
-                    noted.append(busy)
-                if plan.scenario.experiment == "task-control":
-                    events.emit(PhaseChanged("tracking, retrying and revoking tasks"))
-                    result = await run_task_control(plan, variant, folder / name / sub)
-                else:
-                    result = await run_variant(step_plan, variant, folder / name / sub, events, same_url, step)
-                events.emit(AttemptFinished(label, result))
-                if k <= warmup and result.status == "ok":
-                    continue  # a warm-up is left out; one that failed is kept: the variant does not start
-                measured.append(result)
-                combined = combine_runs(plan, variant, measured, warmup)
-                if entry is None:
-                    entry = len(doc.variants)
-                    doc.variants.append(combined)
-                else:
-                    doc.variants[entry] = combined
-                spread = repeats.warnings(name, combined.runs, warmup) if len(combined.runs) > 1 else []
-                unequal = fairness.unequal_budgets(doc.variants)
-                doc.warnings = [*noted, *([unequal] if unequal else []), *spread]
-                save(doc, folder)
-                if result.status == "failed":  # did not start, or its server died: not run again
-                    break
-            noted += spread
-            if entry is not None:
-                events.emit(VariantFinished(doc.variants[entry]))
+                live = [u for u in members if not u.over]
+                gate = Gate(len(live)) if len(live) > 1 else None
+                await asyncio.gather(*(state.attempt(u, k, gate) for u in live))
+            for u in members:
+                if u.entry is not None:
+                    events.emit(VariantFinished(doc.variants[u.entry]))
     except (asyncio.CancelledError, KeyboardInterrupt):
         doc.status = "interrupted"
         save(doc, folder)
@@ -148,6 +142,57 @@ async def run_scenario(
     save(doc, folder)
     events.emit(RunEnded(doc, folder))
     return doc
+
+
+@dataclass
+class _State:
+    """What the attempts of a run share: the plan, the document they are saved in, the warnings."""
+
+    plan: RunPlan
+    doc: RunDocument
+    folder: Path
+    events: Events
+    noted: list[str]
+    warmup: int
+    times: int
+
+    async def attempt(self, unit: _Unit, k: int, gate: Gate | None) -> None:
+        """The k-th attempt at ``unit`` (racing the others at ``gate``), then saved with the rest."""
+        plan, variant = self.plan, unit.variant
+        step_plan = plan if unit.step is None else replace(plan, concurrency=unit.step)
+        expected = plan.expected(variant, unit.same_url)
+        label, sub = _attempt(unit.name, k, self.warmup, self.times)
+        events = self.events if gate is None else self.events.scoped(label)
+        events.emit(
+            AttemptStarted(label, variant.title, plan.concurrency, None if expected is None else expected.all_done_s)
+        )
+        busy = fairness.busy_machine(label, environment.machine())
+        if busy is not None:
+            self.noted.append(busy)
+        if plan.scenario.experiment == "task-control":
+            events.emit(PhaseChanged("tracking, retrying and revoking tasks"))
+            result = await run_task_control(plan, variant, self.folder / unit.name / sub)
+        else:
+            folder = self.folder / unit.name / sub
+            result = await run_variant(step_plan, variant, folder, events, unit.same_url, unit.step, gate)
+        events.emit(AttemptFinished(label, result))
+        if k <= self.warmup and result.status == "ok":
+            return  # a warm-up is left out; one that failed is kept: the variant does not start
+        unit.measured.append(result)
+        combined = combine_runs(plan, variant, unit.measured, self.warmup)
+        if unit.entry is None:
+            unit.entry = len(self.doc.variants)
+            self.doc.variants.append(combined)
+        else:
+            self.doc.variants[unit.entry] = combined
+        spread = repeats.warnings(unit.name, combined.runs, self.warmup) if len(combined.runs) > 1 else []
+        unequal = fairness.unequal_budgets(self.doc.variants)
+        self.doc.warnings = [*self.noted, *([unequal] if unequal else []), *spread]
+        if k == self.warmup + self.times:
+            self.noted += spread
+        save(self.doc, self.folder)
+        if result.status == "failed":  # did not start, or its server died: not run again
+            unit.over = True
 
 
 def measure(

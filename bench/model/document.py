@@ -260,6 +260,7 @@ class RunDocument(Record):
     time_scale: float
     environment: Environment
     variants: list[VariantResult] = []
+    schedule: str | None = None  # what raced at once and what ran alone, and why (bench.model.racing)
     warnings: list[str] = []  # how fair and how quiet the measurement was (bench.model.fairness)
 
     def claims(self) -> list[ClaimResult]:

@@ -12,7 +12,7 @@ hot path of ``bench load``; the lab wraps them into ``LoadHappened`` only for it
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -52,6 +52,7 @@ class PhaseChanged:
     """What the current attempt is doing now ("waiting for the background work")."""
 
     phase: str
+    attempt: str = ""  # which attempt, when several race at once ("": the only one)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class TheoryKnown:
     """The theory of the current attempt became known late (an own app's d was measured)."""
 
     expected_done_s: float | None
+    attempt: str = ""  # which attempt, when several race at once ("": the only one)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class LoadHappened:
     kind: LoadEventKind
     client: int
     at: float
+    attempt: str = ""  # which attempt, when several race at once ("": the only one)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class WorkDone:
 
     client: int
     at: float
+    attempt: str = ""  # which attempt, when several race at once ("": the only one)
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,24 @@ class Events:
         if not self.listeners:
             return no_load_observer
         return lambda kind, client, at: self.emit(LoadHappened(kind, client, at))
+
+    def scoped(self, attempt: str) -> Events:
+        """The same listeners, each attempt-level event stamped with ``attempt``: attempts that
+        race at once tell the board which of them moved."""
+        return Scoped(self.listeners, attempt)
+
+
+SCOPED = (PhaseChanged, TheoryKnown, LoadHappened, WorkDone)
+
+
+@dataclass
+class Scoped(Events):
+    attempt: str = ""
+
+    def emit(self, event: Event) -> None:
+        if isinstance(event, SCOPED):
+            event = replace(event, attempt=self.attempt)
+        super().emit(event)
 
 
 def no_events() -> Events:

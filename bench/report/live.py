@@ -78,38 +78,49 @@ class Board:
     scenario: str
     variants: list[str]
     finished: list[Text] = field(default_factory=list)
-    current: VariantProgress | None = None
+    racing: dict[str, VariantProgress] = field(default_factory=dict)  # the attempts going on, by label
     lesson: str = ""  # bench tour: which lesson of how many
 
     def on_event(self, event: Event) -> None:
-        """The lab's events, drawn: a new run resets the board, an attempt becomes the current one."""
+        """The lab's events, drawn: a new run resets the board, an attempt becomes a current one
+        (several at once when variants race), an event moves the attempt it names."""
         if isinstance(event, LessonStarted):
             self.lesson = f", lesson {event.number} of {event.total}"
         elif isinstance(event, RunStarted):
-            self.scenario, self.variants, self.finished, self.current = event.scenario, list(event.attempts), [], None
+            self.scenario, self.variants, self.finished = event.scenario, list(event.attempts), []
+            self.racing.clear()
         elif isinstance(event, AttemptStarted):
-            self.current = VariantProgress(event.label, event.title, event.clients, event.expected_done_s)
+            self.racing[event.label] = VariantProgress(event.label, event.title, event.clients, event.expected_done_s)
         elif isinstance(event, AttemptFinished):
             self.finished.append(one_line(event.result, event.label))
-            self.current = None
-        elif self.current is None:
-            return
-        elif isinstance(event, LoadHappened):
-            self.current.on_load(event.kind, event.client, event.at)
-        elif isinstance(event, WorkDone):
-            self.current.on_done(event.client, event.at)
-        elif isinstance(event, PhaseChanged):
-            self.current.phase = event.phase
-        elif isinstance(event, TheoryKnown):
-            self.current.expected_done_s = event.expected_done_s
+            self.racing.pop(event.label, None)
+        elif isinstance(event, (LoadHappened, WorkDone, PhaseChanged, TheoryKnown)):
+            progress = self.racing.get(event.attempt) if event.attempt else self.current
+            if progress is None:
+                return
+            if isinstance(event, LoadHappened):
+                progress.on_load(event.kind, event.client, event.at)
+            elif isinstance(event, WorkDone):
+                progress.on_done(event.client, event.at)
+            elif isinstance(event, PhaseChanged):
+                progress.phase = event.phase
+            elif isinstance(event, TheoryKnown):
+                progress.expected_done_s = event.expected_done_s
+
+    @property
+    def current(self) -> VariantProgress | None:
+        """The attempt being measured, when one runs alone (the last started, when several race)."""
+        return next(reversed(self.racing.values()), None)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        number = len(self.finished) + (1 if self.current else 0)
+        number = len(self.finished) + len(self.racing)
         what = "variant" if len(set(self.variants)) == len(self.variants) else "run"  # --runs: each variant again
-        yield Text(f"bench run {self.scenario}{self.lesson}: {what} {number} of {len(self.variants)}", style="bold")
+        racing = f" ({len(self.racing)} racing at once)" if len(self.racing) > 1 else ""
+        heading = f"bench run {self.scenario}{self.lesson}: {what} {number} of {len(self.variants)}{racing}"
+        yield Text(heading, style="bold")
         yield from self.finished
-        if self.current is not None:
-            yield _current(self.current)
+        for progress in self.racing.values():
+            yield _current(progress)
 
 
 def one_line(result: VariantResult, label: str) -> Text:

@@ -101,8 +101,8 @@ def diagnosis_lines(v: VariantResult) -> list[tuple[str, bool]]:
     if v.diagnosis is None:
         return []
     lines = blocking_sentences(v.endpoint or "the endpoint", v.diagnosis) or [("no blocking call was seen", False)]
-    if not any(c.blocks_loop for c in v.diagnosis):
-        lines.insert(0, ("nothing blocks the event loop", False))
+    if not any(blocks for _, blocks in lines):
+        lines.insert(0, ("nothing holds the event loop", False))
     lines.append((f"inferred: {v.strategy}", False))
     if v.work_s is not None:
         lines.append((f"d measured alone, before the load: {v.work_s:.3f} s", False))

@@ -91,7 +91,7 @@ def test_live_board_shows_each_tab_and_keeps_ticking() -> None:
 
     board = Board("four-tabs", ["sync", "background"])
     progress = VariantProgress("sync", "blocking", clients=4, expected_done_s=4.0)
-    board.current = progress
+    board.racing["sync"] = progress
     now = time.time()
     progress.on_load("sent", 0, now - 2.0)
     progress.on_load("responded", 0, now - 1.0)

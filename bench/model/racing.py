@@ -1,0 +1,73 @@
+"""Which variants of a run race each other, and which run alone: the fairness of running at once.
+
+Variants whose work only waits (sleeps, an own app whose diagnosis found waiting work) do
+not compete for anything a measurement depends on: each has its own server on its own
+port, and a few requests each cost the harness next to nothing. They start together and
+the load fires at all of them at the same instant, so a run lasts about as long as its
+slowest variant. What needs the CPU (CPU-bound work, an own app that burns CPU), a load
+heavy enough to load the harness itself (closed and open loops, a hundred requests, a
+sweep), the browser, a disruption of a process, or a shared broker given by the user,
+runs alone, one after another as before. ``--one-at-a-time`` runs everything alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench.model.scenario import Scenario, Variant
+
+RACE_MAX_CLIENTS = 16  # a burst of more requests per variant runs alone (the thread-limit lesson's 100)
+CPU_KINDS = ("cpu-loop", "cpu-threads", "process")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    batches: tuple[tuple[int, ...], ...]  # indexes of the units, each batch run at once
+    why: str  # one line: what raced and why, or why nothing did
+
+
+def scenario_may_race(scenario: Scenario, client: str, shared_broker: bool) -> str | None:
+    """None when the scenario's variants may race; else why they run one at a time."""
+    if scenario.work.kind != "sleep":
+        return "the work burns CPU: variants would compete for the cores"
+    if client == "browser":
+        return "one browser loads one variant at a time"
+    if scenario.load.pattern != "burst" or (scenario.load.clients or 0) > RACE_MAX_CLIENTS:
+        return "a load this size loads the harness too: each variant gets it alone"
+    if scenario.sweep:
+        return "a sweep measures capacity: each step alone"
+    if scenario.disruption is not None or scenario.experiment != "load":
+        return "the experiment stops processes: one variant at a time"
+    if shared_broker:
+        return "the Celery variants share the broker given with --broker"
+    return None
+
+
+def variant_may_race(variant: Variant) -> bool:
+    """An own app races when its diagnosis found waiting work only; the lab's when its work waits."""
+    if variant.own is None:
+        return True
+    return not any(c.kind in CPU_KINDS for c in variant.own.diagnosis)
+
+
+def schedule(
+    units: Sequence[Variant], scenario: Scenario, client: str, shared_broker: bool, one_at_a_time: bool
+) -> Schedule:
+    """The batches of a run, in the order of ``units`` (a unit: a variant in one URL mode)."""
+    alone = tuple((i,) for i in range(len(units)))
+    if one_at_a_time:
+        return Schedule(alone, "one at a time (--one-at-a-time)")
+    reason = scenario_may_race(scenario, client, shared_broker)
+    if reason is not None:
+        return Schedule(alone, f"one at a time: {reason}")
+    racing = tuple(i for i, v in enumerate(units) if variant_may_race(v))
+    solo = [i for i in range(len(units)) if i not in racing]
+    if len(racing) < 2:
+        return Schedule(alone, "one at a time" if len(units) > 1 else "one variant")
+    batches = (racing, *((i,) for i in solo))
+    names = ", ".join(dict.fromkeys(units[i].name for i in racing))
+    why = f"raced at once (their work only waits, each on its own server): {names}"
+    if solo:
+        why += f"; alone (CPU work): {', '.join(dict.fromkeys(units[i].name for i in solo))}"
+    return Schedule(batches, why)
