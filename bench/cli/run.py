@@ -21,10 +21,10 @@ from bench.lab.broker import check_url
 from bench.lab.ownapp import own_variants
 from bench.lab.plan import RunPlan
 from bench.lab.session import measure, prepare
-from bench.model.events import Event, VariantFinished
+from bench.model.events import AttemptFinished, Event
 from bench.model.scenario import RunClient
 from bench.report import terminal
-from bench.report.live import Board
+from bench.report.live import Board, one_line
 
 
 @click.command("run")
@@ -119,11 +119,11 @@ def command(
     out = console.console()
     board = Board(sc.name, [])
     events = console.events_with_pages().subscribe(board.on_event)
-    if not as_json and not out.is_terminal:  # a log: one line per variant as it finishes
+    if not as_json and not out.is_terminal:  # a log: one line per attempt as it finishes
 
         def print_finished(event: Event) -> None:
-            if isinstance(event, VariantFinished):
-                out.print(board.finished[-1] if board.finished else event.result.name)
+            if isinstance(event, AttemptFinished):
+                out.print(one_line(event.result, event.label))
 
         events.subscribe(print_finished)
     try:

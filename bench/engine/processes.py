@@ -177,15 +177,19 @@ class _Lifeline:
     def __init__(self) -> None:
         self.pid: int | None = None
         self._fd: int | None = None
+        self._starter: subprocess.Popen[bytes] | None = None
 
     def ensure(self) -> None:
         if self._fd is not None and self.pid == os.getpid():
+            if self._starter is not None and self._starter.poll() is not None:
+                self._starter = None  # the watchdog's first process, reaped once it has detached
             return
         read_fd, write_fd = os.pipe()  # both non-inheritable: children other than the watchdog get neither
         try:
             # The watchdog detaches itself (forks and lets this child exit), so it is nobody's
-            # zombie and no Popen object of ours outlives it.
-            subprocess.run(
+            # zombie and no Popen object of ours outlives it. Not waited for here: it starts
+            # while the first server does (the pipe is its, whenever it reads it).
+            self._starter = subprocess.Popen(
                 [sys.executable, "-m", "bench.engine.lifeline", owner_mark()],
                 stdin=read_fd,
                 stdout=subprocess.DEVNULL,
@@ -193,8 +197,6 @@ class _Lifeline:
                 env={k: v for k, v in os.environ.items() if k != OWNER_ENV},
                 start_new_session=True,  # Ctrl-C in the terminal must not end the watchdog before us
                 cwd="/",  # not the learner's folder: ``-m bench...`` must find the harness's, not theirs
-                check=True,
-                timeout=30,
             )
         finally:
             os.close(read_fd)

@@ -87,7 +87,7 @@ class _Unit:
     step: int | None
     name: str
     measured: list[VariantResult] = field(default_factory=list)
-    entry: int | None = None  # where its result is in doc.variants
+    result: VariantResult | None = None  # its attempts so far, combined: what the document holds
     over: bool = False  # failed: not run again
 
 
@@ -122,7 +122,7 @@ async def run_scenario(
     doc.schedule = order.why
     events.emit(RunStarted(plan.scenario.name, tuple([u.name for u in units] * (warmup + times))))
     noted = [w for w in (fairness.shared_cores(plan.scenario.work.kind, plan.pattern, plan.machine),) if w is not None]
-    state = _State(plan, doc, folder, events, noted, warmup, times)
+    state = _State(plan, doc, folder, events, noted, warmup, times, units)
     try:
         for batch in order.batches:
             members = [units[i] for i in batch]
@@ -131,8 +131,8 @@ async def run_scenario(
                 gate = Gate(len(live)) if len(live) > 1 else None
                 await asyncio.gather(*(state.attempt(u, k, gate) for u in live))
             for u in members:
-                if u.entry is not None:
-                    events.emit(VariantFinished(doc.variants[u.entry]))
+                if u.result is not None:
+                    events.emit(VariantFinished(u.result))
     except (asyncio.CancelledError, KeyboardInterrupt):
         doc.status = "interrupted"
         save(doc, folder)
@@ -155,6 +155,7 @@ class _State:
     noted: list[str]
     warmup: int
     times: int
+    units: list[_Unit]
 
     async def attempt(self, unit: _Unit, k: int, gate: Gate | None) -> None:
         """The k-th attempt at ``unit`` (racing the others at ``gate``), then saved with the rest."""
@@ -179,12 +180,8 @@ class _State:
         if k <= self.warmup and result.status == "ok":
             return  # a warm-up is left out; one that failed is kept: the variant does not start
         unit.measured.append(result)
-        combined = combine_runs(plan, variant, unit.measured, self.warmup)
-        if unit.entry is None:
-            unit.entry = len(self.doc.variants)
-            self.doc.variants.append(combined)
-        else:
-            self.doc.variants[unit.entry] = combined
+        combined = unit.result = combine_runs(plan, variant, unit.measured, self.warmup)
+        self.doc.variants = [u.result for u in self.units if u.result is not None]  # in the scenario's order
         spread = repeats.warnings(unit.name, combined.runs, self.warmup) if len(combined.runs) > 1 else []
         unequal = fairness.unequal_budgets(self.doc.variants)
         self.doc.warnings = [*self.noted, *([unequal] if unequal else []), *spread]

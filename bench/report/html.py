@@ -188,7 +188,9 @@ def render(doc: RunDocument) -> str:
         + ("d measured per app (your apps). " if any(v.own for v in sc.variants) else "")
         + f"d = {seconds(sc.scaled.work_s)} s (time scale {doc.time_scale:g}). Run "
         f"{escape(doc.run_id)} ({doc.status}), Python {escape(doc.environment.python)}, "
-        f"{doc.environment.cpus_usable} CPUs.</p>",
+        f"{doc.environment.cpus_usable} CPUs."
+        + (f" Variants {escape(doc.schedule)}." if doc.schedule else "")
+        + "</p>",
     ]
     if doc.warnings:
         out.append("<ul class='finding'>" + "".join(f"<li>⚠ {escape(w)}</li>" for w in doc.warnings) + "</ul>")

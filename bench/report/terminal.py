@@ -81,6 +81,8 @@ def header(doc: RunDocument) -> Text:
         f"uvicorn {pkgs.get('uvicorn')} · {env.cpus_usable} CPUs",
         style="dim",
     )
+    if doc.schedule:
+        text.append(f"\nvariants {doc.schedule}", style="dim")
     for v in doc.variants:  # an app that ran under its own Python says which, with its versions
         i = v.interpreter
         if i is not None and i.prefix != (env.prefix or i.prefix):
