@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,11 @@ from bench.report.live import Board, one_line
 @click.option(
     "--check", "gate", is_flag=True, help="Exit 3 when any claim fails (for CI); without it a ✗ is a finding."
 )
+@click.option(
+    "--one-at-a-time",
+    is_flag=True,
+    help="Run the variants one after another [default: those whose work only waits race each other].",
+)
 @results_option
 @scenarios_option
 def command(
@@ -97,6 +103,7 @@ def command(
     runs: int | None,
     warmup: int,
     gate: bool,
+    one_at_a_time: bool,
     out_dir: Path,
     scenarios_file: Path | None,
     **own_app: Any,
@@ -114,6 +121,7 @@ def command(
     plan = RunPlan.of(
         sc, time_scale, console.catalog_dir(catalog), client, same_url, check_url(broker) if broker else None
     )
+    plan = replace(plan, one_at_a_time=one_at_a_time)
     folder, variants = prepare(plan, variants, out_dir)  # own apps diagnosed: one that does not import is bad input
 
     out = console.console()

@@ -144,6 +144,7 @@ def test_interrupt_stops_everything_and_keeps_finished_variants(tmp_path: Path, 
             "0.3",
             "--variants",
             "background,threadpool",
+            "--one-at-a-time",  # the first is saved while the second runs
             "--out",
             str(out),
         ],

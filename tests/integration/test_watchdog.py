@@ -162,8 +162,8 @@ def test_a_cpu_loop_in_async_def_is_named_and_four_tabs_predicted(tmp_path: Path
     (v,) = json.loads(out.stdout)["variants"]
     figure = "all_done_s" if log else "all_responded_s"  # without a done marker, done is unknown
     assert v["summary"][figure] == pytest.approx(v["expected"][figure], rel=0.05)
-    (held,) = [h for h in v["loop_held"] if h["kind"] == "CPU on the loop"]
-    assert held["line"] in CPU_LINES and held["times"] == 4
+    held = v["loop_held"][0]  # the longest first
+    assert held["kind"] == "CPU on the loop" and held["line"] in CPU_LINES and held["times"] == 4
 
 
 def test_cpu_work_in_a_def_endpoint_takes_turns_under_the_gil(tmp_path: Path) -> None:
