@@ -1,7 +1,17 @@
-"""Shared fixtures. The key one: after every test, no server the harness started is left."""
+"""Shared fixtures. The key one: after every test, no server the harness started is left.
+
+The suite runs on parallel workers (pytest-xdist), so each test checks only what it
+started: every process the harness starts inherits the test's tag (``BENCH_TEST_TAG``), and
+the leftover check counts the processes that carry it. Tests that time CPU-bound work
+(marked ``cpu_timing``) run alone: they take an exclusive lock that every other integration
+test takes shared, so no other test's servers compete for the cores while they measure.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +19,8 @@ import pytest
 
 from bench.engine.processes import marked_processes, owner_alive, owner_mark
 from tests.factories import ROOT
+
+TAG = "BENCH_TEST_TAG"
 
 INTEGRATION = Path(__file__).resolve().parent / "integration"
 
@@ -20,14 +32,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-def leftover_processes() -> list[str]:
-    """Processes started by the harness whose owner is this test process or is gone."""
+def leftover_processes(tag: str | None = None) -> list[str]:
+    """Processes started by the harness whose owner is this test process or is gone, and
+    (``tag``) that this test started: another worker's are not this test's to judge."""
     mine = owner_mark()
     return [
         f"{m.pid}: {m.command}"
         for m in marked_processes()
-        if not _zombie(m.pid) and (m.owner == mine or not owner_alive(m.owner))
+        if not _zombie(m.pid)
+        and (m.owner == mine or not owner_alive(m.owner))
+        and (tag is None or m.owner == mine or _tagged(m.pid, tag))
     ]
+
+
+def _tagged(pid: int, tag: str) -> bool:
+    try:
+        return f"{TAG}={tag}".encode() in (Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"))
+    except OSError:
+        return False
 
 
 def _zombie(pid: int) -> bool:
@@ -38,11 +60,39 @@ def _zombie(pid: int) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def nothing_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+def nothing_left_running(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    tag = uuid.uuid4().hex
+    monkeypatch.setenv(TAG, tag)  # inherited by every process the test's harness starts
     yield
     if request.node.get_closest_marker("integration"):
-        left = leftover_processes()
+        left = leftover_processes(tag)
         assert not left, f"processes left running after the test: {left}"
+
+
+@pytest.fixture(autouse=True)
+def cpu_to_itself(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Under xdist: a ``cpu_timing`` test waits until no other integration test runs, and
+    holds them off while it measures (a turnstile first, so that it is not starved)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None or not request.node.get_closest_marker("integration"):
+        yield
+        return
+    shared = tmp_path_factory.getbasetemp().parent
+    exclusive = request.node.get_closest_marker("cpu_timing") is not None
+    with (
+        open(shared / f"bench-turnstile-{run}.lock", "w") as turnstile,
+        open(shared / f"bench-cpu-{run}.lock", "w") as lock,
+    ):
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        if not exclusive:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            if exclusive:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
 
 
 @pytest.fixture

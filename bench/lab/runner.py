@@ -191,6 +191,12 @@ async def _run_variant(
             if own is not None:  # d is the app's own: measured with one request alone, then the theory
                 events.emit(PhaseChanged("measuring d: one request alone"))
                 result.work_s = await measure_d(server.port, route, solo, variant, watcher)
+                if observable and variant.answers == "after-work" and not watcher.found.get(solo):
+                    observable = False  # d was its answer's time; the marker never showed: done unknown
+                    result.notes.append(
+                        f"the done marker ({own.done_file}, a line with {own.done_pattern!r}) did not show the work "
+                        f"of one request alone: done times are unknown (answers are measured)"
+                    )
                 if result.work_s is None and observable:  # its done marker never showed: unknown, never lost
                     observable = False
                     result.notes.append(
@@ -343,12 +349,16 @@ async def measure_d(port: int, route: str, token: str, variant: Variant, watcher
             f"{variant.own.request.method} {path} answered {response.status} to one request alone: not a route of "
             f"the app that works{f' ({said})' if said else ''}"
         )
-    if variant.answers == "after-work":
+    if variant.answers == "after-work":  # its marker, if it has one, is written before the answer
+        await watcher.wait_for([token], AFTER_ANSWER_MARKER_S)
         return response.done - response.sent
     sent = [(token, response)] if second is None else [(token, response), second]
     await watcher.wait_for([t for t, _ in sent], marker_wait_s(variant.own))
     seen = [watcher.found[t][0].end - clock.wall(r.sent) for t, r in sent if watcher.found.get(t)]
     return min(seen) if seen else None
+
+
+AFTER_ANSWER_MARKER_S = 0.5  # an app that answers after its work has written its marker by then
 
 
 def marker_wait_s(own: OwnApp) -> float:

@@ -60,6 +60,7 @@ def test_to_thread_has_the_default_executors_ceiling(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.cpu_timing
 def test_cpu_bound_work_needs_processes_not_threads(tmp_path: Path) -> None:
     usable_cpus = machine().cpus_usable
 

@@ -145,6 +145,7 @@ def cpu_n() -> int:
     return int(n * 0.4 / (time.perf_counter() - start))
 
 
+@pytest.mark.cpu_timing
 @pytest.mark.parametrize("log", [True, False], ids=["with-log-write", "without"])
 def test_a_cpu_loop_in_async_def_is_named_and_four_tabs_predicted(tmp_path: Path, log: bool) -> None:
     folder = write(tmp_path / "cpu", "cpu_app.py", CPU_LOOP.format(n=cpu_n(), log=LOG_WRITE if log else ""))
