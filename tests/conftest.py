@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import fcntl
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bench.engine.processes import marked_processes, owner_alive, owner_mark
-from tests.factories import ROOT
+SHARED_TMP = Path(tempfile.gettempdir())  # the machine's: the locks the workers share live here
+if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker its own TMPDIR, so its own registry (bench-lab/)
+    _worker_tmp = SHARED_TMP / f"bench-tests-{os.environ.get('PYTEST_XDIST_TESTRUNUID', 'run')}"
+    _worker_tmp = _worker_tmp / os.environ["PYTEST_XDIST_WORKER"]
+    _worker_tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.environ["TMPDIR"] = str(_worker_tmp)
+    tempfile.tempdir = None  # read TMPDIR again
+
+from bench.engine.processes import marked_processes, owner_alive, owner_mark  # noqa: E402  (after TMPDIR)
+from tests.factories import ROOT  # noqa: E402
 
 TAG = "BENCH_TEST_TAG"
 
@@ -70,14 +79,14 @@ def nothing_left_running(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
 
 
 @pytest.fixture(autouse=True)
-def cpu_to_itself(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def cpu_to_itself(request: pytest.FixtureRequest) -> Iterator[None]:
     """Under xdist: a ``cpu_timing`` test waits until no other integration test runs, and
     holds them off while it measures (a turnstile first, so that it is not starved)."""
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
     if run is None or not request.node.get_closest_marker("integration"):
         yield
         return
-    shared = tmp_path_factory.getbasetemp().parent
+    shared = SHARED_TMP
     exclusive = request.node.get_closest_marker("cpu_timing") is not None
     with (
         open(shared / f"bench-turnstile-{run}.lock", "w") as turnstile,
@@ -98,3 +107,11 @@ def cpu_to_itself(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 @pytest.fixture
 def scenarios_text() -> str:
     return (ROOT / "scenarios.yaml").read_text()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker's own TMPDIR goes with it (what its tests kept there is theirs only)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") and not os.environ.get("BENCH_KEEP_TEST_TMP"):
+        import shutil
+
+        shutil.rmtree(os.environ["TMPDIR"], ignore_errors=True)

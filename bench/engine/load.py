@@ -102,15 +102,18 @@ async def burst(
 ) -> list[Sample]:
     """One request per client, in arrival order."""
     clock = WallClock()
-    start = time.perf_counter()
+    start: float | None = None  # when the first request's turn comes: the gaps count from there
     go = asyncio.Event()
     connected = 0
 
     async def one(index: int, token: str, path: str) -> Sample:
-        nonlocal connected
+        nonlocal connected, start
         conn: ClientConnection | None = None
-        if gap_s > 0:
-            await asyncio.sleep(max(0.0, start + index * gap_s - time.perf_counter()))
+        if start is None:  # not when the burst was asked for: a busy loop (variants racing) may start it late
+            start = time.perf_counter()
+        delay = start + index * gap_s - time.perf_counter()
+        if gap_s > 0 and delay > 0:  # never a sleep(0): on a busy loop it hands the turn away
+            await asyncio.sleep(delay)
         sent = clock.now()
         try:
             conn = await client.connect(timeout_s)

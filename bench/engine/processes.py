@@ -163,10 +163,13 @@ def forget(owner: str) -> None:
 
 
 def leftovers() -> dict[str, list[Marked]]:
-    """Processes marked by a harness that is no longer running, by owner mark."""
+    """Processes marked by a harness that is no longer running, by owner mark: only harnesses
+    of this registry (this user's, this TMPDIR's). Another's are not ours to stop: their own
+    lifeline, or the next bench of their registry, does."""
+    registered = {f.stem.replace("-", ":") for f in REGISTRY.glob("*.pids")} if REGISTRY.is_dir() else set()
     found: dict[str, list[Marked]] = {}
     for m in marked_processes():
-        if not owner_alive(m.owner):
+        if m.owner in registered and not owner_alive(m.owner):
             found.setdefault(m.owner, []).append(m)
     return found
 

@@ -25,6 +25,7 @@ from bench.engine.probe import probing
 from bench.engine.processes import HOST, LaunchError
 from bench.lab import holds
 from bench.lab.disrupt import disrupt
+from bench.lab.gate import Gate
 from bench.lab.interpreter import harness
 from bench.lab.launcher import RunningServer, ServerSpec, serve
 from bench.lab.ledger import LedgerReader, LedgerWatcher, MarkerReader, WorkRecord
@@ -90,26 +91,6 @@ async def launch(
         )
     server = await stack.enter_async_context(serve(spec))
     return Launched(side, spec, server)
-
-
-class Gate:
-    """Where racing attempts wait for each other: the load fires at all of them at once, when
-    every one is ready (or has failed and left)."""
-
-    def __init__(self, parties: int) -> None:
-        self.waiting = parties
-        self.opened = asyncio.Event()
-        if parties <= 0:
-            self.opened.set()
-
-    def leave(self) -> None:
-        self.waiting -= 1
-        if self.waiting <= 0:
-            self.opened.set()
-
-    async def arrive(self) -> None:
-        self.leave()
-        await self.opened.wait()
 
 
 async def run_variant(

@@ -17,9 +17,10 @@ from bench.engine import loops
 from bench.engine.browser import find_chromium
 from bench.engine.processes import owner_mark
 from bench.lab import environment
+from bench.lab.gate import Gate
 from bench.lab.ownapp import resolve_all
 from bench.lab.plan import RunPlan
-from bench.lab.runner import Gate, combine_runs, run_variant
+from bench.lab.runner import combine_runs, run_variant
 from bench.lab.taskcontrol import run_task_control
 from bench.model import fairness, racing, repeats
 from bench.model.document import RunDocument, Scaled, ScenarioAsRun, VariantResult, run_name
