@@ -245,7 +245,7 @@ def test_a_real_run_says_what_held_the_loop_per_request(tmp_path: Path) -> None:
     out = four_tabs_on(folder, tmp_path / "r", "--app", "first.py:app")
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]
-    (held,) = v["loop_held"]
+    held = v["loop_held"][0]  # the longest first (on a busy machine a log write may stall past 20 ms too)
     assert (held["line"], held["text"], held["times"]) == (9, "time.sleep(0.5)", 4)  # the solo request left out
     assert held["per_request_s"] == pytest.approx(0.5, rel=0.1)
     text = bench("show", str(next((tmp_path / "r").iterdir())), cwd=folder).stdout
