@@ -9,7 +9,6 @@ test takes shared, so no other test's servers compete for the cores while they m
 
 from __future__ import annotations
 
-import fcntl
 import os
 import tempfile
 import uuid
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 SHARED_TMP = Path(tempfile.gettempdir())  # the machine's: the locks the workers share live here
+os.environ.setdefault("BENCH_TEST_SHARED_TMP", str(SHARED_TMP))
 if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker its own TMPDIR, so its own registry (bench-lab/)
     _worker_tmp = SHARED_TMP / f"bench-tests-{os.environ.get('PYTEST_XDIST_TESTRUNUID', 'run')}"
     _worker_tmp = _worker_tmp / os.environ["PYTEST_XDIST_WORKER"]
@@ -27,7 +27,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker its own TMPDIR, so its 
     tempfile.tempdir = None  # read TMPDIR again
 
 from bench.engine.processes import marked_processes, owner_alive, owner_mark  # noqa: E402  (after TMPDIR)
-from tests.factories import ROOT  # noqa: E402
+from tests.factories import ROOT, machine  # noqa: E402
 
 TAG = "BENCH_TEST_TAG"
 
@@ -81,27 +81,12 @@ def nothing_left_running(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
 @pytest.fixture(autouse=True)
 def cpu_to_itself(request: pytest.FixtureRequest) -> Iterator[None]:
     """Under xdist: a ``cpu_timing`` test waits until no other integration test runs, and
-    holds them off while it measures (a turnstile first, so that it is not starved)."""
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if run is None or not request.node.get_closest_marker("integration"):
+    holds them off while it measures; every other integration test holds the machine shared."""
+    if not request.node.get_closest_marker("integration"):
         yield
         return
-    shared = SHARED_TMP
-    exclusive = request.node.get_closest_marker("cpu_timing") is not None
-    with (
-        open(shared / f"bench-turnstile-{run}.lock", "w") as turnstile,
-        open(shared / f"bench-cpu-{run}.lock", "w") as lock,
-    ):
-        fcntl.flock(turnstile, fcntl.LOCK_EX)
-        if not exclusive:
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
-        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-            if exclusive:
-                fcntl.flock(turnstile, fcntl.LOCK_UN)
+    with machine(exclusive=request.node.get_closest_marker("cpu_timing") is not None):
+        yield
 
 
 @pytest.fixture

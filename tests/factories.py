@@ -235,3 +235,32 @@ def reaped(proc: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def machine(exclusive: bool) -> Iterator[None]:
+    """Under xdist, the machine as the tests share it: a timing-critical measurement holds it
+    alone (``exclusive``), every other integration test holds it shared. A turnstile first, so
+    the exclusive one is not starved. Without xdist: nothing to share."""
+    import fcntl
+    import os
+
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:
+        yield
+        return
+    shared = Path(os.environ.get("BENCH_TEST_SHARED_TMP", "/tmp"))
+    with (
+        open(shared / f"bench-turnstile-{run}.lock", "w") as turnstile,
+        open(shared / f"bench-cpu-{run}.lock", "w") as lock,
+    ):
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        if not exclusive:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            if exclusive:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
