@@ -16,6 +16,8 @@ from bench.errors import BenchError
 from bench.model.document import RunDocument
 from bench.results import RUN_FILE, load, save
 
+HEAD_BYTES = 1024  # a run document's status is in its first lines (saved in the model's field order)
+
 
 def clean_up(out_dir: Path) -> list[str]:
     """Stop what dead harnesses left running; mark their runs abandoned. One line per finding."""
@@ -27,6 +29,9 @@ def clean_up(out_dir: Path) -> list[str]:
         said.append(f"stopped {stopped or len(found)} processes left running by an earlier bench (pid {pid}) that died")
     for path in sorted(out_dir.glob(f"*/{RUN_FILE}")) if out_dir.is_dir() else []:
         try:
+            with path.open("rb") as head:
+                if b'"running"' not in head.read(HEAD_BYTES):  # its status, near the top: most runs ended
+                    continue
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue

@@ -119,7 +119,9 @@ async def run_scenario(
         for step in steps
     ]
     shared_broker = plan.broker_url is not None and sum(v.celery is not None for v in variants) > 1
-    order = racing.schedule([u.variant for u in units], plan.scenario, plan.client, shared_broker, plan.one_at_a_time)
+    order = racing.schedule(
+        [u.variant for u in units], plan.scenario, plan.client, shared_broker, plan.one_at_a_time, plan.work_s
+    )
     doc.schedule = order.why
     events.emit(RunStarted(plan.scenario.name, tuple([u.name for u in units] * (warmup + times))))
     noted = [w for w in (fairness.shared_cores(plan.scenario.work.kind, plan.pattern, plan.machine),) if w is not None]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from bench.model.scenario import Scenario, Variant
 
 RACE_MAX_CLIENTS = 16  # a burst of more requests per variant runs alone (the thread-limit lesson's 100)
+RACE_MIN_WORK_S = 0.5  # below this, the harness's few ms of jitter with six loads at once show in the figures
 CPU_KINDS = ("cpu-loop", "cpu-threads", "process")
 
 
@@ -44,15 +45,18 @@ def scenario_may_race(scenario: Scenario, client: str, shared_broker: bool) -> s
     return None
 
 
-def variant_may_race(variant: Variant) -> bool:
-    """An own app races when its diagnosis found waiting work only; the lab's when its work waits."""
+def variant_may_race(variant: Variant, work_s: float) -> bool:
+    """An own app races when its diagnosis found waiting work only; the lab's when its work waits;
+    either only when d is long enough (``work_s``: the scenario's d, scaled) for a few ms of the
+    harness's jitter, six loads at once, not to show in its figures."""
     if variant.own is None:
-        return True
-    return not any(c.kind in CPU_KINDS for c in variant.own.diagnosis)
+        return work_s >= RACE_MIN_WORK_S
+    d = variant.own.seconds_written
+    return (d is None or d >= RACE_MIN_WORK_S) and not any(c.kind in CPU_KINDS for c in variant.own.diagnosis)
 
 
 def schedule(
-    units: Sequence[Variant], scenario: Scenario, client: str, shared_broker: bool, one_at_a_time: bool
+    units: Sequence[Variant], scenario: Scenario, client: str, shared_broker: bool, one_at_a_time: bool, work_s: float
 ) -> Schedule:
     """The batches of a run, in the order of ``units`` (a unit: a variant in one URL mode)."""
     alone = tuple((i,) for i in range(len(units)))
@@ -61,13 +65,17 @@ def schedule(
     reason = scenario_may_race(scenario, client, shared_broker)
     if reason is not None:
         return Schedule(alone, f"one at a time: {reason}")
-    racing = tuple(i for i, v in enumerate(units) if variant_may_race(v))
+    racing = tuple(i for i, v in enumerate(units) if variant_may_race(v, work_s))
     solo = [i for i in range(len(units)) if i not in racing]
     if len(racing) < 2:
-        return Schedule(alone, "one at a time" if len(units) > 1 else "one variant")
+        if len(units) < 2:
+            return Schedule(alone, "one variant")
+        short = work_s < RACE_MIN_WORK_S and all(v.own is None for v in units)
+        why = f"d = {work_s:g} s is too short to race: the harness's jitter would show" if short else "CPU work"
+        return Schedule(alone, f"one at a time: {why}")
     batches = (racing, *((i,) for i in solo))
     names = ", ".join(dict.fromkeys(units[i].name for i in racing))
     why = f"raced at once (their work only waits, each on its own server): {names}"
     if solo:
-        why += f"; alone (CPU work): {', '.join(dict.fromkeys(units[i].name for i in solo))}"
+        why += f"; alone (CPU work, or work too short): {', '.join(dict.fromkeys(units[i].name for i in solo))}"
     return Schedule(batches, why)
