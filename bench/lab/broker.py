@@ -98,6 +98,8 @@ async def redis_broker(folder: Path, given_url: str | None = None) -> AsyncItera
             "no",
             "--dir",
             str(folder.resolve()),
+            "--set-proc-title",  # a title set in place overwrites the environment, and the owner mark in it
+            "no",
         ],
         log,
     )
