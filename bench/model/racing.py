@@ -4,7 +4,8 @@ Variants whose work only waits (sleeps, an own app whose diagnosis found waiting
 not compete for anything a measurement depends on: each has its own server on its own
 port, and a few requests each cost the harness next to nothing. They start together and
 the load fires at all of them at the same instant, so a run lasts about as long as its
-slowest variant. What needs the CPU (CPU-bound work, an own app that burns CPU), a load
+slowest variant. What needs the CPU (CPU-bound work, an own app that burns CPU, a Celery worker's
+processes, which boot and poll their broker while the others answer in milliseconds), a load
 heavy enough to load the harness itself (closed and open loops, a hundred requests, a
 sweep), the browser, a disruption of a process, or a shared broker given by the user,
 runs alone, one after another as before. ``--one-at-a-time`` runs everything alone.
@@ -49,6 +50,8 @@ def variant_may_race(variant: Variant, work_s: float) -> bool:
     """An own app races when its diagnosis found waiting work only; the lab's when its work waits;
     either only when d is long enough (``work_s``: the scenario's d, scaled) for a few ms of the
     harness's jitter, six loads at once, not to show in its figures."""
+    if variant.celery is not None:  # its worker's processes boot and poll: they disturb a racing answer's ms
+        return False
     if variant.own is None:
         return work_s >= RACE_MIN_WORK_S
     d = variant.own.seconds_written
@@ -71,11 +74,12 @@ def schedule(
         if len(units) < 2:
             return Schedule(alone, "one variant")
         short = work_s < RACE_MIN_WORK_S and all(v.own is None for v in units)
-        why = f"d = {work_s:g} s is too short to race: the harness's jitter would show" if short else "CPU work"
+        why = f"d = {work_s:g} s is too short to race: the harness's jitter would show" if short else "CPU work, Celery"
         return Schedule(alone, f"one at a time: {why}")
     batches = (racing, *((i,) for i in solo))
     names = ", ".join(dict.fromkeys(units[i].name for i in racing))
     why = f"raced at once (their work only waits, each on its own server): {names}"
     if solo:
-        why += f"; alone (CPU work, or work too short): {', '.join(dict.fromkeys(units[i].name for i in solo))}"
+        alone_names = ", ".join(dict.fromkeys(units[i].name for i in solo))
+        why += f"; alone (CPU work, Celery workers, or work too short): {alone_names}"
     return Schedule(batches, why)

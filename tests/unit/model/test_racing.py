@@ -42,3 +42,12 @@ def test_an_own_app_with_cpu_work_runs_alone_beside_racing_ones() -> None:
     ]
     found = schedule(apps, CATALOG.scenario("four-tabs"), "raw", False, False, 1.0)
     assert found.batches == ((1, 2), (0,)) and "alone" in found.why and found.why.endswith(": a")
+
+
+def test_celery_variants_run_alone_and_the_others_race() -> None:
+    tabs = units("celery-tabs")
+    found = schedule(tabs, CATALOG.scenario("celery-tabs"), "raw", False, False, 1.0)
+    racing = [tabs[i].name for i in found.batches[0]]
+    assert all(tabs[i].celery is None for i in found.batches[0])
+    assert all(len(b) == 1 and tabs[b[0]].celery is not None for b in found.batches[1:]), found
+    assert racing or found.why.startswith("one at a time")
