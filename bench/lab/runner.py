@@ -215,6 +215,8 @@ async def _run_variant(
                     server = await stack.enter_async_context(serve(launched.spec))  # the restart
                 if expected is not None:  # work that died will never come: wait what theory needs, not more
                     timeout_s = 1.5 * expected.all_done_s + 2
+                    if disruption.target == "celery-worker":  # its work is redone, once new pool processes boot
+                        timeout_s += REDO_GRACE_S
             exit_code = server.process.poll()
             if exit_code is not None:  # killed under the load (the OOM killer, a crash): keep what was measured
                 result.error = f"the server died during the load (exit code {exit_code}); what was measured is kept"
@@ -339,6 +341,7 @@ async def measure_d(port: int, route: str, token: str, variant: Variant, watcher
     return min(seen) if seen else None
 
 
+REDO_GRACE_S = 10.0  # a killed Celery pool's new processes boot (seconds on a busy machine) before the redo
 AFTER_ANSWER_MARKER_S = 0.5  # an app that answers after its work has written its marker by then
 
 
