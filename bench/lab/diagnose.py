@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,28 +144,16 @@ def template(path: str) -> str:
 def diagnose(spec: str, path: str, factory: bool = False, request: Request | None = None) -> dict[str, Any]:
     """The diagnosis of one route: ``path`` (``-``: the app's only route, or ``request.route``)."""
     app, _, folder = import_app(spec, factory)
-    with _patched(folder) as witness:
-        loop = asyncio.new_event_loop()
-        loop.set_exception_handler(lambda loop, context: None)  # the app's tasks left pending are not news
-        loop.run_until_complete(_lifespan(app))
+    with _session(app, folder) as (witness, loop):
         return _diagnose_route(app, spec, path, request or Request(), witness, loop, folder)
 
 
 def diagnose_app(app: Any, path: str, folder: Path, request: Request | None = None) -> dict[str, Any]:
     """One request to an app already imported (the pytest plugin), the learner's code being
     what lies under ``folder``; every patch undone and the loop closed after."""
-    with _patched(folder) as witness:
-        witness.outer = {frame.name for frame in traceback.extract_stack()}
-        loop = asyncio.new_event_loop()
-        loop.set_exception_handler(lambda loop, context: None)
-        try:
-            loop.run_until_complete(_lifespan(app))
-            return _diagnose_route(app, "app", path, request or Request(), witness, loop, folder)
-        finally:
-            for task in asyncio.all_tasks(loop):
-                task.cancel()
-            loop.run_until_complete(asyncio.sleep(0))
-            loop.close()
+    with _session(app, folder) as (witness, loop):
+        witness.outer = {frame.name for frame in traceback.extract_stack()}  # the test's own frames
+        return _diagnose_route(app, "app", path, request or Request(), witness, loop, folder)
 
 
 def diagnose_every(spec: str, factory: bool, requests: list[Request]) -> dict[str, Any]:
@@ -174,16 +162,30 @@ def diagnose_every(spec: str, factory: bool, requests: list[Request]) -> dict[st
     listed = [name for name, _ in routes(app)]
     wanted = requests or [Request(route=_one_method(name)) for name in listed]
     out = []
-    with _patched(folder) as witness:
-        loop = asyncio.new_event_loop()
-        loop.set_exception_handler(lambda loop, context: None)
-        loop.run_until_complete(_lifespan(app))
+    with _session(app, folder) as (witness, loop):
         for request in wanted:
             try:
                 out.append(_diagnose_route(app, spec, "-", request, witness, loop, folder))
             except BadApp as exc:
                 out.append({"app": spec, "path": request.route or "-", "bad": str(exc)})
     return {"app": spec, "routes": listed, "each": out}
+
+
+@contextlib.contextmanager
+def _session(app: Any, folder: Path) -> Iterator[tuple[Witness, asyncio.AbstractEventLoop]]:
+    """The witnesses in place, a loop of its own with the app started on it; after, the app's
+    tasks cancelled, the loop closed and every patch undone."""
+    with _patched(folder) as witness:
+        loop = asyncio.new_event_loop()
+        loop.set_exception_handler(lambda loop, context: None)  # the app's tasks left pending are not news
+        try:
+            loop.run_until_complete(_lifespan(app))
+            yield witness, loop
+        finally:
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            loop.run_until_complete(witness.real_asyncio_sleep(0))
+            loop.close()
 
 
 def _one_method(name: str) -> str:

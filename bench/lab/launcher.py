@@ -82,15 +82,11 @@ async def _wait_ready(spec: ServerSpec, port: int, process: subprocess.Popen[byt
     while True:
         if process.poll() is not None:
             raise LaunchError(f"the server exited with code {process.returncode} before it was ready (startup failed)")
-        if spec.health_path is not None:
-            listening = healthy = await _healthy(port, spec.health_path)
-        else:
-            listening = healthy = await _accepts(port)
-        started = healthy and _startups_logged(spec.log_path) >= spec.workers
-        if started:
+        ready = await (_healthy(port, spec.health_path) if spec.health_path is not None else _accepts(port))
+        if ready and _startups_logged(spec.log_path) >= spec.workers:
             return
         if time.monotonic() > deadline:
-            listening = listening or await _accepts(port)
+            listening = ready or await _accepts(port)
             seen = "still starting (no startup logged)" if listening else "nothing is listening on its port"
             if listening and _startups_logged(spec.log_path) >= spec.workers:
                 seen = f"{spec.health_path} did not answer 200"

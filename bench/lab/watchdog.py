@@ -47,6 +47,7 @@ class Place:
     function: str  # the innermost of the learner's functions, where the line is
     chain: list[str]  # the learner's functions from the outermost to the innermost
     text: str  # the line's source, stripped
+    first_line: int = 0  # where the function's code starts (its first decorator)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -85,7 +86,7 @@ def learner_place(frame: FrameType | None, folders: tuple[str, ...]) -> Place | 
     code, hash_, _ = text.partition("  #")  # a trailing comment is not the code
     text = code.rstrip() if hash_ and code.count('"') % 2 == 0 and code.count("'") % 2 == 0 else text
     chain = [f.f_code.co_name for f in reversed(mine)]
-    return Place(file, line, inner.f_code.co_name, chain, text)
+    return Place(file, line, inner.f_code.co_name, chain, text, inner.f_code.co_firstlineno)
 
 
 def _not_installed(name: str, folders: tuple[str, ...]) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import linecache
-import re
 import sys
 import threading
 import time
@@ -98,7 +97,6 @@ class Witness:
         except RuntimeError:
             on_loop = False
         pool, size = (None, None) if on_loop else pool_of(frame, threading.current_thread().name)
-        code_first = _first_line(frame, place.file, place.function)
         after = obs.answered_at is not None
         place.chain = self.trim(place.chain)
         role = "endpoint" if place.chain[0] == self.endpoint else ("background task" if after else "dependency")
@@ -113,7 +111,7 @@ class Witness:
             held_s=seconds if on_loop and kind == "sleep" else None,
             after_answer=after,
             function=place.function,
-            function_line=def_line(place.file, code_first),
+            function_line=def_line(place.file, place.first_line),
             role=role,
             text=place.text,
             pool=pool,
@@ -214,14 +212,6 @@ class Witness:
         return timed
 
 
-def _first_line(frame: FrameType | None, file: str, function: str) -> int:
-    while frame is not None:
-        if frame.f_code.co_filename == file and frame.f_code.co_name == function:
-            return frame.f_code.co_firstlineno
-        frame = frame.f_back
-    return 0
-
-
 def folded(calls: list[Call]) -> list[Call]:
     """A file's buffer flushed when its ``with`` block ends is charged to the ``with`` line: it
     belongs to the write inside the block, the learner's own line."""
@@ -278,7 +268,7 @@ def sampled(
                     seconds=seconds,
                     held_s=seconds if loop else None,
                     function=place.function,
-                    function_line=def_line(place.file, _code_line(place.file, place.function)),
+                    function_line=def_line(place.file, place.first_line),
                     role="endpoint" if chain[0] == witness.endpoint else "dependency",
                     text=place.text,
                     pool=top.pool,
@@ -287,15 +277,6 @@ def sampled(
                 )
             )
     return out
-
-
-def _code_line(file: str, function: str) -> int:
-    """The first line of ``function`` in ``file``: its first decorator, as the code object says."""
-    pattern = re.compile(rf"^\s*(async\s+)?def\s+{re.escape(function)}\b")
-    for number, text in enumerate(linecache.getlines(file), start=1):
-        if pattern.match(text):
-            return number
-    return 1
 
 
 def short(file: str, folder: Path) -> str:

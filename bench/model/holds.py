@@ -39,7 +39,8 @@ class LoopHeld(Record):
         where = f"{Path(self.file).name}:{self.line}"
         each = f"{self.per_hold_s:.2f} s each" if self.times > 1 else f"{self.seconds:.2f} s"
         per = f", {self.per_request_s:.2f} s per request" if self.per_request_s is not None else ""
-        return f"held the loop {self.times} times, {each}{per} at {where} `{self.text}` ({self.kind})"
+        times = f"{self.times} times" if self.times != 1 else "once"
+        return f"held the loop {times}, {each}{per} at {where} `{self.text}` ({self.kind})"
 
 
 def summarise(lines: Sequence[dict[str, Any]], requests: int) -> list[LoopHeld]:
