@@ -26,7 +26,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker its own TMPDIR, so its 
     os.environ["TMPDIR"] = str(_worker_tmp)
     tempfile.tempdir = None  # read TMPDIR again
 
-from bench.engine.processes import marked_processes, owner_alive, owner_mark  # noqa: E402  (after TMPDIR)
+from bench.engine.owners import marked_processes, owner_alive, owner_mark  # noqa: E402  (after TMPDIR)
 from tests.factories import ROOT, machine  # noqa: E402
 
 TAG = "BENCH_TEST_TAG"

@@ -119,7 +119,12 @@ def command(
     # your own apps replace the scenario's variants
     variants = own_variants(apps, app_settings(own_app), workers) if apps else catalog.pick_variants(sc, wanted)
     plan = RunPlan.of(
-        sc, time_scale, console.catalog_dir(catalog), client, same_url, check_url(broker) if broker else None
+        sc,
+        time_scale,
+        console.catalog_dir(catalog),
+        client,
+        same_url,
+        check_url(broker) if broker is not None else None,
     )
     plan = replace(plan, one_at_a_time=one_at_a_time)
     folder, variants = prepare(plan, variants, out_dir)  # own apps diagnosed: one that does not import is bad input

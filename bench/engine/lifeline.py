@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 
-from bench.engine.processes import forget, kill_marked
+from bench.engine.owners import forget, kill_marked
 
 
 def main(argv: list[str]) -> int:

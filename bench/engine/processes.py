@@ -25,153 +25,17 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 
+from bench.engine.owners import OWNER_ENV, kill_session, owner_mark, register
+
 HOST = "127.0.0.1"
-OWNER_ENV = "BENCH_LAB_OWNER"
-REGISTRY = Path(tempfile.gettempdir()) / "bench-lab"  # one file per harness: the processes it started
 
 
 class LaunchError(Exception):
     """A process that did not become ready; the message carries its last log lines."""
-
-
-def _stat(pid: int | str) -> list[str] | None:
-    """The fields of /proc/PID/stat after the command name (state, ppid, ...), or None."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
-    except OSError:
-        return None
-
-
-def _start_ticks(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (/proc/PID/stat field 22): with the
-    pid, it names one process for good, even after the pid is reused."""
-    fields = _stat(pid)
-    return fields[19] if fields else None
-
-
-def children_of(pid: int) -> list[int]:
-    """Direct children of ``pid``, from /proc (Linux)."""
-    return [
-        int(p.name)
-        for p in Path("/proc").iterdir()
-        if p.name.isdigit() and (fields := _stat(p.name)) is not None and len(fields) > 1 and fields[1] == str(pid)
-    ]
-
-
-def owner_mark(pid: int | None = None) -> str:
-    pid = os.getpid() if pid is None else pid
-    return f"{pid}:{_start_ticks(pid) or 0}"
-
-
-def owner_alive(mark: str) -> bool:
-    """Whether the harness that wrote ``mark`` still runs (same pid, same start time)."""
-    pid_text, _, ticks = mark.partition(":")
-    if not pid_text.isdigit():
-        return False
-    return _start_ticks(int(pid_text)) == ticks
-
-
-@dataclass(frozen=True)
-class Marked:
-    pid: int
-    owner: str
-    command: str
-
-
-def registry_file(owner: str) -> Path:
-    """Where a harness lists the processes it started (pid and start time, one a line)."""
-    return REGISTRY / f"{owner.replace(':', '-')}.pids"
-
-
-def _register(pid: int) -> None:
-    REGISTRY.mkdir(parents=True, exist_ok=True)
-    with registry_file(owner_mark()).open("a", encoding="ascii") as f:
-        f.write(f"{pid} {_start_ticks(pid) or 0}\n")
-
-
-def marked_processes() -> Iterator[Marked]:
-    """Every process on this machine that a harness started, as this user can see them.
-
-    Two sources: the owner mark in a process's environment (inherited by everything a
-    started process starts in turn), and each harness's registry of the processes it
-    started itself. The registry is what finds redis-server, which rewrites the memory
-    that /proc/PID/environ shows when it sets its process title."""
-    key = OWNER_ENV.encode() + b"="
-    seen: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        for item in environ.split(b"\0"):
-            if item.startswith(key):
-                seen.add(int(entry.name))
-                yield Marked(int(entry.name), item[len(key) :].decode(errors="replace"), _command(entry))
-                break
-    for file in sorted(REGISTRY.glob("*.pids")) if REGISTRY.is_dir() else []:
-        owner = file.stem.replace("-", ":")
-        try:
-            lines = file.read_text(encoding="ascii").split()
-        except (OSError, UnicodeDecodeError):
-            continue
-        for pid_text, ticks in zip(lines[::2], lines[1::2], strict=False):
-            if pid_text.isdigit() and int(pid_text) not in seen and _start_ticks(int(pid_text)) == ticks:
-                seen.add(int(pid_text))
-                yield Marked(int(pid_text), owner, _command(Path(f"/proc/{pid_text}")))
-
-
-def _command(entry: Path) -> str:
-    try:
-        return (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
-
-
-def kill_marked(owner: str, grace_s: float = 1.5, timeout_s: float = 4.0) -> int:
-    """Stop every process bearing ``owner``'s mark: SIGTERM, ``grace_s``, then SIGKILL,
-    until none is left or ``timeout_s`` passed. Returns how many there were."""
-    me = os.getpid()
-    seen: set[int] = set()
-    start = time.monotonic()
-    sig = signal.SIGTERM
-    while True:
-        pids = [m.pid for m in marked_processes() if m.owner == owner and m.pid != me]
-        if not pids:
-            return len(seen)
-        seen.update(pids)
-        if time.monotonic() - start > grace_s:
-            sig = signal.SIGKILL
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, sig)
-        if time.monotonic() - start > timeout_s:
-            return len(seen)
-        time.sleep(0.05)
-
-
-def forget(owner: str) -> None:
-    """Drop a finished harness's registry (its processes are stopped)."""
-    registry_file(owner).unlink(missing_ok=True)
-
-
-def leftovers() -> dict[str, list[Marked]]:
-    """Processes marked by a harness that is no longer running, by owner mark: only harnesses
-    of this registry (this user's, this TMPDIR's). Another's are not ours to stop: their own
-    lifeline, or the next bench of their registry, does."""
-    registered = {f.stem.replace("-", ":") for f in REGISTRY.glob("*.pids")} if REGISTRY.is_dir() else set()
-    found: dict[str, list[Marked]] = {}
-    for m in marked_processes():
-        if m.owner in registered and not owner_alive(m.owner):
-            found.setdefault(m.owner, []).append(m)
-    return found
 
 
 class _Lifeline:
@@ -210,7 +74,11 @@ _LIFELINE = _Lifeline()  # one per harness process; started by the first spawn, 
 
 
 def spawn(
-    cmd: list[str], log_path: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    cmd: list[str],
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    pass_fds: tuple[int, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """Start a process the harness owns: its own session, output appended to ``log_path``,
     the owner mark in its environment, and the lifeline watching over it."""
@@ -228,8 +96,9 @@ def spawn(
             env=full_env,
             start_new_session=True,
             cwd=cwd,
+            pass_fds=pass_fds,
         )
-    _register(process.pid)
+    register(process.pid)
     return process
 
 
@@ -248,14 +117,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def port_is_free(port: int) -> bool:
-    """Whether ``port`` on the loopback address can be bound now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-        return True
+def bound_socket(port: int = 0) -> socket.socket:
+    """A loopback socket bound here, not yet listening, for a server to serve (uvicorn ``--fd``):
+    the port is ours from this moment, so nobody else's server can answer on it in our name.
+    A port someone holds raises ``OSError``."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a chosen port a moment after its last server
+        sock.bind((HOST, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def last_lines(path: Path, count: int = 15) -> str:
@@ -292,6 +165,7 @@ def stop(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
             process.wait(timeout=grace_s)
     signal_group(pgid, signal.SIGKILL)
     process.wait()
+    kill_session(pgid)
     deadline = time.monotonic() + grace_s
     while _group_alive(pgid) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -321,6 +195,7 @@ async def _stop_polling(process: subprocess.Popen[bytes], grace_s: float) -> Non
     signal_group(pgid, signal.SIGKILL)
     while process.poll() is None:
         await asyncio.sleep(0.01)
+    kill_session(pgid)
     deadline = time.monotonic() + grace_s
     while _group_alive(pgid) and time.monotonic() < deadline:
         await asyncio.sleep(0.01)

@@ -7,6 +7,12 @@ redis-server 6.2, so the default needs nothing beyond the project's own install)
 Why Redis and not kombu's ``filesystem://`` or SQLite transports: those poll (0.27 s a
 round trip here at a 0.1 s interval), while Redis pushes messages to the worker as
 they arrive, so the queue adds milliseconds, not the polling interval, to every task.
+
+The Redis started here requires a password, made for this run and written only to a file
+of this user's (0600) that ``redis-server`` reads: another local user can neither read nor
+rewrite it (``CONFIG SET dir``, ``SAVE``), nor put tasks in its queues. The URL with the
+password reaches the worker and the server in their environment, which only this user
+reads, never on a command line.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -59,13 +66,27 @@ def _version(binary: str) -> str:
     return match.group(1) if match else "?"
 
 
-def _ping(port: int) -> bool:
+def _ping(port: int, password: str) -> bool:
+    """Whether our Redis answers: it must take our password (a stranger's on the port would not)."""
     try:
         with socket.create_connection((HOST, port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
+            s.sendall(f"AUTH {password}\r\nPING\r\n".encode())
+            answer = b""
+            while len(answer) < 12 and (chunk := s.recv(64)):
+                answer += chunk
+            return answer.startswith(b"+OK\r\n+PONG")
     except OSError:
         return False
+
+
+def _config(folder: Path, password: str) -> Path:
+    """The password in a file only this user reads (never on a command line, which anyone can)."""
+    path = folder.resolve() / "redis.conf"
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(f"requirepass {password}\n")
+    return path
 
 
 def check_url(url: str) -> str:
@@ -81,11 +102,13 @@ async def redis_broker(folder: Path, given_url: str | None = None) -> AsyncItera
         yield Broker(given_url, f"Redis at {given_url} (given with --broker)")
         return
     binary, origin = redis_binary()
-    port = free_port()
+    port, password = free_port(), secrets.token_hex(16)
     log = folder / "redis.log"
+    folder.mkdir(parents=True, exist_ok=True)
     proc = spawn(
         [
             binary,
+            str(_config(folder, password)),
             "--port",
             str(port),
             "--bind",
@@ -105,10 +128,11 @@ async def redis_broker(folder: Path, given_url: str | None = None) -> AsyncItera
     )
     try:
         deadline = time.monotonic() + 15
-        while not _ping(port):
+        while not _ping(port, password):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise LaunchError(f"Redis did not start; last lines of {log}:\n{last_lines(log)}")
             await asyncio.sleep(0.05)
-        yield Broker(f"redis://{HOST}:{port}/0", f"Redis {_version(binary)} ({origin}, started on {HOST}:{port})")
+        about = f"Redis {_version(binary)} ({origin}, started on {HOST}:{port}, password required)"
+        yield Broker(f"redis://:{password}@{HOST}:{port}/0", about)
     finally:
         await stop_async(proc)

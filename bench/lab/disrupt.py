@@ -18,7 +18,7 @@ import asyncio
 import os
 import signal
 
-from bench.engine.processes import children_of
+from bench.engine.owners import children_of
 from bench.lab.launcher import RunningServer
 from bench.model.scenario import Disruption
 

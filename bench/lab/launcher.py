@@ -6,6 +6,10 @@ cancellation and Ctrl-C, and never blocks the event loop.
 
 Readiness is a signal, never a sleep: ``GET /health`` answers 200 and the log shows
 "Application startup complete" once per worker.
+
+The harness binds the server's socket itself and hands it over (``uvicorn --fd``): from the
+bind on, the port is ours, so a server someone else runs on a port we picked can neither
+be measured in our server's name nor make it fail to start.
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.engine.http import Connection, HttpError
-from bench.engine.processes import HOST, LaunchError, free_port, last_lines, port_is_free, spawn, stop_async
+from bench.engine.processes import HOST, LaunchError, bound_socket, last_lines, spawn, stop_async
+from bench.errors import BenchError
 
 READY_LINE = "Application startup complete"
-PORT_ATTEMPTS = 5
 POLL_S = 0.01  # readiness is polled: a server is ready within this of the moment it is
 
 
@@ -54,16 +58,14 @@ class RunningServer:
         return f"http://{HOST}:{self.port}"
 
 
-def _command(spec: ServerSpec, port: int) -> list[str]:
+def _command(spec: ServerSpec, fd: int) -> list[str]:
     cmd = [
         spec.python,
         "-m",
         "uvicorn",
         spec.wrapper or spec.app,
-        "--host",
-        HOST,
-        "--port",
-        str(port),
+        "--fd",
+        str(fd),
         "--app-dir",
         str(spec.app_dir),
         "--no-access-log",
@@ -124,34 +126,25 @@ def _startups_logged(log_path: Path) -> int:
         return 0
 
 
-def _port_was_taken(log_path: Path) -> bool:
-    text = last_lines(log_path, 5).lower()
-    return "address already in use" in text or "errno 98" in text
-
-
 @asynccontextmanager
 async def serve(spec: ServerSpec) -> AsyncIterator[RunningServer]:
-    """Start the server on a free loopback port, wait until ready, always stop it."""
-    if spec.port is not None and not port_is_free(spec.port):
-        raise LaunchError(f"port {spec.port} on {HOST} is already in use; pass --port with a free one")
-    for _attempt in range(1 if spec.port is not None else PORT_ATTEMPTS):
-        port = free_port() if spec.port is None else spec.port
-        process = spawn(_command(spec, port), spec.log_path, spec.env, cwd=spec.cwd)
-        try:
-            await _wait_ready(spec, port, process)
-        except LaunchError as exc:
-            await stop_async(process, spec.stop_grace_s)
-            if _port_was_taken(spec.log_path):
-                continue  # someone took the port between our check and uvicorn's bind
-            raise LaunchError(f"{exc}; last lines of {spec.log_path}:\n{last_lines(spec.log_path)}") from None
-        except BaseException:
-            await stop_async(process, spec.stop_grace_s)
-            raise
-        try:
-            yield RunningServer(port=port, process=process)
-        finally:
-            await stop_async(process, spec.stop_grace_s)
-        return
-    raise LaunchError(
-        f"no free port after {PORT_ATTEMPTS} attempts; last lines of {spec.log_path}:\n{last_lines(spec.log_path)}"
-    )
+    """Start the server on a loopback port bound here, wait until ready, always stop it."""
+    try:
+        sock = bound_socket(spec.port or 0)
+    except OSError:  # only a port the learner chose can be taken: 0 is any free one
+        raise BenchError(f"port {spec.port} on {HOST} is already in use; pass --port with a free one") from None
+    with sock:
+        port = int(sock.getsockname()[1])
+        process = spawn(_command(spec, sock.fileno()), spec.log_path, spec.env, cwd=spec.cwd, pass_fds=(sock.fileno(),))
+    try:
+        await _wait_ready(spec, port, process)
+    except LaunchError as exc:
+        await stop_async(process, spec.stop_grace_s)
+        raise LaunchError(f"{exc}; last lines of {spec.log_path}:\n{last_lines(spec.log_path)}") from None
+    except BaseException:
+        await stop_async(process, spec.stop_grace_s)
+        raise
+    try:
+        yield RunningServer(port=port, process=process)
+    finally:
+        await stop_async(process, spec.stop_grace_s)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.engine.processes import forget, kill_marked, leftovers, owner_alive
+from bench.engine.owners import forget, kill_marked, leftovers, owner_alive
 from bench.errors import BenchError
 from bench.model.document import RunDocument
 from bench.results import RUN_FILE, load, save
@@ -23,11 +23,13 @@ def clean_up(out_dir: Path) -> list[str]:
     """Stop what dead harnesses left running; mark their runs abandoned. One line per finding."""
     said = []
     for owner, found in leftovers().items():
-        stopped = kill_marked(owner)
-        forget(owner)
+        stopped = kill_marked(owner) if found else 0
+        forget(owner)  # its file too, when nothing of it was left: a stale file is never kept
+        if not found:
+            continue
         pid = owner.partition(":")[0]
         said.append(f"stopped {stopped or len(found)} processes left running by an earlier bench (pid {pid}) that died")
-    for path in sorted(out_dir.glob(f"*/{RUN_FILE}")) if out_dir.is_dir() else []:
+    for path in _run_files(out_dir):
         try:
             with path.open("rb") as head:
                 if b'"running"' not in head.read(HEAD_BYTES):  # its status, near the top: most runs ended
@@ -49,3 +51,10 @@ def clean_up(out_dir: Path) -> list[str]:
         kept = sum(1 for v in doc.variants if v.status == "ok")
         said.append(f"run {doc.run_id} was left running by a bench that died: marked abandoned, {kept} variants kept")
     return said
+
+
+def _run_files(out_dir: Path) -> list[Path]:
+    """Run documents under ``out_dir``: a run's (one level down) and a tour's lessons' (two)."""
+    if not out_dir.is_dir():
+        return []
+    return sorted([*out_dir.glob(f"*/{RUN_FILE}"), *out_dir.glob(f"*/*/{RUN_FILE}")])

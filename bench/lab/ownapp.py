@@ -26,6 +26,7 @@ from typing import Any
 
 from bench import contract
 from bench.contract import IMPORT_STRING
+from bench.engine.processes import last_lines, spawn, stop
 from bench.errors import BenchError
 from bench.lab import interpreter
 from bench.lab.appimport import module_of
@@ -187,25 +188,29 @@ def _child_document(own: OwnApp, scratch: Path | None, sample: str, request: obj
         folder.mkdir(parents=True, exist_ok=True)
         _, app_dir = module_and_folder(own)
         found = own.interpreter or interpreter.harness()
-        child = f"{interpreter.CHILD_PACKAGE}.diagnose"
-        command = [found.path, "-m", child, own.spec, sample, "--request", json.dumps(request)]
+        module = f"{interpreter.CHILD_PACKAGE}.diagnose"
+        command = [found.path, "-m", module, own.spec, sample, "--request", json.dumps(request)]
         handed = [str(interpreter.handed(found, (folder / "handed").resolve()))]  # the child runs elsewhere
+        out, log = folder / "diagnosis.json", folder / "diagnosis.log"
+        out.unlink(missing_ok=True)
+        env = {**_env(app_dir, handed), **dict(own.env), "BENCH_DIAGNOSIS_OUT": str(out.resolve())}
+        # Owned like every server (its session, the mark, the lifeline): the learner's code runs in
+        # it, and whatever that code starts is stopped with it, even when bench itself is killed.
+        child = spawn([*command, *(["--factory"] if own.factory else [])], log, env, cwd=folder)
         try:
-            done = subprocess.run(
-                [*command, *(["--factory"] if own.factory else [])],
-                cwd=folder,
-                env={**_env(app_dir, handed), **dict(own.env)},
-                capture_output=True,
-                text=True,
-                timeout=DIAGNOSIS_TIMEOUT_S,
-                stdin=subprocess.DEVNULL,
-            )
+            child.wait(timeout=DIAGNOSIS_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise BenchError(f"{own.spec}: the diagnosis did not finish in {DIAGNOSIS_TIMEOUT_S} s") from None
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        tail = "\n".join(done.stderr.strip().splitlines()[-8:])
-        raise BenchError(f"{own.spec}: could not be diagnosed:\n{tail}")
+        finally:
+            stop(child, grace_s=1.0)
+        try:
+            lines = out.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        if not lines:
+            said = [line for line in last_lines(log, 9).splitlines() if not line.startswith("$ ")][-8:]
+            tail = "\n".join(said or ["(it printed nothing)"])
+            raise BenchError(f"{own.spec}: could not be diagnosed:\n{tail}")
     document: dict[str, Any] = json.loads(lines[-1])
     if document.get("bad") and sample == "*":
         raise BenchError(str(document["bad"]))

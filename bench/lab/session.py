@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.engine import loops
 from bench.engine.browser import find_chromium
-from bench.engine.processes import owner_mark
+from bench.engine.owners import owner_mark
 from bench.lab import environment
 from bench.lab.gate import Gate
 from bench.lab.ownapp import resolve_all

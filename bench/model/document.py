@@ -255,7 +255,7 @@ class RunDocument(Record):
     run_id: str
     created: str
     status: Literal["running", "complete", "interrupted", "abandoned"]
-    owner: str | None = None  # the harness process writing it (bench.engine.processes.owner_mark)
+    owner: str | None = None  # the harness process writing it (bench.engine.owners.owner_mark)
     scenario: ScenarioAsRun
     time_scale: float
     environment: Environment

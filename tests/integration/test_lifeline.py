@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.engine.processes import Marked, marked_processes
+from bench.engine.owners import Marked, marked_processes
 from tests.factories import reaped
 
 

@@ -96,4 +96,4 @@ def test_serve_refuses_a_taken_port_in_one_line(tmp_path: Path) -> None:
             text=True,
             timeout=60,
         )
-    assert done.returncode == 1 and "already in use" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert done.returncode == 2 and "already in use" in done.stderr and len(done.stderr.strip().splitlines()) == 1

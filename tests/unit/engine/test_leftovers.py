@@ -6,7 +6,7 @@ import os
 import subprocess
 import time
 
-from bench.engine.processes import OWNER_ENV, owner_mark
+from bench.engine.owners import OWNER_ENV, owner_mark
 from tests.conftest import leftover_processes
 
 
