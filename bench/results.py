@@ -10,6 +10,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -17,6 +18,7 @@ from bench.errors import BenchError
 from bench.model.document import READABLE_VERSIONS, SCHEMA_VERSION, Document, LoadDocument, RunDocument
 
 RUN_FILE = "run.json"
+MAX_DOCUMENT_BYTES = 256 << 20  # a run with thousands of requests is a few megabytes
 
 
 def save(doc: Document, folder: Path) -> Path:
@@ -34,6 +36,27 @@ def save(doc: Document, folder: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def write_file(path: Path, text: str) -> None:
+    """``text`` to ``path`` (``bench export -o``): whole or not at all, and a place that cannot
+    take it (missing, read-only, full) is one line. A regular file is replaced atomically; a
+    device or a pipe is written as it is (never replaced by a rename)."""
+    try:
+        if path.exists() and not path.is_file():
+            with path.open("w", encoding="utf-8") as f:
+                f.write(text)
+            return
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise BenchError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def prepare_folder(folder: Path) -> Path:
@@ -66,13 +89,8 @@ def to_json(doc: Document) -> str:
 def load(path: Path) -> Document:
     """A saved run or load; a document of another version or kind is a one-line error."""
     file = path / RUN_FILE if path.is_dir() else path
-    try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BenchError(f"{file}: no such run file") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise BenchError(f"{file}: not a readable run document ({exc})") from None
-    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    raw = read_object(file)
+    version = raw.get("schema_version")
     if version not in READABLE_VERSIONS:
         raise BenchError(
             f"{file}: a run document of schema version {version}, and this bench reads versions "
@@ -91,6 +109,28 @@ def load(path: Path) -> Document:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise BenchError(f"{file}: not a run document of this version: {where}: {first['msg']}") from None
+
+
+def read_object(file: Path) -> dict[str, Any]:
+    """The JSON object in ``file``, or a one-line ``BenchError`` saying why not: missing,
+    unreadable, too big, not UTF-8, not JSON, nested past any run document, not an object."""
+    try:
+        if file.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise BenchError(f"{file}: {file.stat().st_size:,} bytes is too big for a run document")
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchError(f"{file}: no such run file") from None
+    except OSError as exc:
+        raise BenchError(f"{file}: not a readable run document ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise BenchError(f"{file}: not a run document: not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise BenchError(f"{file}: not a run document: not JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise BenchError(f"{file}: not a run document: nested too deeply") from None
+    if not isinstance(raw, dict):
+        raise BenchError(f"{file}: not a run document: a JSON {type(raw).__name__}, not an object")
+    return raw
 
 
 def find_run(ref: str | None, results_dir: Path) -> Path:

@@ -6,6 +6,7 @@ board (redrawn by rich's ``Live`` on a terminal) and the HTML writer to it.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from rich.live import Live
 from bench import contract, results
 from bench.lab import leftovers
 from bench.lab.catalog import default_scenarios_path, load_catalog
+from bench.model.document import RunDocument
 from bench.model.events import Event, Events, RunEnded
 from bench.model.scenario import Catalog
 from bench.report import html
@@ -40,9 +42,10 @@ class PlainConsole(Console):
 
 def console(file: IO[str] | None = None) -> Console:
     """A console on stdout (or ``file``): rich's own on a terminal, else a ``PlainConsole``."""
-    out = Console(file=file, highlight=False)
+    # markup off: a "[" in a title or a learner's route is text, never a style (the report styles with Text)
+    out = Console(file=file, highlight=False, markup=False)
     if not out.is_terminal:
-        out = PlainConsole(file=file, highlight=False, width=WIDE)
+        out = PlainConsole(file=file, highlight=False, markup=False, width=WIDE)
     return out
 
 
@@ -52,8 +55,12 @@ def err_console() -> Console:
 
 def clean_up(out_dir: Path) -> None:
     """Before starting anything: stop what a harness that died left behind, and say so."""
-    for line in leftovers.clean_up(out_dir):
+    abandoned: list[tuple[RunDocument, Path]] = []
+    for line in leftovers.clean_up(out_dir, abandoned):
         click.echo(line, err=True)
+    for doc, folder in abandoned:  # its page, as it stood when its bench died: what finished is there to read
+        with contextlib.suppress(OSError):
+            html.write_any(doc, folder)
 
 
 def catalog(path: Path | None) -> Catalog:

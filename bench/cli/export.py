@@ -29,4 +29,4 @@ def command(run_ref: str, fmt: str, output: Path | None, out_dir: Path) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        results.write_file(output, text)

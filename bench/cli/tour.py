@@ -11,9 +11,10 @@ from bench.cli import console, status
 from bench.cli.options import results_option, scenarios_option, time_scale_option
 from bench.errors import BenchError
 from bench.lab.session import new_run_id
-from bench.lab.tour import take_tour
+from bench.lab.tour import Stop, take_tour
+from bench.model.document import RunDocument
 from bench.model.events import Event, LessonStarted
-from bench.model.tour import LESSONS
+from bench.model.tour import LESSONS, Lesson
 from bench.model.tour import verdict as tour_verdict
 from bench.report import course
 from bench.report.live import Board
@@ -32,8 +33,9 @@ def command(time_scale: float, only: str | None, out_dir: Path, scenarios_file: 
     if only is not None:
         wanted = [n.strip() for n in only.split(",") if n.strip()]
         unknown = [n for n in wanted if n not in {lesson.scenario for lesson in LESSONS}]
-        if unknown:
-            raise BenchError(f"no lesson {unknown[0]!r}; the lessons: {', '.join(x.scenario for x in LESSONS)}")
+        if unknown or not wanted:
+            what = f"no lesson {unknown[0]!r}" if unknown else "--lessons names no lesson"
+            raise BenchError(f"{what}; the lessons: {', '.join(x.scenario for x in LESSONS)}")
         lessons = tuple(lesson for lesson in LESSONS if lesson.scenario in wanted)
     folder = results.prepare_folder(out_dir / new_run_id("tour"))
     err = console.err_console()
@@ -44,15 +46,16 @@ def command(time_scale: float, only: str | None, out_dir: Path, scenarios_file: 
 
     board = Board("", [])  # the lesson being measured: one live view over the whole tour
     events = console.events_with_pages().subscribe(announce).subscribe(board.on_event)
+    stops: list[Stop] = []
     try:
         with console.live(board, err, transient=True):
-            stops = take_tour(catalog, time_scale, folder, console.catalog_dir(catalog), events, lessons)
+            take_tour(catalog, time_scale, folder, console.catalog_dir(catalog), events, lessons, stops)
     except KeyboardInterrupt:
+        page = _course(stops, lessons, folder, time_scale)
         raise status.Ended(
-            status.INTERRUPTED, f"interrupted: servers stopped; finished lessons kept in {folder}"
+            status.INTERRUPTED, f"interrupted: servers stopped; finished lessons kept in {folder}; course page: {page}"
         ) from None
-    title = "The concurrency lab: the course"
-    page = course.write(course.render(title, [(s.lesson, s.doc, s.skipped) for s in stops], time_scale), folder)
+    page = _course(stops, lessons, folder, time_scale)
     out = console.console()
     for s in stops:
         if s.doc is None:
@@ -67,3 +70,20 @@ def command(time_scale: float, only: str | None, out_dir: Path, scenarios_file: 
     out.print(f"\ncourse page: {page}")
     if any(s.doc is not None and any(v.status == "failed" for v in s.doc.variants) for s in stops):
         raise status.Ended(status.FAILED)
+
+
+def _course(stops: list[Stop], lessons: tuple[Lesson, ...], folder: Path, time_scale: float) -> Path:
+    """The course page: every lesson that ended, the one interrupted (what it saved), those not reached."""
+    shown = [(s.lesson, s.doc, s.skipped) for s in stops]
+    for lesson in lessons[len(stops) :]:
+        try:
+            doc = (
+                results.load(folder / lesson.scenario)
+                if (folder / lesson.scenario / results.RUN_FILE).is_file()
+                else None
+            )
+        except BenchError:
+            doc = None
+        saved = doc if isinstance(doc, RunDocument) else None
+        shown.append((lesson, saved, None if saved else "not reached: the tour was interrupted"))
+    return course.write(course.render("The concurrency lab: the course", shown, time_scale), folder)

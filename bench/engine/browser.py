@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.engine.http import PID_HEADER, worker_pid
 from bench.engine.load import Request, Sample
-from bench.engine.processes import owned_env
+from bench.engine.processes import LaunchError, owned_env
 from bench.errors import BenchError
 from bench.model.events import LoadObserver
 
@@ -71,12 +71,16 @@ async def browser_burst(
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=executable,
-            headless=True,
-            args=list(CHROMIUM_FLAGS),
-            env={**owned_env()},
-        )
+        try:
+            browser = await playwright.chromium.launch(
+                executable_path=executable,
+                headless=True,
+                args=list(CHROMIUM_FLAGS),
+                env={**owned_env()},
+            )
+        except PlaywrightError as exc:  # this variant's browser failed, not the run: the others go on
+            said = next((line.strip() for line in str(exc).splitlines() if line.strip()), "no reason given")
+            raise LaunchError(f"Chromium ({executable}) did not start: {said}") from None
         try:
             context = await browser.new_context()
             pages = [await context.new_page() for _ in requests]

@@ -8,6 +8,8 @@ from bench.errors import BenchError
 from bench.model.scenario import Catalog
 from bench.model.scenarios_file import parse_catalog
 
+MAX_BYTES = 1 << 20  # a scenarios file is a few kilobytes
+
 
 def default_scenarios_path() -> Path:
     """The repository's scenarios.yaml (editable install) or the copy inside the wheel."""
@@ -20,9 +22,13 @@ def default_scenarios_path() -> Path:
 
 def load_catalog(path: Path) -> Catalog:
     try:
+        if path.is_file() and path.stat().st_size > MAX_BYTES:
+            raise BenchError(f"{path}: {path.stat().st_size:,} bytes is too big for a scenarios file")
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise BenchError(f"{path}: cannot read the scenarios file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise BenchError(f"{path}: not a scenarios file: not UTF-8 text (byte {exc.start})") from None
     catalog = parse_catalog(text, source=str(path))
     return _own_apps_beside(catalog, path.resolve().parent)
 

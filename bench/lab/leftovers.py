@@ -8,19 +8,19 @@ dead harness was writing ``abandoned``, keeping every variant that finished.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from bench.engine.owners import forget, kill_marked, leftovers, owner_alive
 from bench.errors import BenchError
 from bench.model.document import RunDocument
-from bench.results import RUN_FILE, load, save
+from bench.results import RUN_FILE, load, read_object, save
 
 HEAD_BYTES = 1024  # a run document's status is in its first lines (saved in the model's field order)
 
 
-def clean_up(out_dir: Path) -> list[str]:
-    """Stop what dead harnesses left running; mark their runs abandoned. One line per finding."""
+def clean_up(out_dir: Path, abandoned: list[tuple[RunDocument, Path]] | None = None) -> list[str]:
+    """Stop what dead harnesses left running; mark their runs abandoned (each added to
+    ``abandoned``, for its page to be written). One line per finding."""
     said = []
     for owner, found in leftovers().items():
         stopped = kill_marked(owner) if found else 0
@@ -34,10 +34,10 @@ def clean_up(out_dir: Path) -> list[str]:
             with path.open("rb") as head:
                 if b'"running"' not in head.read(HEAD_BYTES):  # its status, near the top: most runs ended
                     continue
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        writer = raw.get("owner") if isinstance(raw, dict) else None
+            raw = read_object(path)
+        except (OSError, BenchError):
+            continue  # not a run document of ours, however broken: left alone, never a reason to stop
+        writer = raw.get("owner")
         if raw.get("status") != "running" or not isinstance(writer, str) or owner_alive(writer):
             continue
         try:
@@ -48,6 +48,8 @@ def clean_up(out_dir: Path) -> list[str]:
             continue
         doc.status = "abandoned"
         save(doc, path.parent)
+        if abandoned is not None:
+            abandoned.append((doc, path.parent))
         kept = sum(1 for v in doc.variants if v.status == "ok")
         said.append(f"run {doc.run_id} was left running by a bench that died: marked abandoned, {kept} variants kept")
     return said

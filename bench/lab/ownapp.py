@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from bench import contract
 from bench.contract import IMPORT_STRING
 from bench.engine.processes import last_lines, spawn, stop
@@ -74,7 +76,26 @@ def parse_app_option(text: str, settings: AppSettings = AppSettings()) -> tuple[
     if not re.match(NAME_PATTERN, name):
         raise BenchError(f"--app {text}: the name {name!r} must be lower-case letters, digits and -, at most 40")
     request = settings.request
-    own = OwnApp(
+    if settings.done_file and Path(settings.done_file).is_absolute() and Path(settings.done_file).is_dir():
+        raise BenchError(f"--done-file {settings.done_file}: a folder; give the file the app writes its lines to")
+    try:
+        own = _own_app(spec, path, settings, request)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        option = OPTIONS.get(str(first["loc"][0]) if first["loc"] else "", "--app")
+        given = {"--path": settings.path, "--done-file": settings.done_file, "--done-pattern": settings.done_pattern}
+        shown = given.get(option)
+        raise BenchError(
+            f"{option}{f' {shown}' if shown is not None else ''}: {first['msg'].removeprefix('Value error, ')}"
+        ) from None
+    return name, own
+
+
+OPTIONS = {"path": "--path", "done_file": "--done-file", "done_pattern": "--done-pattern", "route": "--route"}
+
+
+def _own_app(spec: str, path: str | None, settings: AppSettings, request: RequestSpec) -> OwnApp:
+    return OwnApp(
         spec=spec,
         path=path,
         route=settings.route,
@@ -87,7 +108,6 @@ def parse_app_option(text: str, settings: AppSettings = AppSettings()) -> tuple[
         env=settings.env,
         python=settings.python,
     )
-    return name, own
 
 
 def own_variants(apps: tuple[str, ...], settings: AppSettings, workers: int = 1) -> tuple[Variant, ...]:

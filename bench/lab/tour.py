@@ -52,9 +52,10 @@ def take_tour(
     app_dir: Path,
     events: Events | None = None,
     lessons: tuple[Lesson, ...] = LESSONS,
+    stops: list[Stop] | None = None,
 ) -> list[Stop]:
     """``run_tour`` on the engine's event loop, for a command."""
-    return loops.run(run_tour(catalog, time_scale, folder, app_dir, events, lessons))
+    return loops.run(run_tour(catalog, time_scale, folder, app_dir, events, lessons, stops))
 
 
 async def run_tour(
@@ -64,10 +65,12 @@ async def run_tour(
     app_dir: Path,
     events: Events | None = None,
     lessons: tuple[Lesson, ...] = LESSONS,
+    stops: list[Stop] | None = None,
 ) -> list[Stop]:
-    """Each lesson in turn: ``LessonStarted``, then its run's events (a skipped lesson has none)."""
+    """Each lesson in turn: ``LessonStarted``, then its run's events (a skipped lesson has none).
+    Each lesson that ended is added to ``stops`` as it ends: an interrupted tour keeps them."""
     events = events or no_events()
-    stops = []
+    stops = [] if stops is None else stops
     for number, lesson in enumerate(lessons, 1):
         events.emit(LessonStarted(number, len(lessons), lesson))
         why_not = missing_tool(lesson, catalog)

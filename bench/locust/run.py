@@ -92,8 +92,11 @@ def commands(options: LocustOptions, host_url: str, json_file: Path, master_port
 
 async def run_locust(
     plan: RunPlan, variant: Variant, folder: Path, options: LocustOptions, announce: Callable[[str], None]
-) -> VariantResult:
+) -> tuple[VariantResult, bool]:
+    """The variant under Locust, and whether a headless run was interrupted (Ctrl-C): then what
+    Locust measured until then is kept, and the work still in flight is not waited for."""
     folder.mkdir(parents=True, exist_ok=True)
+    interrupted = False
     result = unfinished_result(plan, variant)
     json_file = folder / "locust.json"
     own = variant.own
@@ -132,7 +135,7 @@ async def run_locust(
             try:
                 started = time.time()
                 if options.headless:
-                    await _wait_headless(procs[0], options, folder)
+                    interrupted = await _wait_headless(procs[0], options, folder)
                 else:
                     await _serve_ui(procs[0], options, server.base_url, folder, announce)
             finally:
@@ -144,12 +147,12 @@ async def run_locust(
             entries = _read_stats(json_file, folder)
             push = next((e for e in entries if e["name"] == push_name), None)
             accepted = 0 if push is None else push["num_requests"] - push["num_failures"]
-            if own is None or own.done_file is not None:
+            if (own is None or own.done_file is not None) and not interrupted:
                 d = plan.work_s if own is None else (own.seconds_written or plan.work_s)
                 await _wait_for_count(watcher, accepted, idle_s=2 * d + 5)
     except LaunchError as exc:
         result.error = str(exc)
-        return result
+        return result, interrupted
     records = [r for rs in watcher.found.values() for r in rs if tokens.sent_at(r.token) is not None]
     result.status = "ok"
     result.started_at = started
@@ -168,7 +171,7 @@ async def run_locust(
     )
     if push is not None:
         result.locust.histogram, result.locust.curve, result.locust.seconds = charts_of(push)
-    return result
+    return result, interrupted
 
 
 def charts_of(push: dict[str, Any]) -> tuple[list[Bucket], list[CurvePoint], list[Second]]:
@@ -187,17 +190,25 @@ def charts_of(push: dict[str, Any]) -> tuple[list[Bucket], list[CurvePoint], lis
     return histogram, curve_of_counted(counted), seconds
 
 
-async def _wait_headless(master: subprocess.Popen[bytes], options: LocustOptions, folder: Path) -> None:
+async def _wait_headless(master: subprocess.Popen[bytes], options: LocustOptions, folder: Path) -> bool:
+    """Until Locust ends its run; True when Ctrl-C (or SIGTERM) ended it first."""
     deadline = time.monotonic() + options.run_time_s + 60
-    while master.poll() is None:
-        if time.monotonic() > deadline:
-            raise LaunchError(f"Locust did not finish in time; last lines:\n{last_lines(folder / 'locust-master.log')}")
-        await asyncio.sleep(0.2)
+    try:
+        while master.poll() is None:
+            if time.monotonic() > deadline:
+                raise LaunchError(
+                    f"Locust did not finish in time; last lines:\n{last_lines(folder / 'locust-master.log')}"
+                )
+            await asyncio.sleep(0.2)
+    except asyncio.CancelledError:
+        _take_back_cancel()
+        return True  # Locust is stopped next (SIGTERM: it writes its statistics), and they are kept
     if master.returncode not in (0, 1):  # 1: some requests failed, which the figures show
         raise LaunchError(
             f"Locust exited with code {master.returncode}; last lines of "
             f"{folder / 'locust-master.log'}:\n{last_lines(folder / 'locust-master.log')}"
         )
+    return False
 
 
 async def _serve_ui(
@@ -232,9 +243,13 @@ async def _serve_ui(
     except asyncio.CancelledError:
         # Ctrl-C (or SIGTERM, which the CLI turns into it) is how a web-UI session ends:
         # take it back once and go on to stop Locust, read the ledger and report.
-        uncancel = getattr(asyncio.current_task(), "uncancel", None)  # Python 3.11+
-        if uncancel is not None:
-            uncancel()
+        _take_back_cancel()
+
+
+def _take_back_cancel() -> None:
+    uncancel = getattr(asyncio.current_task(), "uncancel", None)  # Python 3.11+
+    if uncancel is not None:
+        uncancel()
 
 
 def _read_stats(json_file: Path, folder: Path) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """A ``bench locust`` run as a run document: the variant under Locust, saved like any run.
 
 The document is saved before Locust starts, as ``running``; Ctrl-C saves it as
-``interrupted``; at the end it holds the one variant Locust loaded.
+``interrupted`` (with what Locust measured until then, in a headless run); at the end it holds
+the one variant Locust loaded. Its page is written either way.
 """
 
 from __future__ import annotations
@@ -65,13 +66,16 @@ async def locust_run(
     events = events or no_events()
     doc = new_document(folder, as_run(plan, variant, options), plan.time_scale)
     try:
-        result = await run_locust(plan, variant, folder / variant.name, options, announce)
+        result, interrupted = await run_locust(plan, variant, folder / variant.name, options, announce)
     except (asyncio.CancelledError, KeyboardInterrupt):
         doc.status = "interrupted"
         results.save(doc, folder)
+        events.emit(RunEnded(doc, folder))  # its page too, saying so
         raise
     doc.variants.append(result)
-    doc.status = "complete"
+    doc.status = "interrupted" if interrupted else "complete"
     results.save(doc, folder)
     events.emit(RunEnded(doc, folder))
+    if interrupted:  # what Locust measured until Ctrl-C is saved: now the command ends as interrupted
+        raise KeyboardInterrupt
     return doc

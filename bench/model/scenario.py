@@ -108,12 +108,25 @@ class OwnApp(Frozen):
         except BenchError as exc:
             raise ValueError(str(exc)) from None
 
+    @field_validator("done_file")
+    @classmethod
+    def _a_file(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or value.endswith("/") or value.rpartition("/")[2] in (".", "..")):
+            raise ValueError(f"the done file must name a file the app writes, not a folder (got {value!r})")
+        return value
+
     @model_validator(mode="after")
     def _a_request(self) -> OwnApp:
         try:
             self.request  # noqa: B018 - validated here, built where it is sent
         except BenchError as exc:
             raise ValueError(str(exc)) from None
+        sent = [self.path or "", *self.headers, self.body]
+        if self.path is not None and self.done_file is not None and not any("{token}" in s for s in sent):
+            raise ValueError(
+                f"the path {self.path!r} has no {{token}} (nor do the headers or the body): every request would "
+                "ask for the same work, and the lab could not tell whose is done; e.g. /push/{token}"
+            )
         return self
 
     @property
@@ -129,6 +142,14 @@ class OwnApp(Frozen):
         return value
 
 
+def plain_text(value: str | None) -> str | None:
+    """Prose from a file (a title, a claim): no control character, so nothing it says can move a
+    terminal's cursor, set its title or colour what follows (newlines and tabs are prose)."""
+    if value is not None and (bad := next((c for c in value if not c.isprintable() and c not in "\n\t"), None)):
+        raise ValueError(f"control character {bad!r} in text: write it as plain text")
+    return value
+
+
 class Variant(Frozen):
     name: str = Field(pattern=NAME_PATTERN)
     title: str
@@ -140,6 +161,8 @@ class Variant(Frozen):
     celery: CeleryWorker | None = None
     thread_limit: int | None = Field(default=None, ge=1, le=10_000, description="anyio's limiter, raised at startup")
     processes: int | None = Field(default=None, ge=1, le=64, description="the app's process pool (process-pool)")
+
+    _plain = field_validator("title")(plain_text)
 
     @model_validator(mode="before")
     @classmethod
@@ -236,6 +259,8 @@ class Claim(Frozen):
     if_not: str | None = None
     tutorial: bool = False  # the tutorial's own statement (its failure is a finding), not the lab's model
 
+    _plain = field_validator("says", "why", "if_not")(plain_text)
+
     @model_validator(mode="after")
     def _one_comparison(self) -> Claim:
         given = [k for k in ("approx", "below", "above") if getattr(self, k) is not None]
@@ -269,6 +294,8 @@ class Scenario(Frozen):
         default=(), description="closed loop: run each variant at each of these connection counts (results name@n)"
     )
 
+    _plain = field_validator("title", "description")(plain_text)
+
     @model_validator(mode="after")
     def _sweep_is_closed(self) -> Scenario:
         if self.sweep and self.load.pattern != "closed":
@@ -294,6 +321,8 @@ class Catalog(Frozen):
         names = list(scenario.variants)
         if only is not None:
             wanted = list(only)
+            if not wanted:
+                raise BenchError(f"--variants names none; give one or more of: {', '.join(names)}")
             unknown = [n for n in wanted if n not in names]
             if unknown:
                 raise BenchError(

@@ -17,10 +17,17 @@ from pydantic import ValidationError
 from bench.errors import BenchError
 from bench.model.scenario import SAME_URL_SUFFIX, Catalog, Frozen, Scenario, Variant
 
+MAX_DEPTH = 50  # levels of nesting: a real scenarios file has five
+MAX_NODES = 20_000  # values once aliases are expanded: a real one has a few hundred ("billion laughs")
+
 
 def parse_catalog(text: str, source: str) -> Catalog:
+    if "\0" in text:
+        raise BenchError(f"{source}: not a scenarios file (it holds binary data)")
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise BenchError(f"{source}: nested too deeply to be a scenarios file (at most {MAX_DEPTH} levels)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
@@ -29,14 +36,23 @@ def parse_catalog(text: str, source: str) -> Catalog:
     if root is None:
         raise BenchError(f"{source}: the file is empty; it needs 'variants:' and 'scenarios:'")
     lines: dict[tuple[str | int, ...], int] = {}
-    data = _to_python(root, (), lines, source)
+    data = _to_python(root, (), lines, source, [0])
     return _validate(data, lines, source)
 
 
 def _to_python(
-    node: yaml.Node, path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int], source: str
+    node: yaml.Node, path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int], source: str, seen: list[int]
 ) -> Any:
-    """Build plain data from the YAML node tree, remembering the line of every field."""
+    """Build plain data from the YAML node tree, remembering the line of every field; within
+    ``MAX_DEPTH`` levels and ``MAX_NODES`` values (``seen`` counts them: an alias is expanded
+    each time it is used, and nested aliases grow exponentially)."""
+    seen[0] += 1
+    if seen[0] > MAX_NODES:
+        raise BenchError(
+            f"{source}: more than {MAX_NODES:,} values once its aliases are expanded: not a scenarios file"
+        )
+    if len(path) > MAX_DEPTH:
+        raise BenchError(f"{source}:{node.start_mark.line + 1}: nested more than {MAX_DEPTH} levels deep")
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
@@ -50,11 +66,17 @@ def _to_python(
             if key in out:
                 raise BenchError(f"{source}:{key_node.start_mark.line + 1}: {_dotted(here)}: duplicate key")
             lines[here] = key_node.start_mark.line + 1
-            out[key] = _to_python(value_node, here, lines, source)
+            out[key] = _to_python(value_node, here, lines, source, seen)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, (*path, i), lines, source) for i, item in enumerate(node.value)]
-    return yaml.SafeLoader("").construct_object(node, deep=True)
+        return [_to_python(item, (*path, i), lines, source, seen) for i, item in enumerate(node.value)]
+    try:
+        return yaml.SafeLoader("").construct_object(node, deep=True)
+    except Exception:
+        tag = str(node.tag).rpartition(":")[2] or str(node.tag)
+        raise BenchError(
+            f"{source}:{node.start_mark.line + 1}: {str(node.value)[:40]!r} is not a valid {tag}"
+        ) from None
 
 
 def _dotted(path: Iterable[str | int]) -> str:
