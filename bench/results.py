@@ -21,21 +21,47 @@ RUN_FILE = "run.json"
 MAX_DOCUMENT_BYTES = 256 << 20  # a run with thousands of requests is a few megabytes
 
 
+_UNSAVED: dict[Path, str] = {}  # a folder whose last save failed (a full disk): why, until one succeeds
+
+
 def save(doc: Document, folder: Path) -> Path:
-    """Write ``run.json`` atomically: a reader sees the old or the new file, never half."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``run.json`` atomically: a reader sees the old or the new file, never half.
+
+    A save that fails (a full disk, a folder gone) does not stop the run: the file keeps its
+    last good state, the failure is kept for ``unsaved``, and the next save tries again. The
+    command prints its figures, then says what could not be saved (exit 1)."""
     target = folder / RUN_FILE
-    fd, tmp = tempfile.mkstemp(prefix=".run-", suffix=".json", dir=folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".run-", suffix=".json", dir=folder)
+    except OSError as exc:
+        note_unsaved(target, exc)
+        return target
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(to_json(doc))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        note_unsaved(target, exc)
+        return target
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _UNSAVED.pop(target.parent.resolve(), None)
     return target
+
+
+def note_unsaved(file: Path, exc: OSError) -> None:
+    """``file`` (a run's document or page) could not be written."""
+    _UNSAVED.setdefault(file.parent.resolve(), f"could not save {file}: {exc.strerror or exc}")  # the first says most
+
+
+def unsaved(folder: Path) -> str | None:
+    """What could not be saved in ``folder`` (its last attempt failed), in one line; None: all saved."""
+    return _UNSAVED.get(folder.resolve())
 
 
 def write_file(path: Path, text: str) -> None:

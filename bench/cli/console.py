@@ -18,6 +18,7 @@ from rich.console import Console, RenderableType
 from rich.live import Live
 
 from bench import contract, results
+from bench.errors import RunFailed
 from bench.lab import leftovers
 from bench.lab.catalog import default_scenarios_path, load_catalog
 from bench.model.document import RunDocument
@@ -73,13 +74,25 @@ def catalog_dir(catalog: Catalog) -> Path:
 
 
 def saved_line(folder: Path) -> str:
+    if results.unsaved(folder) is not None:
+        return f"not saved: {results.unsaved(folder)}"
     return f"saved: {folder / results.RUN_FILE} and {folder / contract.REPORT_PAGE}"
+
+
+def check_saved(folder: Path) -> None:
+    """After the figures are printed: a run that could not be saved ends as a failure, saying why."""
+    why = results.unsaved(folder)
+    if why is not None:
+        raise RunFailed(f"error: {why}; the figures printed are all there is of this run")
 
 
 def write_pages(event: Event) -> None:
     """The HTML writer: a run's page is written when the run ends (complete or interrupted)."""
     if isinstance(event, RunEnded):
-        html.write_any(event.doc, event.folder)
+        try:
+            html.write_any(event.doc, event.folder)
+        except OSError as exc:  # a full disk: the figures are printed all the same, and the failure said
+            results.note_unsaved(event.folder / contract.REPORT_PAGE, exc)
 
 
 @contextmanager

@@ -96,6 +96,7 @@ def command(
         out = console.console()
         out.print(loadreport.build(figures))
         out.print(f"\n{console.saved_line(folder)}")
+    console.check_saved(folder)
     if figures.interrupted:
         raise status.Ended(status.INTERRUPTED)
     if figures.requests == 0:

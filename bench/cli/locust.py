@@ -137,5 +137,6 @@ def command(
     else:
         out.print(terminal.build_run(doc))
         out.print(f"\n{console.saved_line(folder)}")
+    console.check_saved(folder)
     if result.status == "failed":
         raise status.Ended(status.FAILED)

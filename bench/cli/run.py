@@ -151,6 +151,7 @@ def command(
     else:
         out.print(terminal.build_run(doc))
         out.print(f"\n{console.saved_line(folder)}")
+    console.check_saved(folder)
     if any(v.status == "failed" for v in doc.variants):
         raise status.Ended(status.FAILED)
     failed = [c for c in doc.claims() if not c.holds]

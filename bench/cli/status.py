@@ -40,7 +40,7 @@ def printable(text: str) -> str:
 
 
 def _sigterm_as_interrupt(signum: int, frame: object) -> None:
-    # Let SIGTERM take the same path as Ctrl-C, so teardown runs and nothing is orphaned.
+    # Let SIGTERM (SIGHUP, SIGQUIT) take the same path as Ctrl-C, so teardown runs and nothing is orphaned.
     os.kill(os.getpid(), signal.SIGINT)
 
 
@@ -49,7 +49,10 @@ def run_wrapper(command: click.Command, argv: list[str] | None) -> NoReturn:
     # A job started in the background by a script inherits SIGINT ignored; the harness must
     # still stop its processes on an interrupt, so Ctrl-C and SIGTERM always take that path.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    # SIGTERM, a closed terminal (SIGHUP) and Ctrl-\ (SIGQUIT) too: each would end the harness
+    # without its teardown, and the run would not be saved as interrupted
+    for ending in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(ending, _sigterm_as_interrupt)
     sys.exit(_status(command, argv))
 
 

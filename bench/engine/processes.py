@@ -84,10 +84,17 @@ def spawn(
     the owner mark in its environment, and the lifeline watching over it."""
     _LIFELINE.ensure()
     full_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", OWNER_ENV: owner_mark()}
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        log.write(f"$ {' '.join(cmd)}\n".encode())
-        log.flush()
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = log_path.open("ab", buffering=0)  # unbuffered: a failed write leaves nothing for close to fail on
+    except OSError as exc:  # a full disk fails this process's start (one variant), never the whole run
+        raise LaunchError(f"cannot write its log {log_path}: {exc.strerror or exc}") from None
+    with log:
+        try:
+            log.write(f"$ {' '.join(cmd)}\n".encode())
+            log.flush()
+        except OSError as exc:
+            raise LaunchError(f"cannot write its log {log_path}: {exc.strerror or exc}") from None
         process = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,

@@ -23,7 +23,7 @@ from bench.engine.http import GET, Connection
 from bench.engine.load import Request, Sample, WallClock
 from bench.engine.probe import probing
 from bench.engine.processes import HOST, LaunchError
-from bench.lab import holds
+from bench.lab import holds, stall
 from bench.lab.disrupt import disrupt
 from bench.lab.gate import Gate
 from bench.lab.interpreter import harness
@@ -189,6 +189,7 @@ async def _run_variant(
                 events.emit(TheoryKnown(None if expected is None else expected.all_done_s))
                 events.emit(PhaseChanged(f"load: {plan.pattern}, client {plan.client}"))
             await ready()
+            stalls = await stack.enter_async_context(stall.watching())
             # Until the work is done (the stack closes it before the servers), sample the
             # event loop's lag and the thread pool's wait (the lab's servers have the routes).
             probes = await stack.enter_async_context(probing(HOST, server.port, timeout_s, enabled=own is None))
@@ -226,6 +227,8 @@ async def _run_variant(
             if observable:
                 await watcher.wait_for(accepted, timeout_s)
             events.emit(PhaseChanged("stopping the server"))
+            if stalls.disturbed and result.error is None:
+                result.error = stalls.said()  # what was measured is kept, and shown, but not judged
     except LaunchError as exc:
         result.error = str(exc)
         return result
@@ -247,7 +250,7 @@ async def _run_variant(
             result.notes.append(own.interpreter_said)
         result.strategy = own.strategy
         result.endpoint = own.endpoint
-    result.claims = variant_claims(plan, variant, result, summary)
+    result.claims = [] if stalls.disturbed else variant_claims(plan, variant, result, summary)
     return result
 
 

@@ -17,6 +17,11 @@ def threshold(claim: Claim, work_s: float, expected: Expected | None = None) -> 
     return value * work_s if claim.unit == "d" and _is_time(claim) else value
 
 
+# Figures about every request: with one failed they are not measured (the failed ones never
+# answered, and their work may or may not have been done)
+ALL_OF_THEM = frozenset({"all_responded_s", "all_done_s", "done_time_max_s", "response_max_s", "parallelism"})
+
+
 def _is_time(claim: Claim) -> bool:
     return claim.measure.endswith("_s")
 
@@ -37,6 +42,9 @@ def check(
         measured: float | None = getattr(facts, claim.measure)
     else:
         measured = getattr(summary, claim.measure, None) if summary is not None else None
+    incomplete = summary is not None and summary.errors > 0 and claim.measure in ALL_OF_THEM
+    if incomplete:
+        measured = None  # "all done" over the requests that succeeded is not all of them: never judged so
     span = expected.all_done_range_s if expected is not None and claim.unit == "theory" else None
     if claim.approx is not None and span is not None and claim.measure == "all_done_s":
         lo, hi = span[0] * claim.approx * (1 - claim.tolerance), span[1] * claim.approx * (1 + claim.tolerance)
@@ -53,6 +61,8 @@ def check(
         holds = measured is not None and measured > ref
         expected_text = f"> {_fmt(claim, claim.above or 0.0, ref)}"
     measured_text = "not measured" if measured is None else _measured(claim, measured, work_s)
+    if incomplete and summary is not None:
+        measured_text = f"{summary.errors} of {summary.requests} requests failed"
     note = None
     if not holds:
         note = claim.if_not.strip() if claim.if_not else _not_held(claim)

@@ -346,6 +346,10 @@ def page_start(title: str, css: str) -> str:
 def write_page(page: str, target: Path) -> Path:
     """Write a page atomically: a browser reloading it never sees half of it."""
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(target)
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half page behind
+        raise
     return target

@@ -133,9 +133,12 @@ def one_line(result: VariantResult, label: str) -> Text:
     s = result.summary
     done = "not done" if s.all_done_s is None else f"all done {s.all_done_s:.2f} s"
     responded = "no answer" if s.all_responded_s is None else f"all responded {s.all_responded_s:.2f} s"
+    if s.errors:  # never "all" of them: the failed ones did not answer
+        responded = f"{s.errors} of {s.requests} requests failed ({error_in_one_line(', '.join(s.errors_by_kind))})"
+        done = "not done" if s.all_done_s is None else f"the others done {s.all_done_s:.2f} s"
     failed = [c for c in result.claims if not c.holds]
     own = [c for c in failed if not c.tutorial]
-    if own or (failed and len(failed) == len(result.claims)):
+    if own or s.errors or (failed and len(failed) == len(result.claims)):
         held = len(result.claims) - len(failed)
         return Text(f"✗ {label}: {responded}, {done}, lost {s.lost}; {held} of {len(result.claims)} claims hold", "red")
     found = f"; the tutorial's {', '.join(c.id for c in failed)} does not hold (a finding)" if failed else ""
