@@ -65,6 +65,8 @@ def import_app(spec: str, factory: bool = False) -> tuple[Any, ModuleType, Path]
         raise BadApp(f"{spec} is a function that takes no argument, not an app: if it builds one, add --factory")
     if not callable(app):
         raise BadApp(f"{spec} is not an ASGI app (not callable)")
+    if inspect.isbuiltin(app) or (isinstance(app, type) and app.__module__ == "builtins"):
+        raise BadApp(f"{spec} is Python's built-in {getattr(app, '__name__', app)!s}, not an ASGI app")
     file = getattr(module, "__file__", None)
     where = Path(file).resolve().parent if file else folder
     return app, module, where

@@ -63,7 +63,13 @@ async def _lifespan(app: Any) -> None:
         if message["type"].startswith("lifespan.startup"):
             started.set()
 
-    task = asyncio.ensure_future(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send))
+    try:
+        called = app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+    except TypeError as wrong:  # not (scope, receive, send): not an ASGI 3 app
+        raise BadApp(f"not an ASGI app: calling it as app(scope, receive, send) failed: {wrong}") from None
+    if not inspect.isawaitable(called):
+        raise BadApp(f"not an ASGI app: app(scope, receive, send) returned {type(called).__name__}, not a coroutine")
+    task = asyncio.ensure_future(called)
     done, _ = await asyncio.wait(
         {task, asyncio.ensure_future(started.wait())}, timeout=10, return_when="FIRST_COMPLETED"
     )

@@ -82,12 +82,11 @@ def parse_app_option(text: str, settings: AppSettings = AppSettings()) -> tuple[
         own = _own_app(spec, path, settings, request)
     except ValidationError as exc:
         first = exc.errors()[0]
-        option = OPTIONS.get(str(first["loc"][0]) if first["loc"] else "", "--app")
-        given = {"--path": settings.path, "--done-file": settings.done_file, "--done-pattern": settings.done_pattern}
-        shown = given.get(option)
-        raise BenchError(
-            f"{option}{f' {shown}' if shown is not None else ''}: {first['msg'].removeprefix('Value error, ')}"
-        ) from None
+        field = str(first["loc"][0]) if first["loc"] else "path" if settings.path else ""  # () : the request's
+        option = OPTIONS.get(field, "--app")
+        shown = {"--path": settings.path, "--done-file": settings.done_file, "--done-pattern": settings.done_pattern}
+        given = f" {shown[option]}" if shown.get(option) is not None else ""
+        raise BenchError(f"{option}{given}: {first['msg'].removeprefix('Value error, ')}") from None
     return name, own
 
 

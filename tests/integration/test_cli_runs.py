@@ -97,39 +97,6 @@ def test_a_server_that_fails_to_start_shows_its_log_and_the_others_still_run(tmp
 
 
 @pytest.mark.integration
-def test_a_taken_port_is_retried_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
-    import socket
-
-    import httpx
-
-    from bench.lab import launcher
-
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        taken_port = taken.getsockname()[1]
-        ports = iter([taken_port])
-        real_free_port = launcher.free_port
-        monkeypatch.setattr(launcher, "free_port", lambda: next(ports, None) or real_free_port())
-        spec = launcher.ServerSpec(
-            app="servers.asyncio_sleep:app",
-            log_path=tmp_path / "server.log",
-            env={"BENCH_LEDGER_DIR": str(tmp_path)},
-        )
-
-        async def start() -> int:
-            async with launcher.serve(spec) as server:
-                async with httpx.AsyncClient(trust_env=False) as client:
-                    assert (await client.get(server.base_url + "/health")).status_code == 200
-                return server.port
-
-        port = asyncio.run(start())
-    assert port != taken_port
-    assert "address already in use" in (tmp_path / "server.log").read_text().lower()
-
-
-@pytest.mark.integration
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_stops_everything_and_keeps_finished_variants(tmp_path: Path, sig: signal.Signals) -> None:
     out = tmp_path / "results"
