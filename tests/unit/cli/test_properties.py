@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
 import tempfile
 from pathlib import Path
@@ -18,8 +19,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench import results
 from bench.cli import main
+from bench.cli.app_options import request_of
+from bench.errors import BenchError
 from bench.lab.catalog import default_scenarios_path
+from bench.lab.ownapp import AppSettings, parse_app_option
+from tests.factories import run_document
 
 SCRATCH = str(Path(tempfile.gettempdir()) / "bench-property-tests")  # where a load that ran is saved
 
@@ -162,3 +168,82 @@ def test_any_time_scale_is_used_or_refused(scale: str, tmp_path_factory: object)
         assert "unknown variant 'nope'" in err, err
     else:  # refused: the error names the option
         assert "--time-scale" in err, err
+
+
+# Run documents: a saved one with fields replaced, or any bytes at all, is shown or refused.
+
+SAVED = json.loads(results.to_json(run_document()))
+DOC_PATHS = [p for p in _paths(SAVED) if p]
+
+
+@st.composite
+def mutated_documents(draw: st.DrawFn) -> bytes:
+    doc = json.loads(json.dumps(SAVED))
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(DOC_PATHS))
+        node = doc
+        try:
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = draw(values)
+        except (KeyError, IndexError, TypeError):
+            continue
+    return json.dumps(doc, allow_nan=True).encode()
+
+
+@FAST
+@given(content=st.one_of(st.binary(max_size=300), mutated_documents()))
+def test_any_run_document_is_shown_or_refused_in_one_line(tmp_path_factory: object, content: bytes) -> None:
+    folder = Path(tmp_path_factory.mktemp("doc"))  # type: ignore[attr-defined]
+    (folder / "run.json").write_bytes(content)
+    for command in ("show", "export"):
+        code, err = run(command, str(folder))
+        assert_clean(code, err, (0, 2))
+
+
+@FAST
+@given(content=st.binary(max_size=400))
+def test_any_bytes_as_a_scenarios_file_are_read_or_refused_in_one_line(
+    tmp_path_factory: object, content: bytes
+) -> None:
+    path = Path(tmp_path_factory.mktemp("bytes")) / "s.yaml"  # type: ignore[attr-defined]
+    path.write_bytes(content)
+    code, err = run("list", "--scenarios", str(path))
+    assert_clean(code, err, (0, 2))
+
+
+# The request options: any path, header, body or done pattern is taken or refused in one line.
+
+texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=30)
+
+
+@FAST
+@given(path=texts, header=texts, body=texts, pattern=texts, method=st.sampled_from(["GET", "POST", "get", "", "X Y"]))
+def test_any_request_options_for_an_own_app_are_taken_or_refused(
+    path: str, header: str, body: str, pattern: str, method: str
+) -> None:
+    try:
+        request = request_of(method, (header,), body, None, None)
+        parse_app_option("main.py:app", AppSettings(path=path, request=request, done_pattern=pattern))
+    except BenchError as exc:  # anything else escaping is a traceback for the user
+        assert 1 <= len(str(exc).strip().splitlines()) <= 2, str(exc)
+
+
+@FAST
+@given(path=texts, header=texts, body=texts)
+def test_any_request_options_for_bench_load_are_sent_or_refused(path: str, header: str, body: str) -> None:
+    code, err = run(
+        "load",
+        f"http://127.0.0.1:1/{path}",
+        "-H",
+        header,
+        "--body",
+        body,
+        "-n",
+        "1",
+        "--timeout",
+        "0.5",
+        "--out",
+        SCRATCH,
+    )
+    assert_clean(code, err, (1, 2))  # 1: nothing listens on port 1
