@@ -3,7 +3,7 @@
 The suite runs on parallel workers (pytest-xdist), so each test checks only what it
 started: every process the harness starts inherits the test's tag (``BENCH_TEST_TAG``), and
 the leftover check counts the processes that carry it. Tests that time CPU-bound work
-(marked ``cpu_timing``) run alone: they take an exclusive lock that every other integration
+(marked ``cpu_timing``) run alone: they take an exclusive lock that every other
 test takes shared, so no other test's servers compete for the cores while they measure.
 """
 
@@ -80,11 +80,9 @@ def nothing_left_running(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
 
 @pytest.fixture(autouse=True)
 def cpu_to_itself(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Under xdist: a ``cpu_timing`` test waits until no other integration test runs, and
-    holds them off while it measures; every other integration test holds the machine shared."""
-    if not request.node.get_closest_marker("integration"):
-        yield
-        return
+    """Under xdist: a ``cpu_timing`` test waits until no other test runs, and holds them off
+    while it measures; every other test holds the machine shared (a unit test too: the
+    property tests keep a core busy for seconds)."""
     with machine(exclusive=request.node.get_closest_marker("cpu_timing") is not None):
         yield
 

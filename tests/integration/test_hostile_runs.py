@@ -339,3 +339,23 @@ def test_bench_load_on_a_full_disk_prints_its_figures_then_says_what_was_not_sav
     assert load.returncode == 1 and "Traceback" not in load.stderr, load.stderr
     assert "requests" in load.stdout.lower() and "not saved: could not save" in load.stdout
     assert "the figures printed are all there is" in load.stderr
+
+
+@pytest.mark.integration
+def test_export_to_a_read_only_place_is_one_line(tmp_path: Path) -> None:
+    if os.getuid() != 0:
+        pytest.skip("mounting a read-only filesystem needs root")
+    done = bench("run", "four-tabs", "--variants", "asyncio", *FAST, "--out", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    place = tmp_path / "ro"
+    place.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=16k", "tmpfs", str(place)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        for where in (place / "x.md", tmp_path / "missing" / "x.md", Path("/dev/full")):
+            (run,) = (tmp_path / "out").glob("*/run.json")
+            exported = bench("export", str(run.parent), "--format", "markdown", "-o", str(where), cwd=tmp_path)
+            one_error(exported, f"cannot write {where}: ")
+    finally:
+        subprocess.run(["umount", "-l", str(place)], check=False)
