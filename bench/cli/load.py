@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -50,9 +51,19 @@ from bench.report.live import LoadProgress
 @click.option(
     "--timeout",
     type=FiniteRange(0.01, 600),
-    default=10.0,
+    default=30.0,
     show_default=True,
-    help="Seconds a request may take before it counts as a timeout error.",
+    help="Seconds a request may take before it counts as a timeout error (exactly: a later answer is one).",
+)
+@click.option(
+    "--no-keepalive",
+    is_flag=True,
+    help="A new connection for every request (Connection: close), as hey -disable-keepalive.",
+)
+@click.option(
+    "--fail-non-2xx",
+    is_flag=True,
+    help="Exit with code 3 when any answer's status is outside 200-299 (they are always counted).",
 )
 @request_options
 @client_option
@@ -66,6 +77,8 @@ def command(
     rate: float | None,
     total: int | None,
     timeout: float,
+    no_keepalive: bool,
+    fail_non_2xx: bool,
     method: str,
     headers: tuple[str, ...],
     body: str | None,
@@ -80,7 +93,7 @@ def command(
 
     Saved as a run under --out (run.json and report.html): bench show, compare and export
     work on it."""
-    request = request_of(method, headers, body, body_file, content_type)
+    request = replace(request_of(method, headers, body, body_file, content_type), keep_alive=not no_keepalive)
     spec = LoadSpec.of(url, allow_remote, connections, duration, rate, total, timeout, client, request)
     console.clean_up(out_dir)
     check_listening(spec)
@@ -101,3 +114,7 @@ def command(
         raise status.Ended(status.INTERRUPTED)
     if figures.requests == 0:
         raise RunFailed(f"every request failed ({', '.join(f'{k}: {v}' for k, v in figures.errors.items())})")
+    if fail_non_2xx and figures.non_2xx:
+        raise status.Ended(status.GATE, f"--fail-non-2xx: {figures.non_2xx} of {figures.requests} answers were not 2xx")
+    if figures.dropped:  # the open loop could not keep its promise: its figures are not the rate asked for
+        raise status.Ended(status.FAILED, f"{figures.dropped} requests were never sent before the load ended")

@@ -55,13 +55,16 @@ async def fire(
     sink: Callable[[Sample], None] | None = None,
     observe_sent: bool = True,
     spec: RequestSpec = GET,
+    hard_limits: bool = False,
 ) -> list[Sample]:
     """Send ``shape``'s requests (``next_request(i)`` gives the i-th) and return their samples.
 
     With ``sink`` every sample of a closed or open loop goes there as it completes (the
     list returned is then empty): a long load keeps constant memory. ``observe_sent=False``
     spares the raw closed loop its per-request 'sent' call when nobody needs it. ``spec``: the
-    method, headers and body of every request (the browser sends plain GETs only)."""
+    method, headers and body of every request (the browser sends plain GETs only). ``hard_limits``
+    (``bench load``): the duration ends the load at its deadline, what is in flight then is
+    cancelled, and a total counts answers (the lab's runs instead await their last requests)."""
     if client == "browser":
         if shape.pattern != "burst" or not spec.plain_get:
             raise ValueError("the browser opens tabs: it fires bursts of plain GETs only")
@@ -80,6 +83,7 @@ async def fire(
             observe_sent=observe_sent,
             sink=sink,
             spec=spec,
+            hard_limits=hard_limits,
         )
     http = make_client(client, host, port, max_connections=shape.concurrency, spec=spec)
     try:
@@ -101,6 +105,7 @@ async def fire(
             shape.concurrency,
             observe,
             sink,
+            hard_limits,
         )
     finally:
         await http.aclose()

@@ -47,7 +47,8 @@ class RequestEncoder:
 
     def __init__(self, host: str, port: int, spec: RequestSpec = GET) -> None:
         self._method = spec.method.encode("ascii") + b" "
-        self._host = f" HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: bench\r\n".encode()
+        authority = spec.authority or (f"[{host}]:{port}" if ":" in host else f"{host}:{port}")  # as given, else ours
+        self._host = f" HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: bench\r\n".encode("ascii")
         self._spec = spec if spec.templated else None  # a template: each request filled with its token
         self._suffix = self._host + spec.head() + b"\r\n" + spec.body
         self._last_path = ""
@@ -167,9 +168,20 @@ class ResponseProtocol(asyncio.Protocol):
             self.body.append(body)
 
     def on_message_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if 100 <= status < 200 and status != 101:  # interim (100 Continue, 103 Early Hints): the answer follows
+            self.interim()
+            return
         if self.in_flight:
             self.in_flight = False
-            self.completed(self.parser.get_status_code(), bool(self.parser.should_keep_alive()), time.perf_counter())
+            self.completed(status, bool(self.parser.should_keep_alive()), time.perf_counter())
+
+    def interim(self) -> None:
+        """An interim response ended: what it said is not the answer's (its first byte stays: the
+        server began to answer then)."""
+        self.pid, self.framed, self.headers_done = None, False, False
+        if self.keep_body:
+            self.headers, self.body = [], []
 
 
 class _ResponseReader(ResponseProtocol):

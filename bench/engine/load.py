@@ -12,8 +12,9 @@ Three patterns, each on any ``bench.engine.clients.Client``:
   wrk2 -R, oha -q, k6's constant-arrival-rate), each on a free connection from a pool
   that grows as needed. Latency counts from the *intended* start, so a stalled server
   shows in every request scheduled during the stall; the time a request waited in the
-  client before it could be written is kept apart (``queued_s``), and a request that
-  found no connection and no room for another is *dropped* (k6's dropped iterations).
+  client before it could be written is kept apart (``queued_s``). A request that finds
+  the pool full waits for a connection (nothing is omitted); one still waiting when a
+  hard deadline ends the load is *dropped* (never sent, k6's dropped iterations).
 
 Times are wall-clock seconds (``time.time()`` scale, from ``perf_counter`` for precision)
 so they line up with the timestamps the servers write to the ledger.
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 
 from bench.engine.clients import Client, ClientConnection
 from bench.engine.http import HttpError, Response
-from bench.model.document import DROPPED
+from bench.model.document import CANCELLED, DROPPED
 from bench.model.events import LoadObserver, no_load_observer
 
 
@@ -60,6 +61,7 @@ class Sample:
     pid: int | None
     error: str | None  # connect, timeout, reset, closed, protocol, or dropped
     queued_s: float | None = None  # open loop: intended start -> written
+    connect_s: float | None = None  # the TCP connect it waited for (None: a connection already open)
 
     @classmethod
     def failed(cls, client: int, token: str, sent: float, error: str) -> Sample:
@@ -79,6 +81,7 @@ def _sample(
     response: Response,
     sent_perf: float | None = None,
     queued_s: float | None = None,
+    connect_s: float | None = None,
 ) -> Sample:
     return Sample(
         client=client,
@@ -90,6 +93,7 @@ def _sample(
         pid=response.pid,
         error=None,
         queued_s=queued_s,
+        connect_s=connect_s,
     )
 
 
@@ -204,8 +208,15 @@ async def open_loop(
     max_connections: int,
     observe: LoadObserver = no_load_observer,
     sink: Callable[[Sample], None] | None = None,
+    hard_limits: bool = False,
 ) -> list[Sample]:
-    """Start request i at ``i / rate`` seconds, whatever the server does; see the module doc."""
+    """Start request i at ``i / rate`` seconds, whatever the server does; see the module doc.
+
+    A request that finds every connection of the pool busy (``max_connections``) waits for
+    one, first come first served, and its latency still counts from its intended start (the
+    wait is its ``queued_s``): nothing is omitted, whatever the pool size. With
+    ``hard_limits`` the duration ends the load at its deadline: what is in flight then is
+    *cancelled*, what never got a connection is *dropped* (never sent), neither an error."""
     if rate <= 0:
         raise ValueError("the rate must be positive")
     if duration_s is None and total is None:
@@ -213,43 +224,82 @@ async def open_loop(
     by_duration = None if duration_s is None else int(duration_s * rate)
     count = min(n for n in (total, by_duration) if n is not None)
     clock = WallClock()
+    loop = asyncio.get_running_loop()
     idle: deque[ClientConnection] = deque()
+    waiting: deque[asyncio.Future[ClientConnection | None]] = deque()  # None: a slot is free, open one
+    connect_times: dict[int, float] = {}  # a new connection's connect, for its first request
     opened = 0
     samples: list[Sample] = []
     record = samples.append if sink is None else sink
     start = time.perf_counter()
 
-    async def fire(index: int, intended: float) -> None:
+    def free_slot() -> None:
         nonlocal opened
+        opened -= 1
+        while waiting:
+            waiter = waiting.popleft()
+            if not waiter.done():
+                opened += 1  # the slot goes to the first waiter, who opens it
+                waiter.set_result(None)
+                return
+
+    def give_back(conn: ClientConnection) -> None:
+        if not conn.usable:
+            free_slot()
+            return
+        while waiting:
+            waiter = waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        idle.append(conn)
+
+    async def acquire() -> ClientConnection:
+        nonlocal opened
+        while idle:
+            conn = idle.pop()
+            if conn.usable:
+                return conn
+            opened -= 1
+        if opened < max_connections:
+            opened += 1
+        else:
+            waiter: asyncio.Future[ClientConnection | None] = loop.create_future()
+            waiting.append(waiter)
+            handed = await waiter
+            if handed is not None:
+                return handed
+        began = time.perf_counter()
+        try:
+            conn = await client.connect(timeout_s)
+        except BaseException:
+            free_slot()
+            raise
+        connect_times[id(conn)] = time.perf_counter() - began
+        return conn
+
+    async def fire(index: int, intended: float) -> None:
         token, path = next_request(index)
         intended_wall = clock.wall(intended)
-        conn = None
-        while idle and conn is None:
-            candidate = idle.pop()
-            conn = candidate if candidate.usable else None
-            if conn is None:
-                opened -= 1
+        conn: ClientConnection | None = None
+        sent = False
         try:
-            if conn is None:
-                if opened >= max_connections:
-                    record(Sample.failed(index, token, intended_wall, DROPPED))
-                    observe("failed", index, clock.now())
-                    return
-                opened += 1
-                try:
-                    conn = await client.connect(timeout_s)
-                except HttpError:
-                    opened -= 1
-                    raise
+            conn = await acquire()
             observe("sent", index, intended_wall)
+            sent = True
             response = await conn.send(path, timeout_s, token)
         except HttpError as exc:
             if conn is not None:
-                opened -= 1
                 conn.close()
+                free_slot()
             record(Sample.failed(index, token, intended_wall, exc.kind))
             observe("failed", index, clock.now())
             return
+        except asyncio.CancelledError:  # the load ended (its deadline, Ctrl-C): not the server's doing
+            if conn is not None:
+                conn.close()
+            record(Sample.failed(index, token, intended_wall, CANCELLED if sent else DROPPED))
+            raise
         # A timer may wake a hair before the intended start: count from whichever came first.
         sample = _sample(
             clock,
@@ -258,15 +308,14 @@ async def open_loop(
             response,
             sent_perf=min(intended, response.sent),
             queued_s=max(0.0, response.sent - intended),
+            connect_s=connect_times.pop(id(conn), None),
         )
         record(sample)
         observe("responded", index, sample.responded or 0.0)
-        if conn.usable:
-            idle.append(conn)
-        else:
-            opened -= 1
+        give_back(conn)
 
     in_flight: set[asyncio.Task[None]] = set()
+    deadline = start + duration_s if hard_limits and duration_s is not None else None
     try:
         for index in range(count):
             intended = start + index / rate
@@ -277,10 +326,14 @@ async def open_loop(
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
         if in_flight:
-            await asyncio.gather(*in_flight)
+            left = None if deadline is None else max(0.0, deadline - time.perf_counter())
+            await asyncio.wait(set(in_flight), timeout=left)
     finally:
-        for task in in_flight:
+        ending = list(in_flight)
+        for task in ending:
             task.cancel()
+        if ending:  # each says what it was (cancelled in flight, or never sent) before the load returns
+            await asyncio.gather(*ending, return_exceptions=True)
         while idle:
             idle.pop().close()
     return samples

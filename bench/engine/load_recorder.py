@@ -16,6 +16,7 @@ few thousand histogram updates, not 64 Ki.
 from __future__ import annotations
 
 import math
+import time
 from array import array
 from collections import Counter
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from hdrh.histogram import HdrHistogram
 
 from bench.engine.load import Sample
-from bench.model.document import DROPPED
+from bench.model.document import CANCELLED, DROPPED
 from bench.model.load import (
     PERCENTILES,
     Bucket,
@@ -134,11 +135,14 @@ class LoadRecorder:
     def __init__(self, exact_limit: int = EXACT_LIMIT) -> None:
         self.latencies = LatencyRecorder(exact_limit)
         self.queued = LatencyRecorder(exact_limit)
+        self.connects = LatencyRecorder(exact_limit)
         self.statuses: Counter[int] = Counter()
         self.errors: Counter[str] = Counter()
         self.dropped = 0
+        self.cancelled = 0
         self.first_sent = math.inf
         self.last_responded = -math.inf
+        self.last_event = -math.inf  # the last answer or failure: a load where all failed still lasted
         # Second by second (loadfigures.Second), as the samples come in: only the second being
         # filled keeps its latencies; each one closed becomes a count and an exact p99.
         self.origin: float | None = None
@@ -153,7 +157,13 @@ class LoadRecorder:
             if s.error == DROPPED:
                 self.dropped += 1
                 return
+            if s.error == CANCELLED:
+                self.cancelled += 1
+                self.first_sent = min(self.first_sent, s.sent)
+                self.last_event = max(self.last_event, time.time())
+                return
             self.errors[s.error] += 1
+            self.last_event = max(self.last_event, time.time())  # when it failed: the load ran until then
         if self.origin is None:
             self.origin = s.sent
             self.boundary = s.sent + 1.0
@@ -161,6 +171,8 @@ class LoadRecorder:
             self.first_sent = s.sent
         if s.queued_s is not None:
             self.queued.add(s.queued_s)
+        if s.connect_s is not None:
+            self.connects.add(s.connect_s)
         if s.responded is None or s.status is None:
             if s.error is not None:  # failed at some moment after it was sent: counted in the second it came in
                 self._roll(s.sent)
@@ -196,20 +208,24 @@ class LoadRecorder:
     def figures(self, url: str, pattern: str, client: str, loop: str, connections: int) -> LoadFigures:
         answered = len(self.latencies)
         span = self.last_responded - self.first_sent if answered else 0.0
+        lasted = max(self.last_responded, self.last_event) - self.first_sent
         return LoadFigures(
             url=url,
             pattern=pattern,
             client=client,
             loop=loop,
             connections=connections,
-            duration_s=max(0.0, span),
+            duration_s=max(0.0, span, lasted if math.isfinite(lasted) else 0.0),
             requests=answered,
             requests_per_s=answered / span if span > 0 else 0.0,
             statuses={str(k): v for k, v in sorted(self.statuses.items())},
             errors=dict(self.errors),
             dropped=self.dropped,
+            cancelled=self.cancelled,
+            non_2xx=sum(n for status, n in self.statuses.items() if not 200 <= status < 300),
             latency=self.latencies.latency(),
             client_queue=self.queued.latency(),
+            connect=self.connects.latency(),
             histogram=self.latencies.buckets(),
             precision="exact" if self.latencies.exact else PRECISION_NOTE,
             curve=self.latencies.curve(),

@@ -5,21 +5,31 @@ and writes the next request at once, as wrk's event loop does. That removes the
 future, the task wake-up and the coroutine frame a request costs in
 ``bench.engine.load.closed_loop``, which is what lets a Python client keep up with wrk
 (benchmarks/load_vs_wrk.py). Timeouts are enforced by one watchdog for all
-connections; a connection the server closes is replaced while the loop may send.
+connections, and exactly: an answer later than the timeout is a timeout, whenever the
+watchdog looked. A connection the server closes is replaced while the loop may send; one
+it closed while idle (kept alive, no ``Connection: close``) takes the request it was
+given to a new connection, which is not the server's error: it never read it.
+
+With ``hard_limits`` (``bench load``): ``-d`` ends the load at its deadline, the requests
+then in flight counted as cancelled (as at Ctrl-C), never as errors; ``-n`` counts answers,
+so a failed attempt is made again (up to ``ATTEMPTS_PER_REQUEST`` times the total).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 
 from bench.engine.http import GET, RequestEncoder, ResponseProtocol, worker_pid
 from bench.engine.load import Request, Sample, WallClock
+from bench.model.document import CANCELLED
 from bench.model.events import LoadObserver
 from bench.model.request import RequestSpec
 
 WATCHDOG_PERIOD_S = 0.05
+ATTEMPTS_PER_REQUEST = 10  # -n N with hard limits: at most 10 N attempts against a server that always fails
 
 
 class _Pump(ResponseProtocol):
@@ -30,6 +40,8 @@ class _Pump(ResponseProtocol):
         self.index = 0
         self.token = ""
         self.retired = False  # stopped on purpose: the loop is over, do not replace it
+        self.reused = False  # it has answered once: a close before the next answer may be the server's idle close
+        self.connect_s: float | None = None  # set when connected; given to its first request's sample
         super().__init__()
         self.in_flight = False
 
@@ -39,11 +51,16 @@ class _Pump(ResponseProtocol):
 
     def send_next(self) -> None:
         engine = self.engine
-        index = engine.claim()
-        if index is None:
-            self.stop()
-            return
-        token, path = engine.next_request(index)
+        if engine.retries and engine.in_time():
+            index, token = engine.retries.popleft()
+            path = engine.next_request(index)[1]
+        else:
+            claimed = engine.claim()
+            if claimed is None:
+                self.stop()
+                return
+            index = claimed
+            token, path = engine.next_request(index)
         self.index, self.token = index, token
         request = engine.encoder.encode(path, token)
         self.begin(time.perf_counter())
@@ -55,6 +72,11 @@ class _Pump(ResponseProtocol):
     def completed(self, status: int, keep_alive: bool, done: float) -> None:
         engine = self.engine
         clock = engine.clock
+        self.reused = True
+        if done - self.sent > engine.timeout_s:  # answered, but after the timeout: a timeout, exactly
+            self.in_flight = True
+            self.fail("timeout", f"no complete response within {engine.timeout_s:g} s")
+            return
         engine.record(
             Sample(
                 client=self.index,
@@ -65,8 +87,10 @@ class _Pump(ResponseProtocol):
                 status=status,
                 pid=worker_pid(self.pid),
                 error=None,
+                connect_s=self.connect_s,
             )
         )
+        self.connect_s = None
         if keep_alive:
             self.send_next()
         else:
@@ -80,8 +104,20 @@ class _Pump(ResponseProtocol):
             self.transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.in_flight and self.reused and not self.first_byte and not self.retired:
+            # The server closed this kept-alive connection while it was idle, before it read the
+            # request just written: that request goes again on a new connection, no error.
+            self.in_flight = False
+            self.engine.retries.append((self.index, self.token))
         super().connection_lost(exc)
         self.engine.connection_gone(self)
+
+    def cancel(self) -> None:
+        """The load is over with this request in flight: cancelled, not failed, and the connection closed."""
+        if self.in_flight:
+            self.in_flight = False
+            self.engine.record(Sample.failed(self.index, self.token, self.engine.clock.wall(self.sent), CANCELLED))
+        self.stop()
 
     def stop(self, replace: bool = False) -> None:
         self.retired = not replace
@@ -105,6 +141,9 @@ class _ClosedLoop:
         spec: RequestSpec = GET,
     ) -> None:
         self.loop = asyncio.get_running_loop()
+        self.hard_limits = False  # bench load's: -d a hard deadline, -n counts answers
+        self.retries: deque[tuple[int, str]] = deque()  # requests a server's idle close kept from being read
+        self.failures = 0  # attempts that got no answer (with hard limits, -n does not count them)
         self.observe_sent = observe_sent
         self.host, self.port = host, port
         self.next_request = next_request
@@ -122,10 +161,11 @@ class _ClosedLoop:
         self.opening = 0
         self.finished: asyncio.Future[None] = self.loop.create_future()
 
+    def in_time(self) -> bool:
+        return self.deadline is None or time.perf_counter() < self.deadline
+
     def claim(self) -> int | None:
-        if (self.total is not None and self.issued >= self.total) or (
-            self.deadline is not None and time.perf_counter() >= self.deadline
-        ):
+        if not self.claimable():
             return None
         self.issued += 1
         return self.issued - 1
@@ -134,6 +174,8 @@ class _ClosedLoop:
         self.sink(sample)
         if sample.error is None:
             self.observe("responded", sample.client, sample.responded or 0.0)
+        elif sample.error != CANCELLED:
+            self.failures += 1
 
     def connection_gone(self, pump: _Pump) -> None:
         self.pumps.discard(pump)
@@ -147,15 +189,24 @@ class _ClosedLoop:
             self.loop.create_task(self._connect())
 
     def claimable(self) -> bool:
-        return (self.total is None or self.issued < self.total) and (
-            self.deadline is None or time.perf_counter() < self.deadline
-        )
+        if not self.in_time():
+            return False
+        if self.retries or self.total is None:  # a request an idle close kept from the server goes again
+            return True
+        if self.hard_limits:  # -n counts answers: a failed attempt is made again, within a bound
+            return self.issued - self.failures < self.total and self.issued < ATTEMPTS_PER_REQUEST * self.total
+        return self.issued < self.total
 
     async def _connect(self) -> None:
+        began = time.perf_counter()
+
+        def made() -> _Pump:
+            pump = _Pump(self)
+            pump.connect_s = time.perf_counter() - began  # built as the connection is made, before it sends
+            return pump
+
         try:
-            _, pump = await asyncio.wait_for(
-                self.loop.create_connection(lambda: _Pump(self), self.host, self.port), self.timeout_s
-            )
+            _, pump = await asyncio.wait_for(self.loop.create_connection(made, self.host, self.port), self.timeout_s)
             if not pump.lost:  # it may already be over: closed before this coroutine resumed
                 self.pumps.add(pump)
         except (OSError, asyncio.TimeoutError) as exc:
@@ -179,7 +230,17 @@ class _ClosedLoop:
 
     async def watchdog(self) -> None:
         while not self.finished.done():
-            await asyncio.sleep(WATCHDOG_PERIOD_S)
+            now = time.perf_counter()
+            wake = WATCHDOG_PERIOD_S
+            if self.hard_limits and self.deadline is not None:
+                if now >= self.deadline:  # -d is a hard limit: what is in flight now is cancelled
+                    for pump in list(self.pumps):
+                        pump.cancel()
+                    self.retries.clear()
+                    self._maybe_finished()
+                    return
+                wake = min(wake, self.deadline - now)
+            await asyncio.sleep(wake)
             now = time.perf_counter()
             for pump in list(self.pumps):
                 if pump.in_flight and now - pump.sent > self.timeout_s:
@@ -196,8 +257,8 @@ class _ClosedLoop:
             await self.finished
         finally:
             dog.cancel()
-            for pump in list(self.pumps):
-                pump.stop()
+            for pump in list(self.pumps):  # Ctrl-C: in flight is cancelled, not the server's failure
+                pump.cancel()
         return self.samples
 
 
@@ -213,6 +274,7 @@ async def closed_loop_raw(
     observe_sent: bool = True,
     sink: Callable[[Sample], None] | None = None,
     spec: RequestSpec = GET,
+    hard_limits: bool = False,
 ) -> list[Sample]:
     """The same contract as ``bench.engine.load.closed_loop``, for the raw client only.
 
@@ -223,6 +285,17 @@ async def closed_loop_raw(
     if duration_s is None and total is None:
         raise ValueError("a closed loop needs a duration, a total, or both")
     engine = _ClosedLoop(
-        host, port, next_request, connections, duration_s, total, timeout_s, observe, observe_sent, sink, spec
+        host,
+        port,
+        next_request,
+        connections,
+        duration_s,
+        total,
+        timeout_s,
+        observe,
+        observe_sent,
+        sink,
+        spec,
     )
+    engine.hard_limits = hard_limits
     return await engine.run()

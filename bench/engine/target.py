@@ -21,6 +21,7 @@ class Target:
     host: str
     port: int
     path: str  # with the query string
+    authority: str | None = None  # host[:port] as the URL wrote it: the Host header (name-based virtual hosts)
 
 
 def is_loopback(host: str) -> bool:
@@ -56,7 +57,9 @@ def parse_target(url: str, allow_remote: bool = False) -> Target:
     # RFC 3986: what may not stand in a request line (spaces, control and non-ASCII
     # characters) is percent-encoded as UTF-8; existing %XX escapes are kept.
     path = quote(parts.path or "/", safe=PATH_SAFE) + (f"?{quote(parts.query, safe=QUERY_SAFE)}" if parts.query else "")
-    return Target(url=url, host="127.0.0.1" if host.lower() == "localhost" else host, port=port, path=path)
+    authority = parts.netloc.rpartition("@")[2]  # never the user:password part
+    connect = "127.0.0.1" if host.lower() == "localhost" else host
+    return Target(url=url, host=connect, port=port, path=path, authority=authority if authority.isascii() else None)
 
 
 async def connection_refused(host: str, port: int, timeout_s: float) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench import results
@@ -60,6 +60,7 @@ class LoadSpec:
         if duration_s is None and total is None:
             duration_s = 10.0
         pool = connections or (OPEN_LOOP_POOL if rate is not None else CLOSED_LOOP_CONNECTIONS)
+        request = replace(request, authority=target.authority)  # the Host header as the URL gave it
         return cls(target, pool, duration_s, rate, total, timeout_s, client, request)
 
     @property
@@ -81,6 +82,7 @@ class LoadSpec:
             + ([f"--rate {self.rate:g}"] if self.rate is not None else [])
             + ([f"-n {self.total}"] if self.total is not None else [])
             + [f"--timeout {self.timeout_s:g}", f"--client {self.client}"]
+            + ([] if self.request.keep_alive else ["--no-keepalive"])
             + ([f"--method {self.request.method}"] if self.request.method != "GET" else [])
             + [f"--header {shlex.quote(f'{k}: {v}')}" for k, v in self.request.headers]
             + ([f"--body {shlex.quote(self.request.body.decode('utf-8', 'replace'))}"] if self.request.body else [])
@@ -125,6 +127,7 @@ def run_load(
             measured.add,
             observe_sent=False,
             spec=spec.request,
+            hard_limits=True,
         )
 
     interrupted = False

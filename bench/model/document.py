@@ -18,7 +18,8 @@ from bench.model.scenario import Claim, Disruption, Load, Variant, Work
 
 SCHEMA_VERSION = 3  # 3: repeated runs of a variant in one result (runs, stats); bench load runs saved
 READABLE_VERSIONS = (2, 3)  # 2 is 3 without runs, stats and load documents (its "repetition" is dropped)
-DROPPED = "dropped"  # the error of an open-loop request the client could not start
+DROPPED = "dropped"  # the error of an open-loop request the client could not start before the load ended
+CANCELLED = "cancelled"  # in flight when the load ended (-d, Ctrl-C): never the server's error
 
 
 class RequestRecord(Record):

@@ -61,10 +61,13 @@ class LoadFigures(Record):
     requests: int  # answered, whatever the status
     requests_per_s: float
     statuses: dict[str, int]
-    errors: dict[str, int]  # by kind; not counting dropped
-    dropped: int
+    errors: dict[str, int]  # by kind; not counting dropped or cancelled
+    dropped: int  # open loop: scheduled, never sent (no connection came free before the load ended)
+    cancelled: int = 0  # in flight when the load ended (-d, Ctrl-C): neither an answer nor an error
+    non_2xx: int = 0  # answered with a status outside 200-299 (counted in requests and statuses too)
     latency: Latency | None
     client_queue: Latency | None  # open loop: intended start -> written
+    connect: Latency | None = None  # TCP connects, one per connection opened (wrk's "Connect" row)
     histogram: list[Bucket]
     precision: str = "exact"  # or how close the percentiles are (bench.engine.load_recorder)
     interrupted: bool = False  # Ctrl-C: the figures of what was measured until then

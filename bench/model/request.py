@@ -11,7 +11,7 @@ the URI's characters percent-encoded as UTF-8 (RFC 3986 section 3.3).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from bench.errors import BenchError, quoted
@@ -44,6 +44,8 @@ class RequestSpec:
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    authority: str | None = None  # the Host header as the URL gave it ("localhost:8080", "[::1]:8083")
+    keep_alive: bool = True  # False: "Connection: close", a new connection for every request (hey's -disable-keepalive)
 
     @classmethod
     def of(
@@ -80,11 +82,13 @@ class RequestSpec:
         if not self.templated:
             return self
         headers = tuple((k, v.replace("{token}", token)) for k, v in self.headers)
-        return RequestSpec(self.method, headers, self.body.replace(b"{token}", token.encode()))
+        return replace(self, headers=headers, body=self.body.replace(b"{token}", token.encode()))
 
     def head(self) -> bytes:
         """The header lines the request carries besides Host and User-Agent, and its body's length."""
         lines = "".join(f"{name}: {value}\r\n" for name, value in self.headers)
+        if not self.keep_alive:
+            lines += "Connection: close\r\n"
         if self.body or self.method in ("POST", "PUT", "PATCH"):
             lines += f"Content-Length: {len(self.body)}\r\n"
         return lines.encode("latin-1")

@@ -299,7 +299,9 @@ def render_load(doc: LoadDocument) -> str:
         ("requests per second", f"{f.requests_per_s:,.1f}"),
         ("status codes", statuses),
         ("errors", errors),
-        ("dropped (open loop)", str(f.dropped)),
+        ("non-2xx answers", str(f.non_2xx)),
+        ("cancelled (in flight at the end)", str(f.cancelled)),
+        ("not sent (open loop)", str(f.dropped)),
     )
     grid = Grid(
         "",

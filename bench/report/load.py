@@ -31,8 +31,18 @@ def build(f: LoadFigures, heading: str | None = None) -> Group:
     summary.add_row("status codes", ", ".join(f"{k}: {v}" for k, v in f.statuses.items()) or "none")
     errors = ", ".join(f"{k}: {v}" for k, v in f.errors.items()) or "none"
     summary.add_row("errors", Text(errors, style="red" if f.errors else ""))
+    if f.connect is not None:
+        c = f.connect
+        summary.add_row("connect", f"p50 {c.p50_ms:,.3f} ms · p99 {c.p99_ms:,.3f} ms · max {c.max_ms:,.3f} ms")
+    if f.non_2xx:  # answers, but not successes: wrk's "Non-2xx or 3xx responses"
+        summary.add_row("non-2xx", Text(f"{f.non_2xx} answers outside 200-299", style="red"))
+    if f.cancelled:
+        summary.add_row("cancelled", f"{f.cancelled} in flight when the load ended (not the server's errors)")
     if f.dropped or f.client_queue is not None:
-        summary.add_row("dropped", Text(str(f.dropped), style="red" if f.dropped else ""))
+        summary.add_row("not sent", Text(str(f.dropped), style="red" if f.dropped else ""))
+        behind = client_behind(f)
+        if behind:
+            summary.add_row("", Text(behind, style="yellow"))
     parts: list[Table | Text] = [head, summary]
     table = rich_table(latency_grid(f))
     parts.append(table)
@@ -47,3 +57,20 @@ def build(f: LoadFigures, heading: str | None = None) -> Group:
             hist.add_row(f"{milliseconds(b.from_ms)} – {milliseconds(b.to_ms)}", Text(bar, style="cyan"), str(b.count))
         parts.append(hist)
     return Group(*parts)
+
+
+def client_behind(f: LoadFigures) -> str | None:
+    """One line when requests waited in the client (for a free connection of the pool) rather
+    than at the server: the rate asked for was not what the server saw."""
+    queue = f.client_queue
+    if f.dropped:
+        return (
+            f"{f.dropped} requests were never sent: all {f.connections} connections stayed busy until the end "
+            "(the server is slower than --rate; their latency would have been longer still)"
+        )
+    if queue is not None and f.latency is not None and queue.p99_ms > max(1.0, 0.1 * f.latency.p99_ms):
+        return (
+            f"requests waited up to {queue.max_ms:,.1f} ms in the client for a connection "
+            f"(p99 {queue.p99_ms:,.1f} ms): counted in their latency; a bigger -c sends them on time"
+        )
+    return None

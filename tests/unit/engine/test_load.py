@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 
 import pytest
 
 from bench.engine.clients import RawClient
 from bench.engine.load import Request, Sample, closed_loop, open_loop
 from bench.engine.pump import closed_loop_raw
-from bench.model.document import DROPPED
+from bench.model.document import CANCELLED, DROPPED
 from tests.factories import responder, with_raw_server
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker-Pid: 7\r\n\r\nok"
@@ -104,16 +105,32 @@ def test_open_loop_latency_counts_from_the_intended_start() -> None:
     assert max(s.queued_s or 0 for s in samples) < 0.2
 
 
-def test_open_loop_drops_what_it_cannot_start() -> None:
+def test_an_open_loop_with_a_full_pool_waits_and_counts_from_the_intended_start() -> None:
+    """2 connections, 0.3 s a request, 100 requests a second: wrk2's promise at any pool size.
+    Nothing is dropped; each latency counts from when it was meant to start, so it grows."""
+
     async def client(port: int) -> list[Sample]:
-        return await open_loop(RawClient("127.0.0.1", port), path, 100.0, 0.5, None, 5.0, max_connections=2)
+        return await open_loop(RawClient("127.0.0.1", port), path, 100.0, 0.2, None, 30.0, max_connections=2)
 
     samples = asyncio.run(with_raw_server(responder(OK, delay=lambda: 0.3), client))
-    dropped = [s for s in samples if s.error == DROPPED]
-    answered = [s for s in samples if s.status == 200]
-    assert len(samples) == 50
-    assert dropped and answered
-    assert len(dropped) + len(answered) == 50
+    assert len(samples) == 20 and all(s.status == 200 for s in samples)
+    by_start = sorted(samples, key=lambda s: s.sent)
+    took = [s.responded - s.sent for s in by_start if s.responded is not None]
+    assert took[-1] > 5 * took[0]  # the last waited for 9 answers of 0.3 s on 2 connections
+    assert max(s.queued_s or 0 for s in samples) > 2.0
+
+
+def test_an_open_loop_with_hard_limits_ends_at_its_deadline() -> None:
+    async def client(port: int) -> list[Sample]:
+        http = RawClient("127.0.0.1", port)
+        return await open_loop(http, path, 100.0, 0.5, None, 30.0, max_connections=2, hard_limits=True)
+
+    started = time.monotonic()
+    samples = asyncio.run(with_raw_server(responder(OK, delay=lambda: 0.3), client))
+    assert time.monotonic() - started < 1.5  # not the 7.5 s the 50 requests would take
+    kinds = Counter(s.error or str(s.status) for s in samples)
+    assert kinds["200"] >= 2 and kinds[CANCELLED] == 2 and kinds[DROPPED] > 30, kinds
+    assert sum(kinds.values()) == 50 and set(kinds) == {"200", CANCELLED, DROPPED}
 
 
 def test_open_loop_needs_a_bound_and_a_rate() -> None:
