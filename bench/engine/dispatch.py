@@ -1,8 +1,9 @@
 """One way to fire a load of any shape with any client: the lab's runs and ``bench load`` both call ``fire``.
 
 A ``LoadShape`` says what to send (the pattern and its numbers); ``fire`` picks the
-pattern's function and the client (the raw client's closed loop has its own fast path,
-``bench.engine.pump``; the browser opens tabs, for bursts only).
+pattern's function and the client (the raw client's closed and open loops have their own
+fast paths, ``bench.engine.pump`` and ``bench.engine.open_pump``; the browser opens tabs, for
+bursts only).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bench.engine.browser import browser_burst
 from bench.engine.clients import make_client
 from bench.engine.http import GET
 from bench.engine.load import Request, Sample, burst, closed_loop, open_loop
+from bench.engine.open_pump import open_loop_raw
 from bench.engine.pump import closed_loop_raw
 from bench.model.events import LoadObserver, no_load_observer
 from bench.model.request import RequestSpec
@@ -81,6 +83,22 @@ async def fire(
             shape.timeout_s,
             observe,
             observe_sent=observe_sent,
+            sink=sink,
+            spec=spec,
+            hard_limits=hard_limits,
+        )
+    if shape.pattern == "open" and client == "raw":
+        assert shape.rate is not None
+        return await open_loop_raw(
+            host,
+            port,
+            next_request,
+            shape.rate,
+            shape.duration_s,
+            shape.total,
+            shape.timeout_s,
+            shape.concurrency,
+            observe,
             sink=sink,
             spec=spec,
             hard_limits=hard_limits,

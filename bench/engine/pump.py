@@ -93,8 +93,9 @@ class _Pump(ResponseProtocol):
         self.connect_s = None
         if keep_alive:
             self.send_next()
-        else:
-            self.stop(replace=True)
+        else:  # its replacement is opened now, not once the close is done: a reconnect costs one round trip
+            self.stop()
+            engine.open_one()
 
     def failed(self, kind: str, detail: str) -> None:
         engine = self.engine

@@ -342,6 +342,10 @@ def test_sigkill_of_bench_stops_a_child_the_app_started_without_the_mark(tmp_pat
     )
     with reaped(bench):  # type: ignore[arg-type]
         child = _pid_from(tmp_path / "pid", 60)
+        deadline = time.monotonic() + 10  # until env has exec'd sleep, /proc shows env's environment
+        while not Path(f"/proc/{child}/cmdline").read_bytes().startswith(b"sleep\0"):
+            assert time.monotonic() < deadline, "env -i never ran sleep"
+            time.sleep(0.01)
         assert b"BENCH_LAB_OWNER" not in Path(f"/proc/{child}/environ").read_bytes()
         bench.send_signal(signal.SIGKILL)
         bench.wait(10)

@@ -10,8 +10,10 @@ import pytest
 
 from bench.engine.clients import RawClient
 from bench.engine.load import Request, Sample, closed_loop, open_loop
+from bench.engine.open_pump import open_loop_raw
 from bench.engine.pump import closed_loop_raw
 from bench.model.document import CANCELLED, DROPPED
+from bench.model.events import no_load_observer
 from tests.factories import responder, with_raw_server
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker-Pid: 7\r\n\r\nok"
@@ -75,7 +77,39 @@ STALL_FROM, STALL_TO = 0.4, 1.4  # seconds after the load starts
 RATE = 50.0
 
 
-def test_open_loop_latency_counts_from_the_intended_start() -> None:
+IMPLEMENTATIONS = pytest.mark.parametrize("impl", ["coroutines", "callbacks"])
+
+
+async def an_open_loop(
+    impl: str,
+    port: int,
+    rate: float,
+    duration_s: float | None,
+    total: int | None,
+    timeout_s: float,
+    max_connections: int,
+    hard_limits: bool = False,
+) -> list[Sample]:
+    """The open loop of the coroutine client, or the raw client's callback-driven one: one contract."""
+    if impl == "coroutines":
+        http = RawClient("127.0.0.1", port)
+        return await open_loop(http, path, rate, duration_s, total, timeout_s, max_connections, hard_limits=hard_limits)
+    return await open_loop_raw(
+        "127.0.0.1",
+        port,
+        path,
+        rate,
+        duration_s,
+        total,
+        timeout_s,
+        max_connections,
+        no_load_observer,
+        hard_limits=hard_limits,
+    )
+
+
+@IMPLEMENTATIONS
+def test_open_loop_latency_counts_from_the_intended_start(impl: str) -> None:
     """A server that holds every answer for a second: every request scheduled during the
     stall must show it (the stall's remaining time), not only one per connection."""
     start = 0.0
@@ -87,7 +121,7 @@ def test_open_loop_latency_counts_from_the_intended_start() -> None:
     async def client(port: int) -> list[Sample]:
         nonlocal start
         start = time.perf_counter()
-        return await open_loop(RawClient("127.0.0.1", port), path, RATE, 2.0, None, 5.0, 1000)
+        return await an_open_loop(impl, port, RATE, 2.0, None, 5.0, 1000)
 
     samples = asyncio.run(with_raw_server(responder(OK, delay=delay), client))
     assert len(samples) == int(2.0 * RATE)
@@ -105,12 +139,13 @@ def test_open_loop_latency_counts_from_the_intended_start() -> None:
     assert max(s.queued_s or 0 for s in samples) < 0.2
 
 
-def test_an_open_loop_with_a_full_pool_waits_and_counts_from_the_intended_start() -> None:
+@IMPLEMENTATIONS
+def test_an_open_loop_with_a_full_pool_waits_and_counts_from_the_intended_start(impl: str) -> None:
     """2 connections, 0.3 s a request, 100 requests a second: wrk2's promise at any pool size.
     Nothing is dropped; each latency counts from when it was meant to start, so it grows."""
 
     async def client(port: int) -> list[Sample]:
-        return await open_loop(RawClient("127.0.0.1", port), path, 100.0, 0.2, None, 30.0, max_connections=2)
+        return await an_open_loop(impl, port, 100.0, 0.2, None, 30.0, max_connections=2)
 
     samples = asyncio.run(with_raw_server(responder(OK, delay=lambda: 0.3), client))
     assert len(samples) == 20 and all(s.status == 200 for s in samples)
@@ -120,10 +155,10 @@ def test_an_open_loop_with_a_full_pool_waits_and_counts_from_the_intended_start(
     assert max(s.queued_s or 0 for s in samples) > 2.0
 
 
-def test_an_open_loop_with_hard_limits_ends_at_its_deadline() -> None:
+@IMPLEMENTATIONS
+def test_an_open_loop_with_hard_limits_ends_at_its_deadline(impl: str) -> None:
     async def client(port: int) -> list[Sample]:
-        http = RawClient("127.0.0.1", port)
-        return await open_loop(http, path, 100.0, 0.5, None, 30.0, max_connections=2, hard_limits=True)
+        return await an_open_loop(impl, port, 100.0, 0.5, None, 30.0, max_connections=2, hard_limits=True)
 
     started = time.monotonic()
     samples = asyncio.run(with_raw_server(responder(OK, delay=lambda: 0.3), client))
