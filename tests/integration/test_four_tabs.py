@@ -89,8 +89,15 @@ def test_multi_worker_lands_between_two_and_four_d_and_records_the_split(run: Ru
     if not claim.holds:  # a finding, not an error: the report must say why and show the split
         assert claim.note is not None and "Served by: " in claim.note
     model = next(c for c in v.claims if c.id == "2m")
-    assert model.holds, model  # the accept model predicts what the tutorial's ideal split does not
     assert v.expected is not None and v.expected.all_done_s == pytest.approx(3 * D + 0.0, rel=0.02)
+    if sorted(s.pids.values()) == [2, 2]:
+        # The accept race went the other way: a worker slow to start its first request (the
+        # racing variants share 2 cores) accepted two tabs 30 ms apart at once. The model's
+        # 3 + 1 cannot hold then, and the run must say so: 2 d for 2 + 2, the split shown.
+        assert s.all_done_s == pytest.approx(2 * D, rel=0.15)
+        assert not model.holds and model.note is not None and "Served by: 2 on pid" in model.note
+        return
+    assert model.holds, model  # the accept model predicts what the tutorial's ideal split does not
 
 
 @pytest.mark.integration
