@@ -26,7 +26,7 @@ OWNER_ENV = "BENCH_LAB_OWNER"
 REGISTRY_NAME = "bench-lab-{uid}"  # in TMPDIR, one per user: a file per harness, the processes it started
 
 
-def _stat(pid: int | str) -> list[str] | None:
+def stat_fields(pid: int | str) -> list[str] | None:
     """The fields of /proc/PID/stat after the command name (state, ppid, ...), or None."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
@@ -37,16 +37,21 @@ def _stat(pid: int | str) -> list[str] | None:
 def _start_ticks(pid: int) -> str | None:
     """The process's start time in clock ticks since boot (/proc/PID/stat field 22): with the
     pid, it names one process for good, even after the pid is reused."""
-    fields = _stat(pid)
+    fields = stat_fields(pid)
     return fields[19] if fields else None
 
 
-def children_of(pid: int) -> list[int]:
-    """Direct children of ``pid``, from /proc (Linux)."""
+def children_of(pid: int, living: bool = False) -> list[int]:
+    """Direct children of ``pid``, from /proc (Linux); ``living``: not those that have exited
+    and wait for their parent to reap them (zombies)."""
     return [
         int(p.name)
         for p in Path("/proc").iterdir()
-        if p.name.isdigit() and (fields := _stat(p.name)) is not None and len(fields) > 1 and fields[1] == str(pid)
+        if p.name.isdigit()
+        and (fields := stat_fields(p.name)) is not None
+        and len(fields) > 1
+        and fields[1] == str(pid)
+        and not (living and fields[0] in ("Z", "X"))
     ]
 
 
@@ -187,7 +192,7 @@ def marked_processes() -> Iterator[Marked]:
     # What a started process started with its mark wiped (``env -i``) is still in its session
     # (every process the harness starts leads one): found by session id, started after it.
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in seen or (fields := _stat(entry.name)) is None:
+        if not entry.name.isdigit() or int(entry.name) in seen or (fields := stat_fields(entry.name)) is None:
             continue
         session = sessions.get(fields[3]) if len(fields) > 19 else None
         if session is not None and int(fields[19]) >= session[1] and _uid_of(entry.name) == me:
@@ -250,7 +255,7 @@ def kill_session(sid: int) -> None:
     the learner's code started in a group of its own, or with the owner mark wiped."""
     me = os.getuid()
     for entry in Path("/proc").iterdir():
-        fields = _stat(entry.name) if entry.name.isdigit() else None
+        fields = stat_fields(entry.name) if entry.name.isdigit() else None
         if fields is not None and len(fields) > 3 and fields[3] == str(sid) and _uid_of(entry.name) == me:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(int(entry.name), signal.SIGKILL)

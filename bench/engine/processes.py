@@ -29,7 +29,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from bench.engine.owners import OWNER_ENV, kill_session, owner_mark, register
+from bench.engine.owners import OWNER_ENV, kill_session, owner_mark, register, stat_fields
 
 HOST = "127.0.0.1"
 
@@ -152,11 +152,17 @@ def signal_group(pgid: int, sig: signal.Signals) -> None:
 
 
 def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs. One that has exited and waits to be
+    reaped (a zombie whose parent died, left for init) runs nothing: it is not waited for."""
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    return True
+    for entry in Path("/proc").iterdir():
+        fields = stat_fields(entry.name) if entry.name.isdigit() else None
+        if fields is not None and len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def stop(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:

@@ -15,6 +15,7 @@ be measured in our server's name nor make it fail to start.
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 import time
@@ -24,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.engine.http import Connection, HttpError
-from bench.engine.processes import HOST, LaunchError, bound_socket, last_lines, spawn, stop_async
+from bench.engine.owners import children_of
+from bench.engine.processes import HOST, LaunchError, bound_socket, last_lines, signal_group, spawn, stop_async
 from bench.errors import BenchError
 
 READY_LINE = "Application startup complete"
@@ -147,4 +149,30 @@ async def serve(spec: ServerSpec) -> AsyncIterator[RunningServer]:
     try:
         yield RunningServer(port=port, process=process)
     finally:
-        await stop_async(process, spec.stop_grace_s)
+        await _stop(spec, process)
+
+
+async def _stop(spec: ServerSpec, process: subprocess.Popen[bytes]) -> None:
+    """The group's SIGTERM reaches uvicorn's workers at once, and they shut down in a few ms;
+    the supervisor notices only at its next check (about 1.5 s). Once its workers are gone it
+    holds nothing of its own, so it is not waited for."""
+    if spec.workers > 1 and process.poll() is None:
+        signal_group(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + spec.stop_grace_s
+        while _workers_left(process.pid) and process.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        signal_group(process.pid, signal.SIGKILL)
+    await stop_async(process, spec.stop_grace_s)
+
+
+def _workers_left(supervisor: int) -> bool:
+    """Whether uvicorn's workers still run (its multiprocessing resource tracker, which ends with
+    the supervisor, is not one)."""
+    for pid in children_of(supervisor, living=True):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in command:
+            return True
+    return False
