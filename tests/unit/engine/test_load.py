@@ -141,18 +141,18 @@ def test_open_loop_latency_counts_from_the_intended_start(impl: str) -> None:
 
 @IMPLEMENTATIONS
 def test_an_open_loop_with_a_full_pool_waits_and_counts_from_the_intended_start(impl: str) -> None:
-    """2 connections, 0.3 s a request, 100 requests a second: wrk2's promise at any pool size.
+    """2 connections, 0.1 s a request, 100 requests a second: wrk2's promise at any pool size.
     Nothing is dropped; each latency counts from when it was meant to start, so it grows."""
 
     async def client(port: int) -> list[Sample]:
         return await an_open_loop(impl, port, 100.0, 0.2, None, 30.0, max_connections=2)
 
-    samples = asyncio.run(with_raw_server(responder(OK, delay=lambda: 0.3), client))
+    samples = asyncio.run(with_raw_server(responder(OK, delay=lambda: 0.1), client))
     assert len(samples) == 20 and all(s.status == 200 for s in samples)
     by_start = sorted(samples, key=lambda s: s.sent)
     took = [s.responded - s.sent for s in by_start if s.responded is not None]
-    assert took[-1] > 5 * took[0]  # the last waited for 9 answers of 0.3 s on 2 connections
-    assert max(s.queued_s or 0 for s in samples) > 2.0
+    assert took[-1] > 5 * took[0]  # the last waited for 9 answers of 0.1 s on 2 connections
+    assert max(s.queued_s or 0 for s in samples) > 0.6
 
 
 @IMPLEMENTATIONS
