@@ -15,7 +15,7 @@ from bench.cli.options import (
     client_option,
     results_option,
 )
-from bench.errors import RunFailed
+from bench.errors import BenchError, RunFailed
 from bench.lab.loadrun import LoadSpec, check_listening, run_load
 from bench.lab.session import new_run_id
 from bench.model.scenario import ClientKind
@@ -56,6 +56,14 @@ from bench.report.live import LoadProgress
     help="Seconds a request may take before it counts as a timeout error (exactly: a later answer is one).",
 )
 @click.option(
+    "-t",
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes firing the load (like wrk's threads), each on its own core; their figures are merged.",
+)
+@click.option(
     "--no-keepalive",
     is_flag=True,
     help="A new connection for every request (Connection: close), as hey -disable-keepalive.",
@@ -77,6 +85,7 @@ def command(
     rate: float | None,
     total: int | None,
     timeout: float,
+    threads: int,
     no_keepalive: bool,
     fail_non_2xx: bool,
     method: str,
@@ -94,7 +103,11 @@ def command(
     Saved as a run under --out (run.json and report.html): bench show, compare and export
     work on it."""
     request = replace(request_of(method, headers, body, body_file, content_type), keep_alive=not no_keepalive)
-    spec = LoadSpec.of(url, allow_remote, connections, duration, rate, total, timeout, client, request)
+    spec = replace(
+        LoadSpec.of(url, allow_remote, connections, duration, rate, total, timeout, client, request), threads=threads
+    )
+    if threads > 1 and client != "raw":
+        raise BenchError("-t: processes fire the raw client only (give --client raw)")
     console.clean_up(out_dir)
     check_listening(spec)
     folder = results.prepare_folder(out_dir / new_run_id("load"))

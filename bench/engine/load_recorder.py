@@ -20,6 +20,7 @@ import time
 from array import array
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
@@ -119,6 +120,37 @@ class LatencyRecorder:
         ]
         return [*points, CurvePoint(percentile=100.0, ms=self.high * 1000)]
 
+    def export(self) -> dict[str, Any]:
+        """What another process needs to merge this one in (``absorb``): plain, picklable data."""
+        return {
+            "values": self.values.tobytes(),
+            "hdr": None if self.hdr is None else self.hdr.encode(),
+            "count": self.count,
+            "total": self.total,
+            "total_sq": self.total_sq,
+            "low": self.low,
+            "high": self.high,
+        }
+
+    def absorb(self, other: dict[str, Any]) -> None:
+        """Another recorder's ``export``, merged in: exact while both are and the sum fits."""
+        values = array("d")
+        values.frombytes(other["values"])
+        if self.hdr is None and other["hdr"] is None and len(self) + len(values) <= self.exact_limit:
+            self.values.extend(values)
+            return
+        if self.hdr is None:
+            self.hdr = HdrHistogram(1, HIGHEST_US, SIGNIFICANT_DIGITS)
+        self.values.extend(values)
+        self._flush()
+        if other["hdr"] is not None:
+            self.hdr.add(HdrHistogram.decode(other["hdr"]))
+            self.count += other["count"]
+            self.total += other["total"]
+            self.total_sq += other["total_sq"]
+            self.low = min(self.low, other["low"])
+            self.high = max(self.high, other["high"])
+
     def buckets(self, count: int = 10) -> list[Bucket]:
         """Logarithmic buckets from the fastest to the slowest (``loadfigures.histogram``)."""
         if self.hdr is None:
@@ -151,6 +183,7 @@ class LoadRecorder:
         self.second_took = array("d")
         self.second_errors = 0
         self.closed: list[Second] = []
+        self.merged: list[tuple[float, list[Second]]] = []  # other processes' seconds (absorb), by origin
 
     def add(self, s: Sample) -> None:
         if s.error is not None:
@@ -200,6 +233,57 @@ class LoadRecorder:
         last = [one_second(float(self.second), self.second_took, self.second_errors)]
         return self.closed + (last if self.second_took or self.second_errors else [])
 
+    def export(self) -> dict[str, Any]:
+        """Everything recorded, as plain data for another process to ``absorb``."""
+        return {
+            "latencies": self.latencies.export(),
+            "queued": self.queued.export(),
+            "connects": self.connects.export(),
+            "statuses": dict(self.statuses),
+            "errors": dict(self.errors),
+            "dropped": self.dropped,
+            "cancelled": self.cancelled,
+            "first_sent": self.first_sent,
+            "last_responded": self.last_responded,
+            "last_event": self.last_event,
+            "origin": self.origin,
+            "seconds": [s.model_dump() for s in self.seconds()],
+        }
+
+    def absorb(self, other: dict[str, Any]) -> None:
+        """Another process's ``export`` merged into this one (``bench load -t``). Seconds are
+        aligned on the wall clock: answers and errors add up, a second's p99 is the highest."""
+        self.latencies.absorb(other["latencies"])
+        self.queued.absorb(other["queued"])
+        self.connects.absorb(other["connects"])
+        self.statuses.update({int(k): v for k, v in other["statuses"].items()})
+        self.errors.update(other["errors"])
+        self.dropped += other["dropped"]
+        self.cancelled += other["cancelled"]
+        self.first_sent = min(self.first_sent, other["first_sent"])
+        self.last_responded = max(self.last_responded, other["last_responded"])
+        self.last_event = max(self.last_event, other["last_event"])
+        if other["origin"] is not None:
+            self.merged.append((other["origin"], [Second.model_validate(s) for s in other["seconds"]]))
+
+    def merged_seconds(self) -> list[Second]:
+        origin = min(o for o, _ in self.merged)
+        by: dict[int, Second] = {}
+        for start, seconds in self.merged:
+            shift = round(start - origin)
+            for s in seconds:
+                at = int(s.at_s) + shift
+                was = by.get(at)
+                if was is None:
+                    by[at] = s.model_copy(update={"at_s": float(at)})
+                    continue
+                p99 = max((p for p in (was.p99_ms, s.p99_ms) if p is not None), default=None)
+                by[at] = Second(
+                    at_s=float(at), requests=was.requests + s.requests, errors=was.errors + s.errors, p99_ms=p99
+                )
+        last = max(by, default=-1)
+        return [by.get(t, Second(at_s=float(t), requests=0, errors=0)) for t in range(last + 1)]
+
     def add_all(self, samples: Sequence[Sample]) -> LoadRecorder:
         for s in samples:
             self.add(s)
@@ -229,7 +313,7 @@ class LoadRecorder:
             histogram=self.latencies.buckets(),
             precision="exact" if self.latencies.exact else PRECISION_NOTE,
             curve=self.latencies.curve(),
-            seconds=self.seconds(),
+            seconds=self.merged_seconds() if self.merged else self.seconds(),
         )
 
 

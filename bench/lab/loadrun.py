@@ -19,6 +19,7 @@ from bench.engine.dispatch import LoadShape, fire
 from bench.engine.http import GET
 from bench.engine.load import Request
 from bench.engine.target import Target, connection_refused, parse_target
+from bench.engine.threads import fire_in_processes
 from bench.errors import RunFailed
 from bench.lab import environment
 from bench.model.document import LoadDocument
@@ -42,6 +43,7 @@ class LoadSpec:
     timeout_s: float
     client: ClientKind
     request: RequestSpec = GET
+    threads: int = 1  # -t: processes firing it, like wrk's threads
 
     @classmethod
     def of(
@@ -83,6 +85,7 @@ class LoadSpec:
             + ([f"-n {self.total}"] if self.total is not None else [])
             + [f"--timeout {self.timeout_s:g}", f"--client {self.client}"]
             + ([] if self.request.keep_alive else ["--no-keepalive"])
+            + ([f"-t {self.threads}"] if self.threads > 1 else [])
             + ([f"--method {self.request.method}"] if self.request.method != "GET" else [])
             + [f"--header {shlex.quote(f'{k}: {v}')}" for k, v in self.request.headers]
             + ([f"--body {shlex.quote(self.request.body.decode('utf-8', 'replace'))}"] if self.request.body else [])
@@ -131,10 +134,15 @@ def run_load(
         )
 
     interrupted = False
-    try:
-        loops.run(go())
-    except KeyboardInterrupt:
-        interrupted = True
+    if spec.threads > 1:  # processes of their own, merged: a server faster than one Python core
+        measured, interrupted = fire_in_processes(
+            spec.shape, spec.threads, spec.client, target.host, target.port, target.path, spec.request, on_start
+        )
+    else:
+        try:
+            loops.run(go())
+        except KeyboardInterrupt:
+            interrupted = True
     figures = measured.figures(target.url, spec.shape.pattern, spec.client, loops.loop_name(), spec.connections)
     figures.interrupted = interrupted
     doc = LoadDocument(

@@ -229,3 +229,49 @@ def test_an_open_loop_over_capacity_reports_the_latency_wrk2_would(
     assert f["latency"]["p50_ms"] > 150, f["latency"]
     assert f["latency"]["max_ms"] > 600
     assert code == 1 and f["dropped"] > 0 and "were never sent" in err
+
+
+def test_threads_share_the_load_and_their_figures_merge(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with server(lambda n: OK) as (port, seen):
+        code, f, err = load_json(capsys, tmp_path, f"http://127.0.0.1:{port}/", "-t", "2", "-n", "100", "-c", "4")
+    assert code == 0, err
+    assert f["requests"] == 100 == len(seen.requests) and f["statuses"] == {"200": 100} and f["connections"] == 4
+    assert seen.connections == 5  # the listening check, then 2 connections in each of the 2 processes
+    assert sum(s["requests"] for s in f["seconds"]) == 100
+
+
+@pytest.mark.parametrize("exact_limit", [100_000, 50])
+def test_merged_recorders_give_the_figures_of_all_their_samples(exact_limit: int) -> None:
+    import random
+
+    from bench.engine.load import Sample
+    from bench.engine.load_recorder import LoadRecorder
+
+    rng = random.Random(7)
+    samples = [
+        Sample(
+            client=i,
+            token="",
+            sent=1000.0 + i * 0.001,
+            first_byte=None,
+            responded=1000.0 + i * 0.001 + rng.expovariate(200),
+            status=200,
+            pid=None,
+            error=None,
+        )
+        for i in range(400)
+    ]
+    whole = LoadRecorder(exact_limit).add_all(samples)
+    merged = LoadRecorder(exact_limit)
+    for part in (samples[::2], samples[1::2]):
+        merged.absorb(LoadRecorder(exact_limit).add_all(part).export())
+    a = whole.figures("u", "closed", "raw", "uvloop", 1)
+    b = merged.figures("u", "closed", "raw", "uvloop", 1)
+    assert b.requests == a.requests == 400 and b.statuses == a.statuses
+    assert a.latency is not None and b.latency is not None
+    assert b.latency.max_ms == a.latency.max_ms and b.latency.min_ms == a.latency.min_ms
+    assert b.latency.mean_ms == pytest.approx(a.latency.mean_ms, rel=1e-9)
+    tolerance = 0 if exact_limit > 400 else 2e-3  # exact, or both from the histogram (3 digits)
+    for q in ("p50_ms", "p90_ms", "p99_ms"):
+        assert getattr(b.latency, q) == pytest.approx(getattr(a.latency, q), rel=tolerance, abs=1e-9)
+    assert sum(s.requests for s in b.seconds) == 400
