@@ -69,48 +69,16 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 20
     raise SystemExit(f"nothing listening on port {port} after {timeout} s")
 
 
-class Server:
+class PinnedServer:
     """A server pinned to CPU 0, in its own process group, always stopped."""
 
-    def __init__(self, kind: str) -> None:
-        self.port = free_port()
-        if kind == "bare":
-            cmd = [sys.executable, str(HERE / "targets.py"), str(self.port)]
-        elif kind == "asgi":
-            cmd = [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "targets:trivial_asgi",
-                "--app-dir",
-                str(HERE),
-                "--port",
-                str(self.port),
-                "--lifespan",
-                "off",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ]
-        else:
-            cmd = [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "targets:app",
-                "--app-dir",
-                str(HERE),
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ]
+    def __init__(self, cmd: list[str], port: int) -> None:
+        self.port = port
         self.proc = subprocess.Popen(
             ["taskset", "-c", SERVER_CPU, *cmd], start_new_session=True, stdout=subprocess.DEVNULL
         )
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> PinnedServer:
         wait_listening(self.port, self.proc)
         return self
 
@@ -121,6 +89,51 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+
+
+def server_command(kind: str, port: int) -> list[str]:
+    """The bare protocol server, the trivial ASGI app, or FastAPI (``targets.py``) on ``port``."""
+    if kind == "bare":
+        cmd = [sys.executable, str(HERE / "targets.py"), str(port)]
+    elif kind == "asgi":
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "targets:trivial_asgi",
+            "--app-dir",
+            str(HERE),
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+    else:
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "targets:app",
+            "--app-dir",
+            str(HERE),
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+    return cmd
+
+
+class Server(PinnedServer):
+    """One of the benchmark's own servers (``server_command``), on a free port."""
+
+    def __init__(self, kind: str) -> None:
+        port = free_port()
+        super().__init__(server_command(kind, port), port)
 
 
 def _ms(value: str, unit: str) -> float:

@@ -29,18 +29,14 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-SCRATCH = str(Path(tempfile.gettempdir()) / "bench-benchmarks")
-SERVER_CPU, CLIENT_CPU = "0", "1"
+from load_vs_wrk import CLIENT_CPU, SCRATCH, PinnedServer, free_port
 
 ONE_AT_A_TIME = textwrap.dedent(
     """
@@ -117,56 +113,18 @@ class Measured:
     omitted: int = 0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """A server pinned to CPU 0, in its own session, always stopped."""
-
-    def __init__(self, cmd: list[str], port: int) -> None:
-        self.port = port
-        self.proc = subprocess.Popen(
-            ["taskset", "-c", SERVER_CPU, *cmd],
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def __enter__(self) -> Server:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"the server exited with code {self.proc.returncode}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.05)
-        raise SystemExit("the server did not listen")
-
-    def __exit__(self, *exc: object) -> None:
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-
-def nginx(folder: Path, keepalive: str) -> Server:
+def nginx(folder: Path, keepalive: str) -> PinnedServer:
     port = free_port()
     for sub in ("www", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     (folder / "www" / "small.txt").write_text("x" * 100)
     conf = folder / "nginx.conf"
     conf.write_text(nginx_conf(folder, port, keepalive))
-    return Server([shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(conf), "-p", str(folder)], port)
+    return PinnedServer([shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(conf), "-p", str(folder)], port)
 
 
 def _ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]  # wrk2 prints minutes too
 
 
 def run_wrk(binary: str, url: str, connections: int, seconds: float, rate: float | None = None) -> Measured:
@@ -219,7 +177,7 @@ def main() -> int:
             port = free_port()
             script = folder / "one_at_a_time.py"
             script.write_text(ONE_AT_A_TIME)
-            with Server([sys.executable, str(script), str(port)], port):
+            with PinnedServer([sys.executable, str(script), str(port)], port):
                 url = f"http://127.0.0.1:{port}/"
                 theirs = run_wrk(wrk2, url, 10, 3, rate=900)
                 ours = run_bench(url, 10, 3, rate=900)

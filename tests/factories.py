@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -214,11 +216,27 @@ def bench(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str
     return code, out, err
 
 
-def bench_process(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """``bench ARGS`` as a user runs it, in a process of its own (started in ``cwd``)."""
+def bench_process(
+    *args: str, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``bench ARGS`` as a user runs it, in a process of its own (started in ``cwd``, with ``env``
+    added to this one's environment)."""
     return subprocess.run(
-        [sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "bench", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
+
+
+def wait_for(what: Callable[[], bool], timeout_s: float, why: str) -> None:
+    """Until ``what()`` is true; ``why`` is the failure when ``timeout_s`` passes first."""
+    deadline = time.monotonic() + timeout_s
+    while not what():
+        assert time.monotonic() < deadline, why
+        time.sleep(0.02)
 
 
 def four_tabs_on(cwd: Path, out: Path | str, *args: str) -> subprocess.CompletedProcess[str]:

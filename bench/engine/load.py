@@ -198,6 +198,16 @@ async def closed_loop(
     return samples
 
 
+def open_loop_count(rate: float, duration_s: float | None, total: int | None) -> int:
+    """How many requests an open loop schedules: the total, or what the duration holds at the rate."""
+    if rate <= 0:
+        raise ValueError("the rate must be positive")
+    if duration_s is None and total is None:
+        raise ValueError("an open loop needs a duration, a total, or both")
+    by_duration = None if duration_s is None else int(duration_s * rate)
+    return min(n for n in (total, by_duration) if n is not None)
+
+
 async def open_loop(
     client: Client,
     next_request: Callable[[int], Request],
@@ -217,12 +227,7 @@ async def open_loop(
     wait is its ``queued_s``): nothing is omitted, whatever the pool size. With
     ``hard_limits`` the duration ends the load at its deadline: what is in flight then is
     *cancelled*, what never got a connection is *dropped* (never sent), neither an error."""
-    if rate <= 0:
-        raise ValueError("the rate must be positive")
-    if duration_s is None and total is None:
-        raise ValueError("an open loop needs a duration, a total, or both")
-    by_duration = None if duration_s is None else int(duration_s * rate)
-    count = min(n for n in (total, by_duration) if n is not None)
+    count = open_loop_count(rate, duration_s, total)
     clock = WallClock()
     loop = asyncio.get_running_loop()
     idle: deque[ClientConnection] = deque()

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 
 from bench.engine.http import GET, RequestEncoder, ResponseProtocol, worker_pid
-from bench.engine.load import Request, Sample, WallClock
+from bench.engine.load import Request, Sample, WallClock, open_loop_count
 from bench.model.document import CANCELLED, DROPPED
 from bench.model.events import LoadObserver
 from bench.model.request import RequestSpec
@@ -274,12 +274,7 @@ async def open_loop_raw(
     hard_limits: bool = False,
 ) -> list[Sample]:
     """``bench.engine.load.open_loop``'s contract, for the raw client only (see the module doc)."""
-    if rate <= 0:
-        raise ValueError("the rate must be positive")
-    if duration_s is None and total is None:
-        raise ValueError("an open loop needs a duration, a total, or both")
-    by_duration = None if duration_s is None else int(duration_s * rate)
-    count = min(n for n in (total, by_duration) if n is not None)
+    count = open_loop_count(rate, duration_s, total)
     samples: list[Sample] = []
     engine = _OpenLoop(
         host,

@@ -4,7 +4,8 @@
 the app's Python under a name of its own by ``bench.lab.interpreter``) imports the app in a
 fresh interpreter (its working directory a scratch folder, so nothing lands in the
 learner's folder), sends it one request in process (straight through ASGI, no server) and
-prints one JSON document on stdout (``bench.model.ownapp.Diagnosis``). ``*`` for the path
+writes one JSON document (``bench.model.ownapp.Diagnosis``) to the file ``BENCH_DIAGNOSIS_OUT``
+names (the harness's way: what the app prints stays apart), else to stdout. ``*`` for the path
 diagnoses every route. Standard library and relative imports only: it runs under the
 learner's Python and versions.
 

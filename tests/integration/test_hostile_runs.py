@@ -21,23 +21,11 @@ from pathlib import Path
 import pytest
 
 from bench.engine.owners import marked_processes
-from tests.factories import reaped
+from tests.factories import bench_process as bench
+from tests.factories import reaped, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--time-scale", "0.05"]
-
-
-def bench(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bench", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
@@ -59,13 +47,6 @@ def one_error(done: subprocess.CompletedProcess[str], said: str) -> None:
 
 def started_by(pid: int) -> list[str]:
     return [m.command for m in marked_processes() if m.owner.startswith(f"{pid}:")]
-
-
-def wait_for(what: object, timeout_s: float, why: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not what():  # type: ignore[operator]
-        assert time.monotonic() < deadline, why
-        time.sleep(0.02)
 
 
 # 7. Run documents that are not ours, under --out.

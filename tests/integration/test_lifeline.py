@@ -13,24 +13,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bench.engine.owners import Marked, marked_processes
-from tests.factories import reaped
+from tests.factories import reaped, wait_for
 
 
 def started_by(pid: int) -> list[Marked]:
     return [m for m in marked_processes() if m.owner.startswith(f"{pid}:")]
-
-
-def wait_for(what: Callable[[], bool], timeout_s: float, why: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not what():
-        assert time.monotonic() < deadline, why
-        time.sleep(0.02)
 
 
 def start_bench(*args: str, cwd: Path, capture: bool = False) -> subprocess.Popen[str]:

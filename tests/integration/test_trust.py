@@ -27,7 +27,7 @@ from bench.engine.owners import marked_processes, owner_mark
 from bench.engine.processes import HOST
 from bench.lab.broker import redis_binary, redis_broker
 from bench.lab.launcher import ServerSpec, serve
-from tests.factories import reaped
+from tests.factories import bench_process, reaped
 
 NOBODY = 65534
 ROOT_DIR = Path(__file__).resolve().parents[2]
@@ -74,9 +74,8 @@ def shared_tmp() -> Iterator[Path]:
 
 
 def bench_in(tmp: Path, *args: str, out: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TMPDIR": str(tmp)}
-    command = [sys.executable, "-m", "bench", *args, "--out", str(out)]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, cwd=out)
+    """``bench ARGS`` with ``tmp`` as its TMPDIR (where the registry folder is)."""
+    return bench_process(*args, "--out", str(out), cwd=out, timeout=120, env={"TMPDIR": str(tmp)})
 
 
 def alive(pid: int) -> bool:
