@@ -162,7 +162,9 @@ def test_a_cpu_loop_in_async_def_is_named_and_four_tabs_predicted(tmp_path: Path
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]
     figure = "all_done_s" if log else "all_responded_s"  # without a done marker, done is unknown
-    assert v["summary"][figure] == pytest.approx(v["expected"][figure], rel=0.05)
+    # CPU work: d is the diagnosis's one run of the loop, the run does four; on this 2-core machine their
+    # speeds differ by up to about 6 % from run to run (-6.4 % and +5.4 % seen in CI), so 10 %
+    assert v["summary"][figure] == pytest.approx(v["expected"][figure], rel=0.1)
     held = v["loop_held"][0]  # the longest first
     assert held["kind"] == "CPU on the loop" and held["line"] in CPU_LINES and held["times"] == 4
 
