@@ -16,7 +16,7 @@ from bench.cli.options import (
     results_option,
 )
 from bench.errors import BenchError, RunFailed
-from bench.lab.loadrun import LoadSpec, check_listening, run_load
+from bench.lab.loadrun import CLOSED_LOOP_CONNECTIONS, LoadSpec, check_listening, run_load
 from bench.lab.session import new_run_id
 from bench.model.scenario import ClientKind
 from bench.report import load as loadreport
@@ -64,6 +64,12 @@ from bench.report.live import LoadProgress
     help="Processes firing the load (like wrk's threads), each on its own core; their figures are merged.",
 )
 @click.option(
+    "--per-connection",
+    is_flag=True,
+    help="With --rate: wrk2's schedule, -c connections [default: 10] each keeping rate/c and its own queue "
+    "(a request waits for its connection, not the first free one).",
+)
+@click.option(
     "--no-keepalive",
     is_flag=True,
     help="A new connection for every request (Connection: close), as hey -disable-keepalive.",
@@ -86,6 +92,7 @@ def command(
     total: int | None,
     timeout: float,
     threads: int,
+    per_connection: bool,
     no_keepalive: bool,
     fail_non_2xx: bool,
     method: str,
@@ -103,8 +110,14 @@ def command(
     Saved as a run under --out (run.json and report.html): bench show, compare and export
     work on it."""
     request = replace(request_of(method, headers, body, body_file, content_type), keep_alive=not no_keepalive)
+    if per_connection and (rate is None or client != "raw"):
+        raise BenchError("--per-connection: a schedule for the open loop of the raw client (give --rate)")
+    if per_connection and connections is None:
+        connections = CLOSED_LOOP_CONNECTIONS  # wrk2's pool is -c, 10 unless given
     spec = replace(
-        LoadSpec.of(url, allow_remote, connections, duration, rate, total, timeout, client, request), threads=threads
+        LoadSpec.of(url, allow_remote, connections, duration, rate, total, timeout, client, request),
+        threads=threads,
+        per_connection=per_connection,
     )
     if threads > 1 and client != "raw":
         raise BenchError("-t: processes fire the raw client only (give --client raw)")

@@ -17,7 +17,7 @@ from bench.engine.clients import make_client
 from bench.engine.http import GET
 from bench.engine.load import Request, Sample, burst, closed_loop, open_loop
 from bench.engine.open_pump import open_loop_raw
-from bench.engine.pump import closed_loop_raw
+from bench.engine.pump import Answered, closed_loop_raw
 from bench.model.events import LoadObserver, no_load_observer
 from bench.model.request import RequestSpec
 from bench.model.scenario import RunClient
@@ -41,6 +41,7 @@ class LoadShape:
     duration_s: float | None = None
     total: int | None = None
     rate: float | None = None  # open loop: requests started per second
+    per_connection: bool = False  # open loop, raw client: wrk2's schedule (a queue per connection)
 
     def __post_init__(self) -> None:
         if self.pattern == "open" and self.rate is None:
@@ -58,6 +59,7 @@ async def fire(
     observe_sent: bool = True,
     spec: RequestSpec = GET,
     hard_limits: bool = False,
+    answered: Answered | None = None,
 ) -> list[Sample]:
     """Send ``shape``'s requests (``next_request(i)`` gives the i-th) and return their samples.
 
@@ -66,7 +68,8 @@ async def fire(
     spares the raw closed loop its per-request 'sent' call when nobody needs it. ``spec``: the
     method, headers and body of every request (the browser sends plain GETs only). ``hard_limits``
     (``bench load``): the duration ends the load at its deadline, what is in flight then is
-    cancelled, and a total counts answers (the lab's runs instead await their last requests)."""
+    cancelled, and a total counts answers (the lab's runs instead await their last requests).
+    ``answered`` (a ``LoadRecorder``'s): the raw closed loop's answers go there without a ``Sample``."""
     if client == "browser":
         if shape.pattern != "burst" or not spec.plain_get:
             raise ValueError("the browser opens tabs: it fires bursts of plain GETs only")
@@ -86,6 +89,7 @@ async def fire(
             sink=sink,
             spec=spec,
             hard_limits=hard_limits,
+            answered=answered,
         )
     if shape.pattern == "open" and client == "raw":
         assert shape.rate is not None
@@ -102,7 +106,10 @@ async def fire(
             sink=sink,
             spec=spec,
             hard_limits=hard_limits,
+            per_connection=shape.per_connection,
         )
+    if shape.per_connection:
+        raise ValueError("a schedule per connection is the raw client's open loop only")
     http = make_client(client, host, port, max_connections=shape.concurrency, spec=spec)
     try:
         if shape.pattern == "burst":

@@ -32,6 +32,7 @@ class HttpError(Exception):
 
 GET = RequestSpec()  # a plain GET: what the lab's own runs send
 PID_HEADER = contract.PID_HEADER.encode()  # the lab's servers name the process that answered
+WATCHED_LENGTHS = frozenset(len(name) for name in (PID_HEADER, b"content-length", b"transfer-encoding"))
 
 
 def worker_pid(value: bytes | str | None) -> int | None:
@@ -80,6 +81,13 @@ class Response:
         return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.raw_headers}
 
 
+class _Nobody:
+    """What a closed connection's parser reports to: nothing."""
+
+
+_SPENT = httptools.HttpResponseParser(_Nobody())
+
+
 class ResponseProtocol(asyncio.Protocol):
     """The HTTP/1.1 response codec both clients share: one response at a time on one
     connection, parsed by httptools as bytes arrive.
@@ -97,6 +105,7 @@ class ResponseProtocol(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.lost = False
         self.in_flight = False
+        self.arrived = 0.0  # when bytes last came (perf_counter)
         self.begin(0.0)
 
     def begin(self, sent: float) -> None:
@@ -123,8 +132,9 @@ class ResponseProtocol(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass, but quacks alike
 
     def data_received(self, data: bytes) -> None:
+        self.arrived = now = time.perf_counter()  # a response that ends here was done when its last bytes came
         if not self.first_byte:
-            self.first_byte = time.perf_counter()
+            self.first_byte = now
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -134,9 +144,16 @@ class ResponseProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
+        try:
+            self._lost(exc)
+        finally:  # the cycles parser <-> protocol <-> transport broken: refcounts free a connection, not the GC
+            self.parser, self.transport = _SPENT, None
+
+    def _lost(self, exc: Exception | None) -> None:
         if not self.in_flight:
             return
         if self.headers_done and not self.framed and exc is None:
+            self.arrived = time.perf_counter()
             self.on_message_complete()  # the body ended with the connection, as HTTP/1.0 allows
         elif isinstance(exc, (ConnectionResetError, BrokenPipeError)):
             self.fail("reset", str(exc) or type(exc).__name__)
@@ -154,6 +171,11 @@ class ResponseProtocol(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.keep_body:
             self.headers.append((name, value))
+        if len(name) in WATCHED_LENGTHS:  # not Date, Server, ...: most headers need no lower()
+            self.watched(name, value)
+
+    def watched(self, name: bytes, value: bytes) -> None:
+        """A header that may be one the codec reads: the worker's pid, or the body's framing."""
         key = name.lower()
         if key == PID_HEADER:
             self.pid = value
@@ -174,7 +196,7 @@ class ResponseProtocol(asyncio.Protocol):
             return
         if self.in_flight:
             self.in_flight = False
-            self.completed(status, bool(self.parser.should_keep_alive()), time.perf_counter())
+            self.completed(status, bool(self.parser.should_keep_alive()), self.arrived)
 
     def interim(self) -> None:
         """An interim response ended: what it said is not the answer's (its first byte stays: the

@@ -40,6 +40,7 @@ class WallClock:
     def __init__(self) -> None:
         self._wall0 = time.time()
         self._perf0 = time.perf_counter()
+        self.offset = self._wall0 - self._perf0  # wall = perf + offset, for a hot path that cannot afford a call
 
     def wall(self, perf: float) -> float:
         return self._wall0 + (perf - self._perf0)
@@ -72,6 +73,20 @@ class Sample:
 
 
 Request = tuple[str, str]  # (token, path)
+
+
+class SameRequest:
+    """``next_request`` for a load that sends one path again and again, untokened (``bench load``):
+    a loop that sees one may encode the request once."""
+
+    __slots__ = ("path", "request")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.request: Request = ("", path)
+
+    def __call__(self, index: int) -> Request:
+        return self.request
 
 
 def _sample(

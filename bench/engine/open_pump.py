@@ -10,6 +10,12 @@ loop keep up with wrk2 (``benchmarks/load_vs_wrk2.py``).
 
 With ``hard_limits`` (``bench load``) the duration ends the load at its deadline: what is in
 flight is cancelled, what is still waiting was never sent (dropped), neither an error.
+
+``per_connection`` is wrk2's schedule instead: a fixed pool, request i going to connection
+i mod c, each connection with its own queue. A request then waits for its own connection
+even while another one is free, so a server that serves some connections less than others
+(accept order, epoll order) shows in the tail; the default, one queue for all, measures the
+server as independent arrivals see it. ``benchmarks/load_vs_wrk2.py`` prints both.
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ Due = tuple[int, float]  # a request's index and its intended start (perf_counte
 class _Conn(ResponseProtocol):
     """One connection of the pool: sends what it is given, records it, asks for more."""
 
-    def __init__(self, engine: _OpenLoop, connect_began: float) -> None:
+    def __init__(self, engine: _OpenLoop, connect_began: float, lane: int = -1) -> None:
         self.engine = engine
+        self.lane = lane  # per_connection: which connection of the pool (its own queue); -1: the shared pool
         self.index, self.token, self.intended = 0, "", 0.0
         self.reused = False
         self.closing = False  # closed on purpose: do not hand it work, do not requeue
@@ -110,7 +117,7 @@ class _Conn(ResponseProtocol):
         if self.in_flight and self.reused and not self.first_byte and not self.closing:
             self.in_flight = False  # the server's idle close: it never read this request, which goes again
             engine.busy.discard(self)
-            engine.waiting.appendleft((self.index, self.intended))
+            engine.queue_of(self).appendleft((self.index, self.intended))
         super().connection_lost(exc)
         engine.busy.discard(self)
         engine.gone(self)
@@ -131,6 +138,7 @@ class _OpenLoop:
         sink: Callable[[Sample], None],
         spec: RequestSpec,
         hard_limits: bool,
+        per_connection: bool = False,
     ) -> None:
         self.loop = asyncio.get_running_loop()
         self.host, self.port = host, port
@@ -148,11 +156,29 @@ class _OpenLoop:
         self.idle: list[_Conn] = []
         self.busy: set[_Conn] = set()
         self.conns: set[_Conn] = set()
+        # per_connection: each connection's own queue, and the connection serving it (None: opening)
+        self.lanes: list[deque[Due]] = [deque() for _ in range(max_connections)] if per_connection else []
+        self.lane_conn: list[_Conn | None] = [None] * len(self.lanes)
         self.opening = 0
         self.finished: asyncio.Future[None] = self.loop.create_future()
 
     # the pool
+    def queue_of(self, conn: _Conn) -> deque[Due]:
+        return self.waiting if conn.lane < 0 else self.lanes[conn.lane]
+
+    def pending(self) -> bool:
+        """Is any request due and not yet sent?"""
+        return bool(self.waiting) or any(self.lanes)
+
     def dispatch(self, due: Due) -> None:
+        if self.lanes:
+            lane = due[0] % len(self.lanes)
+            conn = self.lane_conn[lane]
+            if conn is not None and conn not in self.busy and not conn.lost and not conn.closing:
+                conn.send(due)
+            else:
+                self.lanes[lane].append(due)
+            return
         while self.idle:
             conn = self.idle.pop()
             if not conn.lost and not conn.closing:
@@ -168,45 +194,61 @@ class _OpenLoop:
             self.opening += 1
             self.loop.create_task(self._connect())
 
-    async def _connect(self) -> None:
+    async def _connect(self, lane: int = -1) -> None:
         began = time.perf_counter()
+        queue = self.waiting if lane < 0 else self.lanes[lane]
         try:
             await asyncio.wait_for(
-                self.loop.create_connection(lambda: _Conn(self, began), self.host, self.port), self.timeout_s
+                self.loop.create_connection(lambda: _Conn(self, began, lane), self.host, self.port), self.timeout_s
             )
         except (OSError, asyncio.TimeoutError) as exc:
             self.opening -= 1
-            if self.waiting:  # the request whose arrival asked for this connection fails with it
-                index, intended = self.waiting.popleft()
+            if queue:  # the request whose arrival asked for this connection fails with it
+                index, intended = queue.popleft()
                 token, _ = self.next_request(index)
                 self.sink(Sample.failed(index, token, self.clock.wall(intended), "connect"))
                 self.observe("failed", index, self.clock.now())
             if not isinstance(exc, asyncio.TimeoutError):
                 await asyncio.sleep(0.01)  # a refusing server must not be hammered in a tight loop
+            if lane >= 0:
+                self.reopen(lane)
             self.grow()
             self.maybe_finished()
             return
         self.opening -= 1
 
+    def reopen(self, lane: int) -> None:
+        """per_connection: the lane's connection again, while the load may still send on it."""
+        if not self.finished.done() and (self.issued < self.count or self.lanes[lane]):
+            self.opening += 1
+            self.loop.create_task(self._connect(lane))
+
     def arrived(self, conn: _Conn) -> None:
         self.conns.add(conn)
+        if conn.lane >= 0:
+            self.lane_conn[conn.lane] = conn
         self.free(conn)
 
     def free(self, conn: _Conn) -> None:
-        if self.waiting:
-            conn.send(self.waiting.popleft())
+        queue = self.queue_of(conn)
+        if queue:
+            conn.send(queue.popleft())
         else:
-            self.idle.append(conn)
+            if conn.lane < 0:
+                self.idle.append(conn)
             self.maybe_finished()
 
     def gone(self, conn: _Conn) -> None:
         self.conns.discard(conn)
+        if conn.lane >= 0 and self.lane_conn[conn.lane] is conn:
+            self.lane_conn[conn.lane] = None
+            self.reopen(conn.lane)
         self.grow()
         self.maybe_finished()
 
     # the end
     def maybe_finished(self) -> None:
-        if self.finished.done() or self.issued < self.count or self.waiting or self.busy or self.opening:
+        if self.finished.done() or self.issued < self.count or self.pending() or self.busy or self.opening:
             return
         self.finished.set_result(None)
 
@@ -214,10 +256,11 @@ class _OpenLoop:
         """The load is over (its deadline, Ctrl-C): in flight is cancelled, waiting was never sent."""
         for conn in list(self.busy):
             conn.cancel()
-        while self.waiting:
-            index, intended = self.waiting.popleft()
-            token, _ = self.next_request(index)
-            self.sink(Sample.failed(index, token, self.clock.wall(intended), DROPPED))
+        for queue in (self.waiting, *self.lanes):
+            while queue:
+                index, intended = queue.popleft()
+                token, _ = self.next_request(index)
+                self.sink(Sample.failed(index, token, self.clock.wall(intended), DROPPED))
         self.busy.clear()
         for conn in list(self.conns):
             conn.close_now()
@@ -249,6 +292,8 @@ class _OpenLoop:
                     conn.fail("timeout", f"no complete response within {self.timeout_s:g} s")
 
     async def run(self) -> None:
+        for lane in range(len(self.lanes)):  # per_connection: the whole pool, as wrk2 opens it
+            self.reopen(lane)
         tick = self.loop.create_task(self.ticker())
         dog = self.loop.create_task(self.watchdog())
         try:
@@ -272,8 +317,10 @@ async def open_loop_raw(
     sink: Callable[[Sample], None] | None = None,
     spec: RequestSpec = GET,
     hard_limits: bool = False,
+    per_connection: bool = False,
 ) -> list[Sample]:
-    """``bench.engine.load.open_loop``'s contract, for the raw client only (see the module doc)."""
+    """``bench.engine.load.open_loop``'s contract, for the raw client only (see the module doc);
+    ``per_connection``: wrk2's schedule, ``max_connections`` connections with a queue each."""
     count = open_loop_count(rate, duration_s, total)
     samples: list[Sample] = []
     engine = _OpenLoop(
@@ -289,6 +336,7 @@ async def open_loop_raw(
         samples.append if sink is None else sink,
         spec,
         hard_limits,
+        per_connection,
     )
     await engine.run()
     return samples

@@ -18,18 +18,21 @@ so a failed attempt is made again (up to ``ATTEMPTS_PER_REQUEST`` times the tota
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Callable
 
-from bench.engine.http import GET, RequestEncoder, ResponseProtocol, worker_pid
-from bench.engine.load import Request, Sample, WallClock
+from bench.engine.http import GET, WATCHED_LENGTHS, RequestEncoder, ResponseProtocol, worker_pid
+from bench.engine.load import Request, SameRequest, Sample, WallClock
 from bench.model.document import CANCELLED
 from bench.model.events import LoadObserver
 from bench.model.request import RequestSpec
 
 WATCHDOG_PERIOD_S = 0.05
 ATTEMPTS_PER_REQUEST = 10  # -n N with hard limits: at most 10 N attempts against a server that always fails
+
+Answered = Callable[[float, float, int, "float | None"], None]  # sent (wall s), took (s), status, connect_s
 
 
 class _Pump(ResponseProtocol):
@@ -49,8 +52,24 @@ class _Pump(ResponseProtocol):
         super().connection_made(transport)
         self.send_next()
 
+    def on_header(self, name: bytes, value: bytes) -> None:  # the base's, without headers to keep
+        if len(name) in WATCHED_LENGTHS:
+            self.watched(name, value)
+
     def send_next(self) -> None:
         engine = self.engine
+        if engine.same is not None and not engine.retries:  # the hot path: one request's bytes, no total
+            now = time.perf_counter()
+            if now >= engine.deadline_at:
+                self.stop()
+                return
+            self.index = engine.issued
+            engine.issued += 1
+            self.sent, self.first_byte, self.pid, self.in_flight = now, 0.0, None, True  # begin(), inlined
+            self.framed = self.headers_done = False
+            assert self.transport is not None
+            self.transport.write(engine.same)
+            return
         if engine.retries and engine.in_time():
             index, token = engine.retries.popleft()
             path = engine.next_request(index)[1]
@@ -73,23 +92,30 @@ class _Pump(ResponseProtocol):
         engine = self.engine
         clock = engine.clock
         self.reused = True
-        if done - self.sent > engine.timeout_s:  # answered, but after the timeout: a timeout, exactly
+        took = done - self.sent
+        if took > engine.timeout_s:  # answered, but after the timeout: a timeout, exactly
             self.in_flight = True
             self.fail("timeout", f"no complete response within {engine.timeout_s:g} s")
             return
-        engine.record(
-            Sample(
-                client=self.index,
-                token=self.token,
-                sent=clock.wall(self.sent),
-                first_byte=clock.wall(self.first_byte or done),
-                responded=clock.wall(done),
-                status=status,
-                pid=worker_pid(self.pid),
-                error=None,
-                connect_s=self.connect_s,
+        answered = engine.answered
+        if answered is not None:  # a recorder that needs no Sample (bench load)
+            sent = self.sent + clock.offset
+            answered(sent, took, status, self.connect_s)
+            engine.observe("responded", self.index, sent + took)
+        else:
+            engine.record(
+                Sample(
+                    client=self.index,
+                    token=self.token,
+                    sent=clock.wall(self.sent),
+                    first_byte=clock.wall(self.first_byte or done),
+                    responded=clock.wall(done),
+                    status=status,
+                    pid=worker_pid(self.pid),
+                    error=None,
+                    connect_s=self.connect_s,
+                )
             )
-        )
         self.connect_s = None
         if keep_alive:
             self.send_next()
@@ -140,6 +166,7 @@ class _ClosedLoop:
         observe_sent: bool,
         sink: Callable[[Sample], None] | None = None,
         spec: RequestSpec = GET,
+        answered: Answered | None = None,
     ) -> None:
         self.loop = asyncio.get_running_loop()
         self.hard_limits = False  # bench load's: -d a hard deadline, -n counts answers
@@ -154,12 +181,19 @@ class _ClosedLoop:
         self.observe = observe
         self.clock = WallClock()
         self.deadline = None if duration_s is None else time.perf_counter() + duration_s
+        self.deadline_at = math.inf if self.deadline is None else self.deadline
         self.encoder = RequestEncoder(host, port, spec)
+        self.answered = answered
+        self.same: bytes | None = None  # the one request, when all are the same and only time bounds the load
+        if isinstance(next_request, SameRequest) and not spec.templated and total is None and not observe_sent:
+            self.same = self.encoder.encode(next_request.path)
         self.samples: list[Sample] = []
         self.sink = self.samples.append if sink is None else sink
         self.issued = 0
         self.pumps: set[_Pump] = set()
         self.opening = 0
+        self.connecting: dict[asyncio.Task[tuple[asyncio.BaseTransport, _Pump]], float] = {}  # -> when it began
+        self.over = False  # the deadline or Ctrl-C ended the load
         self.finished: asyncio.Future[None] = self.loop.create_future()
 
     def in_time(self) -> bool:
@@ -185,9 +219,57 @@ class _ClosedLoop:
         self._maybe_finished()
 
     def open_one(self) -> None:
-        if self.claimable():
-            self.opening += 1
-            self.loop.create_task(self._connect())
+        """Open a connection, without a coroutine or a timer of its own: one task (uvloop's connect)
+        and a callback, as a reconnect per request (``Connection: close``) needs it cheap. The
+        watchdog cancels a connect that outlasts the timeout."""
+        if not self.claimable():
+            return
+        self.opening += 1
+        began = time.perf_counter()
+
+        def made() -> _Pump:
+            pump = _Pump(self)
+            pump.connect_s = time.perf_counter() - began  # built as the connection is made, before it sends
+            return pump
+
+        task = self.loop.create_task(self.loop.create_connection(made, self.host, self.port))
+        self.connecting[task] = began
+        task.add_done_callback(self._connected)
+
+    def cancel_connects(self) -> None:
+        """The load is over: connects under way are abandoned, neither sent nor failed."""
+        self.over = True
+        for task in list(self.connecting):
+            task.cancel()
+
+    def _connected(self, task: asyncio.Task[tuple[asyncio.BaseTransport, _Pump]]) -> None:
+        del self.connecting[task]
+        self.opening -= 1
+        if self.over and task.cancelled():
+            self._maybe_finished()
+            return
+        failure = None if task.cancelled() else task.exception()
+        if task.cancelled() or failure is not None:
+            index = self.claim()
+            if index is not None:
+                token, _ = self.next_request(index)
+                self.record(Sample.failed(index, token, self.clock.now(), "connect"))
+                self.observe("failed", index, self.clock.now())
+                if isinstance(failure, OSError):  # a refusing server must not be hammered in a tight loop
+                    self.opening += 1
+                    self.loop.call_later(0.01, self._reopen)
+                else:
+                    self.open_one()
+        else:
+            pump = task.result()[1]
+            if not pump.lost:  # it may already be over: closed before this callback ran
+                self.pumps.add(pump)
+        self._maybe_finished()
+
+    def _reopen(self) -> None:
+        self.opening -= 1
+        self.open_one()
+        self._maybe_finished()
 
     def claimable(self) -> bool:
         if not self.in_time():
@@ -197,33 +279,6 @@ class _ClosedLoop:
         if self.hard_limits:  # -n counts answers: a failed attempt is made again, within a bound
             return self.issued - self.failures < self.total and self.issued < ATTEMPTS_PER_REQUEST * self.total
         return self.issued < self.total
-
-    async def _connect(self) -> None:
-        began = time.perf_counter()
-
-        def made() -> _Pump:
-            pump = _Pump(self)
-            pump.connect_s = time.perf_counter() - began  # built as the connection is made, before it sends
-            return pump
-
-        try:
-            _, pump = await asyncio.wait_for(self.loop.create_connection(made, self.host, self.port), self.timeout_s)
-            if not pump.lost:  # it may already be over: closed before this coroutine resumed
-                self.pumps.add(pump)
-        except (OSError, asyncio.TimeoutError) as exc:
-            index = self.claim()
-            if index is not None:
-                token, _ = self.next_request(index)
-                self.record(Sample.failed(index, token, self.clock.now(), "connect"))
-                self.observe("failed", index, self.clock.now())
-                if not isinstance(exc, asyncio.TimeoutError):
-                    await asyncio.sleep(0.01)  # a refusing server must not be hammered in a tight loop
-                self.opening -= 1
-                self.open_one()
-                self._maybe_finished()
-                return
-        self.opening -= 1
-        self._maybe_finished()
 
     def _maybe_finished(self) -> None:
         if not self.pumps and not self.opening and not self.finished.done():
@@ -237,12 +292,16 @@ class _ClosedLoop:
                 if now >= self.deadline:  # -d is a hard limit: what is in flight now is cancelled
                     for pump in list(self.pumps):
                         pump.cancel()
+                    self.cancel_connects()
                     self.retries.clear()
                     self._maybe_finished()
                     return
                 wake = min(wake, self.deadline - now)
             await asyncio.sleep(wake)
             now = time.perf_counter()
+            for task, began in list(self.connecting.items()):
+                if now - began > self.timeout_s:
+                    task.cancel()  # a connect that outlasted the timeout: a connect error
             for pump in list(self.pumps):
                 if pump.in_flight and now - pump.sent > self.timeout_s:
                     pump.fail("timeout", f"no complete response within {self.timeout_s:g} s")
@@ -260,6 +319,7 @@ class _ClosedLoop:
             dog.cancel()
             for pump in list(self.pumps):  # Ctrl-C: in flight is cancelled, not the server's failure
                 pump.cancel()
+            self.cancel_connects()
         return self.samples
 
 
@@ -276,12 +336,16 @@ async def closed_loop_raw(
     sink: Callable[[Sample], None] | None = None,
     spec: RequestSpec = GET,
     hard_limits: bool = False,
+    answered: Answered | None = None,
 ) -> list[Sample]:
     """The same contract as ``bench.engine.load.closed_loop``, for the raw client only.
 
     ``observe_sent=False`` skips the per-request 'sent' event for observers that only
     count answers (it is the one event on the hot path that nothing else needs). With
-    ``sink``, every sample goes there and the list returned is empty.
+    ``sink``, every sample goes there and the list returned is empty; with ``answered`` too,
+    answers go there instead, without a ``Sample`` (failures still go to ``sink``). A
+    ``SameRequest`` with no total and no 'sent' events takes the hot path: the request
+    encoded once, ``begin`` inlined.
     """
     if duration_s is None and total is None:
         raise ValueError("a closed loop needs a duration, a total, or both")
@@ -297,6 +361,7 @@ async def closed_loop_raw(
         observe_sent,
         sink,
         spec,
+        answered,
     )
     engine.hard_limits = hard_limits
     return await engine.run()

@@ -25,7 +25,7 @@ from multiprocessing.synchronize import Event as EventType
 from typing import Any
 
 from bench.engine.dispatch import LoadShape, fire
-from bench.engine.load import Request
+from bench.engine.load import SameRequest
 from bench.engine.load_recorder import LoadRecorder
 from bench.engine.owners import OWNER_ENV
 from bench.engine.processes import owned_env
@@ -72,27 +72,26 @@ def _child(
     recorder = LoadRecorder()
     interrupted = False
 
-    def next_request(index: int) -> Request:
-        return "", path
-
     ready.put(os.getpid())
     try:
         go.wait(READY_TIMEOUT_S)
         if share.delay_s > 0:
             time.sleep(share.delay_s)
-        loops.run(
-            fire(
-                share.shape,
-                client,
-                host,
-                port,
-                next_request,
-                sink=recorder.add,
-                observe_sent=False,
-                spec=spec,
-                hard_limits=True,
+        with loops.frozen_heap():
+            loops.run(
+                fire(
+                    share.shape,
+                    client,
+                    host,
+                    port,
+                    SameRequest(path),
+                    sink=recorder.add,
+                    observe_sent=False,
+                    spec=spec,
+                    hard_limits=True,
+                    answered=recorder.answered,
+                )
             )
-        )
     except KeyboardInterrupt:
         interrupted = True
     results.put((recorder.export(), interrupted))

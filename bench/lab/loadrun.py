@@ -17,7 +17,7 @@ from bench import results
 from bench.engine import load_recorder, loops
 from bench.engine.dispatch import LoadShape, fire
 from bench.engine.http import GET
-from bench.engine.load import Request
+from bench.engine.load import SameRequest
 from bench.engine.target import Target, connection_refused, parse_target
 from bench.engine.threads import fire_in_processes
 from bench.errors import RunFailed
@@ -44,6 +44,7 @@ class LoadSpec:
     client: ClientKind
     request: RequestSpec = GET
     threads: int = 1  # -t: processes firing it, like wrk's threads
+    per_connection: bool = False  # --per-connection: wrk2's schedule for the open loop
 
     @classmethod
     def of(
@@ -74,6 +75,7 @@ class LoadSpec:
             duration_s=self.duration_s,
             total=self.total,
             rate=self.rate,
+            per_connection=self.per_connection,
         )
 
     def command(self) -> str:
@@ -86,6 +88,7 @@ class LoadSpec:
             + [f"--timeout {self.timeout_s:g}", f"--client {self.client}"]
             + ([] if self.request.keep_alive else ["--no-keepalive"])
             + ([f"-t {self.threads}"] if self.threads > 1 else [])
+            + (["--per-connection"] if self.per_connection else [])
             + ([f"--method {self.request.method}"] if self.request.method != "GET" else [])
             + [f"--header {shlex.quote(f'{k}: {v}')}" for k, v in self.request.headers]
             + ([f"--body {shlex.quote(self.request.body.decode('utf-8', 'replace'))}"] if self.request.body else [])
@@ -114,9 +117,6 @@ def run_load(
     measured = load_recorder.LoadRecorder()
     target = spec.target
 
-    def next_request(index: int) -> Request:
-        return "", target.path
-
     async def go() -> None:
         if on_start is not None:
             on_start()
@@ -125,12 +125,13 @@ def run_load(
             spec.client,
             target.host,
             target.port,
-            next_request,
+            SameRequest(target.path),
             observe,
             measured.add,
             observe_sent=False,
             spec=spec.request,
             hard_limits=True,
+            answered=measured.answered,
         )
 
     interrupted = False
@@ -140,7 +141,8 @@ def run_load(
         )
     else:
         try:
-            loops.run(go())
+            with loops.frozen_heap():
+                loops.run(go())
         except KeyboardInterrupt:
             interrupted = True
     figures = measured.figures(target.url, spec.shape.pattern, spec.client, loops.loop_name(), spec.connections)

@@ -231,6 +231,42 @@ def test_an_open_loop_over_capacity_reports_the_latency_wrk2_would(
     assert code == 1 and f["dropped"] > 0 and "were never sent" in err
 
 
+def test_per_connection_keeps_a_queue_for_each_connection_as_wrk2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The first connection the load opens answers in 150 ms, any other at once; 20 requests a second
+    on 2 connections. One queue for all: the fast connection takes what the slow one cannot, and
+    latency stays near 150 ms. wrk2's schedule: every other request waits for the slow connection,
+    which is asked 10 a second and serves 6.7: its queue grows, and so does the tail."""
+    order = threading.local()  # the server runs a thread per connection
+    ranks = iter(range(1_000_000))
+
+    def answer(n: int) -> bytes:
+        if not hasattr(order, "rank"):
+            order.rank = next(ranks)  # 0: the first connection a request came on
+        if order.rank == 0:
+            time.sleep(0.15)
+        return OK
+
+    figures: dict[bool, dict[str, Any]] = {}
+    for schedule in ([], ["--per-connection"]):
+        with server(answer) as (port, _):
+            ranks = iter(range(1_000_000))
+            args = [f"http://127.0.0.1:{port}/", "--rate", "20", "-c", "2", "-d", "1.5", *schedule]
+            _, f, err = load_json(capsys, tmp_path, *args)
+        assert f["errors"] == {}, err
+        figures[bool(schedule)] = f
+    shared, lanes = figures[False]["latency"], figures[True]["latency"]
+    assert shared["p99_ms"] < 300, shared
+    assert lanes["p99_ms"] > 400 and lanes["p99_ms"] > 2 * shared["p99_ms"], (shared, lanes)
+    assert figures[True]["connections"] == 2
+
+
+def test_per_connection_needs_a_rate(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = load_json(capsys, tmp_path, "http://127.0.0.1:9/", "--per-connection")
+    assert code == 2 and "--per-connection" in err and "--rate" in err and "Traceback" not in err
+
+
 def test_threads_share_the_load_and_their_figures_merge(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     with server(lambda n: OK) as (port, seen):
         code, f, err = load_json(capsys, tmp_path, f"http://127.0.0.1:{port}/", "-t", "2", "-n", "100", "-c", "4")

@@ -173,3 +173,58 @@ def test_open_loop_needs_a_bound_and_a_rate() -> None:
         asyncio.run(open_loop(RawClient("127.0.0.1", 1), path, 10.0, None, None, 1.0, 10))
     with pytest.raises(ValueError):
         asyncio.run(open_loop(RawClient("127.0.0.1", 1), path, 0.0, 1.0, None, 1.0, 10))
+
+
+def test_a_closed_connection_leaves_no_cycle_for_the_collector() -> None:
+    """Parser, protocol and transport hold one another; a connection closed after each answer must
+    be freed by its reference counts, or a reconnecting load spends its time in the collector."""
+    import gc
+
+    from bench.engine.load import SameRequest
+    from bench.engine.load_recorder import LoadRecorder
+
+    recorder = LoadRecorder()
+
+    async def client(port: int) -> list[Sample]:
+        return await closed_loop_raw(
+            "127.0.0.1", port, SameRequest("/"), 4, 5.0, None, 2.0, lambda *a: None, False, recorder.add,
+            answered=recorder.answered,
+        )  # fmt: skip
+
+    gc.collect()
+    gc.disable()
+    try:
+        asyncio.run(with_raw_server(responder(CLOSE), client))
+        assert len(recorder.latencies) > 100
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = Counter(type(o).__name__ for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left["_Pump"] == 0 and left["HttpResponseParser"] == 0, left.most_common(5)
+
+
+def test_answers_recorded_without_samples_give_the_same_figures() -> None:
+    """The closed loop's hot path (``answered``) against ``add``: one set of answers, both ways."""
+    import random
+
+    from bench.engine.load_recorder import LoadRecorder
+
+    rng = random.Random(3)
+    answers = [(1000.0 + i * 0.002, rng.expovariate(300), 200 if i % 7 else 404) for i in range(3000)]
+    for exact_limit in (100_000, 500):
+        by_sample, by_answer = LoadRecorder(exact_limit), LoadRecorder(exact_limit)
+        for i, (sent, took, status) in enumerate(answers):
+            by_sample.add(Sample(i, "", sent, sent + took, sent + took, status, None, None, connect_s=0.001))
+            by_answer.answered(sent, took, status, 0.001)
+        a = by_sample.figures("u", "closed", "raw", "uvloop", 4)
+        b = by_answer.figures("u", "closed", "raw", "uvloop", 4)
+        assert a.requests == b.requests == 3000 and a.statuses == b.statuses
+        assert [(x.at_s, x.requests) for x in a.seconds] == [(x.at_s, x.requests) for x in b.seconds]
+        assert [x.p99_ms for x in b.seconds] == pytest.approx([x.p99_ms for x in a.seconds], rel=1e-9)
+        assert a.latency is not None and b.latency is not None
+        for q in ("min_ms", "p50_ms", "p99_ms", "max_ms", "mean_ms"):
+            assert getattr(b.latency, q) == pytest.approx(getattr(a.latency, q), rel=1e-6), q
+        assert a.precision == b.precision and a.connect == b.connect
