@@ -14,6 +14,7 @@ closed, protocol) so reports can count errors by kind; nothing waits past its ti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import cast
@@ -88,6 +89,38 @@ class _Nobody:
 _SPENT = httptools.HttpResponseParser(_Nobody())
 
 
+class _Callbacks:
+    """What a parser that reads no header calls: the protocol's own methods, bound, so no layer is
+    added (httptools makes no header objects at all for a protocol without ``on_header``)."""
+
+    def __init__(self, protocol: ResponseProtocol) -> None:
+        self.on_headers_complete = protocol.on_headers_complete
+        self.on_message_complete = protocol.on_message_complete
+
+
+class _FramingProbe:
+    """Reads a response head again, when a connection closed after it, to learn its framing."""
+
+    def __init__(self) -> None:
+        self.framed = False
+
+    def on_message_begin(self) -> None:  # an interim answer came first: the last head counts
+        self.framed = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.lower()
+        if key == b"content-length" or (key == b"transfer-encoding" and b"chunked" in value.lower()):
+            self.framed = True
+
+
+def framed_by(head: list[bytes]) -> bool:
+    """Whether the response whose first bytes are ``head`` said where its body ends."""
+    probe = _FramingProbe()
+    with contextlib.suppress(httptools.HttpParserError):  # what follows the head may be cut short
+        httptools.HttpResponseParser(probe).feed_data(b"".join(head))
+    return probe.framed
+
+
 class ResponseProtocol(asyncio.Protocol):
     """The HTTP/1.1 response codec both clients share: one response at a time on one
     connection, parsed by httptools as bytes arrive.
@@ -99,10 +132,14 @@ class ResponseProtocol(asyncio.Protocol):
     """
 
     keep_body = False  # the coroutine client returns headers and body; the pump needs neither
+    # False: no header is read (no pid); the bytes up to the head's end are kept instead, for the
+    # one case that needs the framing: the connection closed after the head, before the body's end
+    reads_headers = True
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
+        self.head: list[bytes] = []
+        self.parser = httptools.HttpResponseParser(self if self.reads_headers else _Callbacks(self))
         self.lost = False
         self.in_flight = False
         self.arrived = 0.0  # when bytes last came (perf_counter)
@@ -115,6 +152,7 @@ class ResponseProtocol(asyncio.Protocol):
         self.pid: bytes | None = None
         self.framed = False  # the body has a length or is chunked: its end is known
         self.headers_done = False
+        self.head.clear()
         self.in_flight = True
         if self.keep_body:
             self.headers: list[tuple[bytes, bytes]] = []
@@ -135,6 +173,8 @@ class ResponseProtocol(asyncio.Protocol):
         self.arrived = now = time.perf_counter()  # a response that ends here was done when its last bytes came
         if not self.first_byte:
             self.first_byte = now
+        if not self.headers_done and not self.reads_headers:
+            self.head.append(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -152,7 +192,8 @@ class ResponseProtocol(asyncio.Protocol):
     def _lost(self, exc: Exception | None) -> None:
         if not self.in_flight:
             return
-        if self.headers_done and not self.framed and exc is None:
+        framed = self.framed if self.reads_headers or not self.headers_done else framed_by(self.head)
+        if self.headers_done and not framed and exc is None:
             self.arrived = time.perf_counter()
             self.on_message_complete()  # the body ended with the connection, as HTTP/1.0 allows
         elif isinstance(exc, (ConnectionResetError, BrokenPipeError)):

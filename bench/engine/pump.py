@@ -45,6 +45,7 @@ class _Pump(ResponseProtocol):
         self.retired = False  # stopped on purpose: the loop is over, do not replace it
         self.reused = False  # it has answered once: a close before the next answer may be the server's idle close
         self.connect_s: float | None = None  # set when connected; given to its first request's sample
+        self.reads_headers = engine.answered is None  # a recorder without samples needs no pid
         super().__init__()
         self.in_flight = False
 
@@ -67,6 +68,7 @@ class _Pump(ResponseProtocol):
             engine.issued += 1
             self.sent, self.first_byte, self.pid, self.in_flight = now, 0.0, None, True  # begin(), inlined
             self.framed = self.headers_done = False
+            self.head.clear()
             assert self.transport is not None
             self.transport.write(engine.same)
             return

@@ -228,3 +228,33 @@ def test_answers_recorded_without_samples_give_the_same_figures() -> None:
         for q in ("min_ms", "p50_ms", "p99_ms", "max_ms", "mean_ms"):
             assert getattr(b.latency, q) == pytest.approx(getattr(a.latency, q), rel=1e-6), q
         assert a.precision == b.precision and a.connect == b.connect
+
+
+@pytest.mark.parametrize(
+    ("raw", "answers"),
+    [
+        (b"HTTP/1.0 200 OK\r\n\r\nall of it", True),  # the body ends with the connection
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nshort", False),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nabc", False),
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\nall", True),  # the last head counts
+    ],
+)
+def test_the_hot_path_reads_no_header_and_still_knows_where_a_body_ends(raw: bytes, answers: bool) -> None:
+    """Answers recorded without samples need no header: the parser reads none, and the head is
+    read again only when the connection closed before the body's end was seen."""
+    from bench.engine.load import SameRequest
+    from bench.engine.load_recorder import LoadRecorder
+
+    recorder = LoadRecorder()
+
+    async def client(port: int) -> list[Sample]:
+        return await closed_loop_raw(
+            "127.0.0.1", port, SameRequest("/"), 2, 0.3, None, 2.0, lambda *a: None, False, recorder.add,
+            answered=recorder.answered,
+        )  # fmt: skip
+
+    asyncio.run(with_raw_server(responder(raw, close_after=1), client))
+    if answers:
+        assert len(recorder.latencies) > 5 and recorder.errors == Counter()
+    else:
+        assert len(recorder.latencies) == 0 and set(recorder.errors) == {"closed"} and recorder.errors["closed"] > 5
