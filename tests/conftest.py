@@ -93,6 +93,55 @@ def cpu_to_itself(request: pytest.FixtureRequest) -> Iterator[None]:
 BUSY_LIMIT = 0.3  # of all CPUs: more than this in use by others, and CPU timings mean nothing
 
 
+class SpeedWatch:
+    """This process's CPU speed (iterations a CPU second of a small Python loop), read every 0.1 s
+    in a thread while a test runs. On this VM it is not constant: a loop that took 0.24 s one minute took
+    0.44 s the next, and after some 0.7 s of load the speed may jump by half again (13.5 to 22
+    million iterations a second, seen alone on the machine). A timing of the learner's own CPU work
+    (a fixed number of iterations) only holds while the speed does."""
+
+    LIMIT = 0.15  # max/min - 1 beyond which a CPU timing says nothing
+
+    def __init__(self) -> None:
+        import threading
+
+        self.speeds: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        import time
+
+        while not self._stop.wait(0.1):
+            start, total = time.thread_time(), 0  # CPU time: a sample preempted by servers still counts right
+            for i in range(200_000):  # about 10 ms: a few per cent of one core
+                total += i * i % 7
+            took = time.thread_time() - start
+            if took > 0:
+                self.speeds.append(200_000 / took)
+
+    def drift(self) -> float:
+        return max(self.speeds) / min(self.speeds) - 1 if len(self.speeds) > 1 else 0.0
+
+    def require_steady(self) -> None:
+        """Skip, saying why, when the speed moved too much for a CPU timing to mean anything."""
+        self._stop.set()
+        self._thread.join()
+        if self.drift() > self.LIMIT:
+            pytest.skip(
+                f"this machine's CPU speed changed by {self.drift():.0%} during the test "
+                f"({min(self.speeds) / 1e6:.1f} to {max(self.speeds) / 1e6:.1f} M iterations/s): no CPU timing holds"
+            )
+
+
+@pytest.fixture
+def cpu_speed() -> Iterator[SpeedWatch]:
+    watch = SpeedWatch()
+    yield watch
+    watch._stop.set()
+
+
 def others_busy(window_s: float = 0.5) -> float | None:
     """How busy the CPUs were over ``window_s`` while this process slept, if over ``BUSY_LIMIT``
     (another user, a build, a browser): the share of CPU time that was not idle."""

@@ -187,8 +187,12 @@ def test_a_harness_stopped_mid_measurement_marks_the_variant_disturbed(tmp_path:
         "run", "four-tabs", "--variants", "sync", "--time-scale", "0.3", "--json", "--out", "out", cwd=tmp_path
     )
     with reaped(proc):
-        wait_for(lambda: any("uvicorn" in c for c in started_by(proc.pid)), 60, "no server started")
-        time.sleep(0.6)  # the load is on: d = 3 s, four tabs 0.09 s apart
+
+        def serving() -> bool:  # not only started: on a busy machine its imports may take seconds
+            return any("Uvicorn running" in log.read_text() for log in (tmp_path / "out").glob("*/sync/server.log"))
+
+        wait_for(serving, 60, "no server served")
+        time.sleep(0.6)  # the load is on: d = 3 s, four tabs 0.09 s apart, one after another (12 s)
         proc.send_signal(signal.SIGSTOP)
         time.sleep(2.0)
         proc.send_signal(signal.SIGCONT)

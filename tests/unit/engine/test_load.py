@@ -187,7 +187,7 @@ def test_a_closed_connection_leaves_no_cycle_for_the_collector() -> None:
 
     async def client(port: int) -> list[Sample]:
         return await closed_loop_raw(
-            "127.0.0.1", port, SameRequest("/"), 4, 5.0, None, 2.0, lambda *a: None, False, recorder.add,
+            "127.0.0.1", port, SameRequest("/"), 4, 0.3, None, 2.0, lambda *a: None, False, recorder.add,
             answered=recorder.answered,
         )  # fmt: skip
 
