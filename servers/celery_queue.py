@@ -17,9 +17,16 @@ from servers.tasks import celery_app, send_push
 
 @asynccontextmanager
 async def connect_to_the_broker(app: FastAPI) -> AsyncIterator[None]:
-    # Connect at startup, not on the first request: otherwise the first answer pays for it.
+    # Connect at startup, not on the first request: otherwise the first answer pays for it. Both
+    # connections: the broker's, and the result backend's subscription, which every delay() uses
+    # to follow its task (opened on first use, under a lock the other requests then wait at).
     with celery_app.producer_or_acquire() as producer:
         producer.connection.ensure_connection(max_retries=3)
+        producer.maybe_declare(celery_app.amqp.queues[celery_app.conf.task_default_queue])  # once per connection
+    results = celery_app.backend.result_consumer
+    if results is not None:
+        results.consume_from("lab-warm-up")
+        results.cancel_for("lab-warm-up")
     yield
 
 
