@@ -147,6 +147,7 @@ def run_load(
             interrupted = True
     figures = measured.figures(target.url, spec.shape.pattern, spec.client, loops.loop_name(), spec.connections)
     figures.interrupted = interrupted
+    figures.per_connection = spec.per_connection
     doc = LoadDocument(
         run_id=folder.name,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -65,6 +65,7 @@ class LoadFigures(Record):
     dropped: int  # open loop: scheduled, never sent (no connection came free before the load ended)
     cancelled: int = 0  # in flight when the load ended (-d, Ctrl-C): neither an answer nor an error
     non_2xx: int = 0  # answered with a status outside 200-299 (counted in requests and statuses too)
+    per_connection: bool = False  # open loop on wrk2's schedule: a queue per connection, not one for all
     latency: Latency | None
     client_queue: Latency | None  # open loop: intended start -> written
     connect: Latency | None = None  # TCP connects, one per connection opened (wrk's "Connect" row)

@@ -23,7 +23,9 @@ def build(f: LoadFigures, heading: str | None = None) -> Group:
     head.append(f"{f.url}", style="bold")
     if f.interrupted:
         head.append("  interrupted: the figures of what was measured until Ctrl-C", style="yellow")
-    head.append(f"  {f.pattern} loop · {f.connections} connections · client {f.client} on {f.loop}", style="dim")
+    schedule = ", a queue per connection (wrk2's schedule)" if f.per_connection else ""
+    line = f"  {f.pattern} loop{schedule} · {f.connections} connections · client {f.client} on {f.loop}"
+    head.append(line, style="dim")
     summary = Table(box=None, show_header=False, padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()

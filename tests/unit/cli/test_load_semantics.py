@@ -259,7 +259,8 @@ def test_per_connection_keeps_a_queue_for_each_connection_as_wrk2(
     shared, lanes = figures[False]["latency"], figures[True]["latency"]
     assert shared["p99_ms"] < 300, shared
     assert lanes["p99_ms"] > 400 and lanes["p99_ms"] > 2 * shared["p99_ms"], (shared, lanes)
-    assert figures[True]["connections"] == 2
+    assert figures[True]["connections"] == 2 and figures[True]["per_connection"]
+    assert not figures[False]["per_connection"]
 
 
 def test_per_connection_needs_a_rate(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
