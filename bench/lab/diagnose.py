@@ -101,6 +101,7 @@ async def _one_request(app: Any, path: str, witness: Witness, request: Request) 
 
     watchdog = Watchdog(witness.folders)
     watchdog.start(asyncio.get_running_loop())
+    obs.began = time.monotonic()
     task = asyncio.ensure_future(app(scope(path, request.method, request.headers), receive, send))
     deadline = time.monotonic() + REQUEST_LIMIT_S
     try:
@@ -267,6 +268,7 @@ def _diagnose_route(
         "endpoint": _describe_endpoint(endpoint),
         "status": obs.status,
         "answered": obs.answered_at is not None,
+        "rest_s": None if obs.answered_at is None or obs.error is not None else obs.answered_at - obs.began,
         "calls": [c.found(folder) for c in calls],
         "problem": problem,
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),

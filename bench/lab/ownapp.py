@@ -258,6 +258,7 @@ def resolve(name: str, own: OwnApp, workers: int, scratch: Path | None = None) -
             "strategy": strategy.why,
             "endpoint": endpoint_text(diagnosis),
             "seconds_written": strategy.seconds_written,
+            "rest_s": diagnosis.rest_s,
         }
     )
     variant = Variant(

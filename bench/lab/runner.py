@@ -19,11 +19,11 @@ from pathlib import Path
 
 from bench import contract
 from bench.engine.dispatch import fire
-from bench.engine.http import GET, Connection
-from bench.engine.load import Request, Sample, WallClock
+from bench.engine.http import GET
+from bench.engine.load import Request, Sample
 from bench.engine.probe import probing
 from bench.engine.processes import HOST, LaunchError
-from bench.lab import holds, stall
+from bench.lab import holds, own_d, stall
 from bench.lab.disrupt import disrupt
 from bench.lab.gate import Gate
 from bench.lab.interpreter import harness
@@ -36,8 +36,6 @@ from bench.model import claims, metrics, repeats
 from bench.model.document import ClaimResult, RequestRecord, Summary, VariantResult, run_name
 from bench.model.events import Events, PhaseChanged, TheoryKnown, WorkDone, no_events
 from bench.model.scenario import Claim, Measure, OwnApp, Variant
-
-MEASURE_TIMEOUT_S = 120.0  # d of an own app: its one request alone may take this long
 
 
 @dataclass(frozen=True)
@@ -169,21 +167,14 @@ async def _run_variant(
             server = launched.server
             result.broker = launched.sidecars.broker
             events.emit(PhaseChanged(f"load: {plan.pattern}, client {plan.client}"))
-            if own is not None:  # d is the app's own: measured with one request alone, then the theory
-                events.emit(PhaseChanged("measuring d: one request alone"))
-                result.work_s = await measure_d(server.port, route, solo, variant, watcher)
-                if observable and variant.answers == "after-work" and not watcher.found.get(solo):
-                    observable = False  # d was its answer's time; the marker never showed: done unknown
-                    result.notes.append(
-                        f"the done marker ({own.done_file}, a line with {own.done_pattern!r}) did not show the work "
-                        f"of one request alone: done times are unknown (answers are measured)"
-                    )
-                if result.work_s is None and observable:  # its done marker never showed: unknown, never lost
-                    observable = False
-                    result.notes.append(
-                        f"the done marker ({own.done_file}, a line with {own.done_pattern!r}) never showed the work "
-                        f"of one request alone within {marker_wait_s(own):g} s: done times are unknown"
-                    )
+            written = None if own is None else own_d.as_written(own, variant.answers)
+            if own is not None:  # d is the app's own: as its code writes it, or one request alone, then the theory
+                if written is not None:
+                    result.notes.append(written.said)
+                else:
+                    events.emit(PhaseChanged("measuring d: one request alone"))
+                    result.work_s = await own_d.measure_d(server.port, route, solo, variant, watcher)
+                    observable = own_d.observable_alone(own, variant, watcher, solo, result, observable)
                 expected = plan.expected(variant, same_url, work_s=result.work_s or own.seconds_written)
                 timeout_s = plan.request_timeout_s(expected)
                 events.emit(TheoryKnown(None if expected is None else expected.all_done_s))
@@ -224,7 +215,10 @@ async def _run_variant(
                 timeout_s = min(timeout_s, 1.0)  # its queued work will never be done: read what the ledger has
             accepted = [s.token for s in samples if metrics.is_success(s.status)]
             events.emit(PhaseChanged("waiting for the background work"))
-            if observable:
+            if observable and written is not None:  # the marker comes before each answer, if it comes at all
+                await watcher.wait_for(accepted, own_d.AFTER_ANSWER_MARKER_S)
+                observable = own_d.observable_under_load(variant, watcher, accepted, result)
+            elif observable:
                 await watcher.wait_for(accepted, timeout_s)
             events.emit(PhaseChanged("stopping the server"))
             if stalls.disturbed and result.error is None:
@@ -311,47 +305,7 @@ def own_claims(name: str, own: OwnApp) -> list[Claim]:
     ]
 
 
-async def measure_d(port: int, route: str, token: str, variant: Variant, watcher: LedgerWatcher) -> float | None:
-    """d of an own app: one request alone. If the answer waits for the work, the answer's
-    time is d; if it comes at once, d is when the done marker showed the work finished. Such
-    an app is sent a second request alone right after the first, and d is the smaller: the
-    first request to an app pays its cold start (a thread pool to start, imports), some
-    10-20 ms that are not the work's."""
-    clock = WallClock()
-    assert variant.own is not None
-    conn = await Connection.open(HOST, port, 10, variant.own.request)
-    try:
-        response = await conn.send(route.replace("{token}", token), MEASURE_TIMEOUT_S, token)
-        second = None
-        if variant.answers != "after-work" and metrics.is_success(response.status) and conn.usable:
-            again = f"{token}-2"
-            second = (again, await conn.send(route.replace("{token}", again), MEASURE_TIMEOUT_S, again))
-    finally:
-        conn.close()
-    path = route.replace("{token}", token)
-    if not metrics.is_success(response.status):
-        said = response.body[:300].decode(errors="replace").strip()
-        raise LaunchError(
-            f"{variant.own.request.method} {path} answered {response.status} to one request alone: not a route of "
-            f"the app that works{f' ({said})' if said else ''}"
-        )
-    if variant.answers == "after-work":  # its marker, if it has one, is written before the answer
-        await watcher.wait_for([token], AFTER_ANSWER_MARKER_S)
-        return response.done - response.sent
-    sent = [(token, response)] if second is None else [(token, response), second]
-    await watcher.wait_for([t for t, _ in sent], marker_wait_s(variant.own))
-    seen = [watcher.found[t][0].end - clock.wall(r.sent) for t, r in sent if watcher.found.get(t)]
-    return min(seen) if seen else None
-
-
 REDO_GRACE_S = 10.0  # a killed Celery pool's new processes boot (seconds on a busy machine) before the redo
-AFTER_ANSWER_MARKER_S = 0.5  # an app that answers after its work has written its marker by then
-
-
-def marker_wait_s(own: OwnApp) -> float:
-    """How long one request alone's done marker is waited for: twice the work as the code
-    writes it and 5 s more, else 30 s. Never minutes: past that, done times are unknown."""
-    return 2 * own.seconds_written + 5 if own.seconds_written else 30.0
 
 
 def _records(samples: list[Sample], work: dict[str, list[WorkRecord]]) -> list[RequestRecord]:

@@ -61,6 +61,7 @@ class Call:
 class Observed:
     status: int | None = None
     answered_at: float | None = None
+    began: float = 0.0  # when the request was handed to the app (time.monotonic)
     calls: list[Call] = field(default_factory=list)
     error: BaseException | None = None
 

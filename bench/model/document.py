@@ -184,7 +184,7 @@ class VariantResult(Record):
     strategy: str | None = None  # an own app: the strategy inferred from its diagnosis, in words
     loop_held: list[LoopHeld] = []  # what held the event loop, per place (the watchdog)
     endpoint: str | None = None  # an own app: the endpoint the load went to, with its file:line
-    work_s: float | None = None  # an own app: d, measured alone before the load (bench.lab.runner.measure_d)
+    work_s: float | None = None  # an own app: d, measured alone before the load (bench.lab.own_d; None: as written)
     runs: list[Summary] = []  # repeated runs (--runs N): each run's summary, in order; summary is the median run's
     stats: dict[str, FigureStats] = {}  # repeated runs: every figure over them
     warmups: int = 0  # runs made first and left out of runs and stats (--warmup K)

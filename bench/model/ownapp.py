@@ -49,6 +49,7 @@ class Diagnosis(Record):
     needs_body: dict[str, Any] | None = None  # its body's JSON schema, when it takes one and none was given
     body: str = ""  # the body the diagnosis sent (given, or built from that schema)
     cpus: int | None = None  # the CPUs the app's process may use, as the diagnosis saw them
+    rest_s: float | None = None  # the request's time to its answer, its sleeps stood in for (they return at once)
 
 
 @dataclass(frozen=True)

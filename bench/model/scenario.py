@@ -97,6 +97,7 @@ class OwnApp(Frozen):
     strategy: str = ""
     endpoint: str = ""  # e.g. "async def notify (listing.py:16)"
     seconds_written: float | None = None  # the work's duration as the code writes it
+    rest_s: float | None = None  # one request in the diagnosis, its sleeps stood in for: the rest's time
 
     @field_validator("path")
     @classmethod

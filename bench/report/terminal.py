@@ -71,7 +71,7 @@ def header(doc: RunDocument) -> Text:
     text.append(f"{sc.name}: {sc.title}\n", style="bold")
     work = f"d = {seconds(sc.scaled.work_s)} s of {sc.work.kind} work"
     if any(v.own is not None for v in sc.variants):
-        work = "its own work (your apps: d measured, not scaled)"
+        work = "its own work (your apps: d from their code or measured, not scaled)"
     text.append(
         f"{describe_load(sc.load, sc.scaled)}; each request asks for {work} "
         f"(time scale {doc.time_scale:g}, client {sc.scaled.client})\n"

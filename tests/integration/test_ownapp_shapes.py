@@ -100,9 +100,9 @@ def test_a_factory_with_its_settings_and_a_factory_named_as_an_app(tmp_path: Pat
     )
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]
-    assert v["work_s"] == pytest.approx(WORK_S, rel=0.1)
+    assert v["work_s"] is None and any("as the code writes it" in n for n in v["notes"])  # the sleep, read from --env
     assert v["summary"]["all_done_s"] == pytest.approx(v["expected"]["all_done_s"], rel=0.04)  # serialised: 4 d
-    assert v["summary"]["all_done_s"] == pytest.approx(4 * v["work_s"], rel=0.05)
+    assert v["summary"]["all_done_s"] == pytest.approx(4 * WORK_S, rel=0.05)
     assert sorted(p.name for p in folder.iterdir() if p.name != "__pycache__") == ["app.py"]  # nothing written there
 
 
