@@ -124,10 +124,13 @@ class SpeedWatch:
     def drift(self) -> float:
         return max(self.speeds) / min(self.speeds) - 1 if len(self.speeds) > 1 else 0.0
 
-    def require_steady(self) -> None:
-        """Skip, saying why, when the speed moved too much for a CPU timing to mean anything."""
+    def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+    def require_steady(self) -> None:
+        """Skip, saying why, when the speed moved too much for a CPU timing to mean anything."""
+        self.stop()
         if self.drift() > self.LIMIT:
             pytest.skip(
                 f"this machine's CPU speed changed by {self.drift():.0%} during the test "
@@ -139,7 +142,7 @@ class SpeedWatch:
 def cpu_speed() -> Iterator[SpeedWatch]:
     watch = SpeedWatch()
     yield watch
-    watch._stop.set()
+    watch.stop()
 
 
 def others_busy(window_s: float = 0.5) -> float | None:

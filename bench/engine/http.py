@@ -33,7 +33,7 @@ class HttpError(Exception):
 
 GET = RequestSpec()  # a plain GET: what the lab's own runs send
 PID_HEADER = contract.PID_HEADER.encode()  # the lab's servers name the process that answered
-WATCHED_LENGTHS = frozenset(len(name) for name in (PID_HEADER, b"content-length", b"transfer-encoding"))
+_WATCHED_LENGTHS = frozenset(len(name) for name in (PID_HEADER, b"content-length", b"transfer-encoding"))
 
 
 def worker_pid(value: bytes | str | None) -> int | None:
@@ -212,7 +212,7 @@ class ResponseProtocol(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.keep_body:
             self.headers.append((name, value))
-        if len(name) in WATCHED_LENGTHS:  # not Date, Server, ...: most headers need no lower()
+        if len(name) in _WATCHED_LENGTHS:  # not Date, Server, ...: most headers need no lower()
             self.watched(name, value)
 
     def watched(self, name: bytes, value: bytes) -> None:

@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from bench.engine.http import GET, WATCHED_LENGTHS, RequestEncoder, ResponseProtocol, worker_pid
+from bench.engine.http import GET, RequestEncoder, ResponseProtocol, worker_pid
 from bench.engine.load import Request, SameRequest, Sample, WallClock
 from bench.model.document import CANCELLED
 from bench.model.events import LoadObserver
@@ -52,10 +52,6 @@ class _Pump(ResponseProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.send_next()
-
-    def on_header(self, name: bytes, value: bytes) -> None:  # the base's, without headers to keep
-        if len(name) in WATCHED_LENGTHS:
-            self.watched(name, value)
 
     def send_next(self) -> None:
         engine = self.engine

@@ -9,12 +9,13 @@ from collections import Counter
 import pytest
 
 from bench.engine.clients import RawClient
-from bench.engine.load import Request, Sample, closed_loop, open_loop
+from bench.engine.load import Request, SameRequest, Sample, closed_loop, open_loop
+from bench.engine.load_recorder import LoadRecorder
 from bench.engine.open_pump import open_loop_raw
 from bench.engine.pump import closed_loop_raw
 from bench.model.document import CANCELLED, DROPPED
 from bench.model.events import no_load_observer
-from tests.factories import responder, with_raw_server
+from tests.factories import Handler, responder, with_raw_server
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Worker-Pid: 7\r\n\r\nok"
 CLOSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
@@ -175,26 +176,29 @@ def test_open_loop_needs_a_bound_and_a_rate() -> None:
         asyncio.run(open_loop(RawClient("127.0.0.1", 1), path, 0.0, 1.0, None, 1.0, 10))
 
 
+def hot_path_load(handler: Handler, connections: int) -> LoadRecorder:
+    """0.3 s of ``bench load``'s closed loop (one request, answers without samples) on ``handler``."""
+    recorder = LoadRecorder()
+
+    async def client(port: int) -> list[Sample]:
+        return await closed_loop_raw(
+            "127.0.0.1", port, SameRequest("/"), connections, 0.3, None, 2.0, lambda *a: None, False, recorder.add,
+            answered=recorder.answered,
+        )  # fmt: skip
+
+    asyncio.run(with_raw_server(handler, client))
+    return recorder
+
+
 def test_a_closed_connection_leaves_no_cycle_for_the_collector() -> None:
     """Parser, protocol and transport hold one another; a connection closed after each answer must
     be freed by its reference counts, or a reconnecting load spends its time in the collector."""
     import gc
 
-    from bench.engine.load import SameRequest
-    from bench.engine.load_recorder import LoadRecorder
-
-    recorder = LoadRecorder()
-
-    async def client(port: int) -> list[Sample]:
-        return await closed_loop_raw(
-            "127.0.0.1", port, SameRequest("/"), 4, 0.3, None, 2.0, lambda *a: None, False, recorder.add,
-            answered=recorder.answered,
-        )  # fmt: skip
-
     gc.collect()
     gc.disable()
     try:
-        asyncio.run(with_raw_server(responder(CLOSE), client))
+        recorder = hot_path_load(responder(CLOSE), 4)
         assert len(recorder.latencies) > 100
         gc.set_debug(gc.DEBUG_SAVEALL)
         gc.collect()
@@ -209,8 +213,6 @@ def test_a_closed_connection_leaves_no_cycle_for_the_collector() -> None:
 def test_answers_recorded_without_samples_give_the_same_figures() -> None:
     """The closed loop's hot path (``answered``) against ``add``: one set of answers, both ways."""
     import random
-
-    from bench.engine.load_recorder import LoadRecorder
 
     rng = random.Random(3)
     answers = [(1000.0 + i * 0.002, rng.expovariate(300), 200 if i % 7 else 404) for i in range(3000)]
@@ -242,18 +244,7 @@ def test_answers_recorded_without_samples_give_the_same_figures() -> None:
 def test_the_hot_path_reads_no_header_and_still_knows_where_a_body_ends(raw: bytes, answers: bool) -> None:
     """Answers recorded without samples need no header: the parser reads none, and the head is
     read again only when the connection closed before the body's end was seen."""
-    from bench.engine.load import SameRequest
-    from bench.engine.load_recorder import LoadRecorder
-
-    recorder = LoadRecorder()
-
-    async def client(port: int) -> list[Sample]:
-        return await closed_loop_raw(
-            "127.0.0.1", port, SameRequest("/"), 2, 0.3, None, 2.0, lambda *a: None, False, recorder.add,
-            answered=recorder.answered,
-        )  # fmt: skip
-
-    asyncio.run(with_raw_server(responder(raw, close_after=1), client))
+    recorder = hot_path_load(responder(raw, close_after=1), 2)
     if answers:
         assert len(recorder.latencies) > 5 and recorder.errors == Counter()
     else:
