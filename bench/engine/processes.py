@@ -28,10 +28,25 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 from bench.engine.owners import OWNER_ENV, kill_session, owner_mark, register, stat_fields
 
 HOST = "127.0.0.1"
+
+
+class Owned(Protocol):
+    """What the harness asks of a process it started: a ``Popen``, or a ``Forked`` (``bench.engine.forking``)."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
 
 
 class LaunchError(Exception):
@@ -131,6 +146,10 @@ def bound_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a chosen port a moment after its last server
+        # uvicorn takes an ``--fd`` socket for a Unix one and so never sets TCP_NODELAY on what it
+        # accepts: Nagle then holds a response's body until the client's delayed ACK (40 ms on
+        # a kept-alive connection). Set on the listening socket, every accepted one inherits it.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((HOST, port))
     except OSError:
         sock.close()
@@ -165,7 +184,7 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def stop(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
+def stop(process: Owned, grace_s: float = 5.0) -> None:
     """Stop the process group: SIGTERM, wait up to ``grace_s``, then SIGKILL. Blocking: for
     synchronous callers only; coroutines use ``stop_async``.
 
@@ -184,7 +203,7 @@ def stop(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-async def stop_async(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
+async def stop_async(process: Owned, grace_s: float = 5.0) -> None:
     """``stop`` without blocking the event loop: the waits are ``asyncio.sleep`` polls.
 
     A cancellation (Ctrl-C cancels the run) does not interrupt it halfway: the group is then
@@ -198,7 +217,7 @@ async def stop_async(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> 
         raise
 
 
-async def _stop_polling(process: subprocess.Popen[bytes], grace_s: float) -> None:
+async def _stop_polling(process: Owned, grace_s: float) -> None:
     pgid = process.pid
     if process.poll() is None:
         signal_group(pgid, signal.SIGTERM)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -24,9 +23,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.engine.forking import start_server
 from bench.engine.http import Connection, HttpError
 from bench.engine.owners import children_of
-from bench.engine.processes import HOST, LaunchError, bound_socket, last_lines, signal_group, spawn, stop_async
+from bench.engine.processes import HOST, LaunchError, Owned, bound_socket, last_lines, signal_group, stop_async
 from bench.errors import BenchError
 
 READY_LINE = "Application startup complete"
@@ -53,7 +53,7 @@ class ServerSpec:
 @dataclass(frozen=True)
 class RunningServer:
     port: int
-    process: subprocess.Popen[bytes]
+    process: Owned
 
     @property
     def base_url(self) -> str:
@@ -79,7 +79,7 @@ def _command(spec: ServerSpec, fd: int) -> list[str]:
     return cmd
 
 
-async def _wait_ready(spec: ServerSpec, port: int, process: subprocess.Popen[bytes]) -> None:
+async def _wait_ready(spec: ServerSpec, port: int, process: Owned) -> None:
     """Ready: the lab's servers answer ``/health``; an own app is only watched, never asked
     (a request could trigger its work): its port accepts and uvicorn logged its startup."""
     deadline = time.monotonic() + spec.ready_timeout_s
@@ -137,7 +137,7 @@ async def serve(spec: ServerSpec) -> AsyncIterator[RunningServer]:
         raise BenchError(f"port {spec.port} on {HOST} is already in use; pass --port with a free one") from None
     with sock:
         port = int(sock.getsockname()[1])
-        process = spawn(_command(spec, sock.fileno()), spec.log_path, spec.env, cwd=spec.cwd, pass_fds=(sock.fileno(),))
+        process = await start_server(_command(spec, sock.fileno()), spec.log_path, spec.env, spec.cwd, sock.fileno())
     try:
         await _wait_ready(spec, port, process)
     except LaunchError as exc:
@@ -152,7 +152,7 @@ async def serve(spec: ServerSpec) -> AsyncIterator[RunningServer]:
         await _stop(spec, process)
 
 
-async def _stop(spec: ServerSpec, process: subprocess.Popen[bytes]) -> None:
+async def _stop(spec: ServerSpec, process: Owned) -> None:
     """The group's SIGTERM reaches uvicorn's workers at once, and they shut down in a few ms;
     the supervisor notices only at its next check (about 1.5 s). Once its workers are gone it
     holds nothing of its own, so it is not waited for."""

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bench.engine import loops
+from bench.engine import forking, loops
 from bench.engine.browser import find_chromium
 from bench.engine.owners import owner_mark
 from bench.lab import environment
@@ -111,6 +111,8 @@ async def run_scenario(
     times = runs or plan.scenario.repeat
     as_run = scenario_as_run(plan, variants).model_copy(update={"repeat": times, "warmup": warmup})
     doc = new_document(folder, as_run, plan.time_scale)
+    if any(v.own is None for v in variants):  # the lab's servers: forked from the preloaded starter
+        forking.warm()  # which imports FastAPI and uvicorn while the run sets up
     steps: tuple[int | None, ...] = plan.scenario.sweep or (None,)
     units = [
         _Unit(variant, same_url, step, run_name(variant.name, same_url, step=step))

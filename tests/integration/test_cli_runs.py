@@ -173,5 +173,8 @@ def test_run_with_the_httpx_client_and_an_open_loop_scenario(tmp_path: Path) -> 
         assert s["requests"] == 200 and s["ok"] == 200 and s["lost"] == 0 and s["dropped"] == 0
         assert s["response_min_s"] >= 0
         assert s["throughput_rps"] > 0
-    background = next(v for v in doc["variants"] if v["name"] == "background")
-    assert background["summary"]["response_p50_s"] < 0.05
+    by_name = {v["name"]: v["summary"] for v in doc["variants"]}
+    # On kept-alive connections, answers go out at once: no Nagle wait for the client's
+    # delayed ACK (40 ms, most of d here, before the lab set TCP_NODELAY on its servers' sockets).
+    assert by_name["background"]["response_p50_s"] < 0.3 * by_name["threadpool"]["response_p50_s"]
+    assert by_name["threadpool"]["response_p50_s"] < 1.6 * 0.05, "a def endpoint's p50 is about d, nothing added"

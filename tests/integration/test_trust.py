@@ -245,7 +245,8 @@ def test_the_server_listens_on_the_socket_the_harness_bound(tmp_path: Path) -> N
 
     async def check() -> tuple[list[str], set[str], set[str]]:
         async with serve(spec) as server:
-            command = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().split(b"\0")
+            # NUL-separated when started cold; one line when forked (its title, set by setproctitle)
+            command = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
             inodes = _listening_inodes(server.port)
             theirs = {os.readlink(f) for f in Path(f"/proc/{server.process.pid}/fd").iterdir()}
             return [c.decode() for c in command], inodes, theirs

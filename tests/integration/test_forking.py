@@ -1,0 +1,152 @@
+"""Lab servers forked from the preloaded starter: served, owned and stopped like any other.
+
+Each test checks what a learner or the harness relies on: the server answers, ``ps`` and
+``bench status`` name it by its own command line, the harness's registry lists it, its exit
+code is known, and when the harness dies, the starter and its servers go too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bench.engine.forking import Forked
+from bench.engine.owners import marked_processes, owner_mark, stat_fields
+from bench.lab.launcher import ServerSpec, serve
+from tests.factories import ROOT, reaped, wait_for
+
+
+def lab_spec(tmp_path: Path, **changes: object) -> ServerSpec:
+    env = {"BENCH_WORK_SECONDS": "0.05", "BENCH_WORK_KIND": "sleep", "BENCH_LEDGER_DIR": str(tmp_path)}
+    spec = ServerSpec(app="servers.sync:app", log_path=tmp_path / "server.log", env=env, app_dir=ROOT)
+    return replace(spec, **changes)  # type: ignore[arg-type]
+
+
+def cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+
+
+def alive(pid: int) -> bool:
+    fields = stat_fields(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
+
+
+@pytest.mark.integration
+def test_a_lab_server_is_forked_named_listed_and_its_exit_code_known(tmp_path: Path) -> None:
+    async def exercise() -> tuple[object, str, bool, int, int | None]:
+        async with serve(lab_spec(tmp_path)) as server:
+            async with httpx.AsyncClient(base_url=server.base_url, trust_env=False) as client:
+                answer = await client.get("/push/forked")
+            mine = {m.pid for m in marked_processes() if m.owner == owner_mark()}
+            process = server.process
+            named = cmdline(process.pid)
+        return process, named, process.pid in mine, answer.status_code, process.returncode
+
+    process, named, listed, status, code = asyncio.run(exercise())
+    assert isinstance(process, Forked), "a lab server in the harness's own Python is forked"
+    assert status == 200
+    assert "-m uvicorn servers.sync:app" in named, named  # ps shows the server, not the starter
+    assert listed, "the harness's registry lists the forked server"
+    assert code is not None and process.poll() == code, "its exit code is known once it stopped"
+    assert not alive(process.pid)
+    log = (tmp_path / "server.log").read_text()
+    assert log.startswith(f"$ {sys.executable} -m uvicorn servers.sync:app") and "Application startup complete" in log
+
+
+@pytest.mark.integration
+def test_a_python_variable_that_changes_start_up_gets_a_cold_start(tmp_path: Path) -> None:
+    (tmp_path / "extra").mkdir()
+    spec = lab_spec(tmp_path, env={"PYTHONPATH": str(tmp_path / "extra")})
+
+    async def exercise() -> object:
+        async with serve(spec) as server:
+            return server.process
+
+    process = asyncio.run(exercise())
+    assert isinstance(process, subprocess.Popen), "PYTHONPATH changes what Python imports: started cold"
+
+
+@pytest.mark.integration
+def test_uvicorn_workers_start_from_a_forked_supervisor(tmp_path: Path) -> None:
+    async def exercise() -> set[str]:
+        async with serve(lab_spec(tmp_path, app="servers.sync:app", workers=2)) as server:
+            pids: set[str] = set()
+            async with httpx.AsyncClient(base_url=server.base_url, trust_env=False) as client:
+                for _ in range(40):
+                    pids.add((await client.get("/health")).headers["x-worker-pid"])
+                    async with httpx.AsyncClient(base_url=server.base_url, trust_env=False) as fresh:
+                        pids.add((await fresh.get("/health")).headers["x-worker-pid"])
+                    if len(pids) == 2:
+                        break
+            return pids
+
+    assert len(asyncio.run(exercise())) == 2
+
+
+HARNESS = """
+import asyncio, sys, time
+from pathlib import Path
+from bench.lab.launcher import ServerSpec, serve
+async def main():
+    spec = ServerSpec(app="servers.sync:app", log_path=Path(sys.argv[1]), app_dir=Path(sys.argv[2]))
+    async with serve(spec) as server:
+        print(server.process.pid, flush=True)
+        await asyncio.sleep(60)
+asyncio.run(main())
+"""
+
+
+@pytest.mark.integration
+def test_the_starter_and_its_servers_go_when_the_harness_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "harness.py"
+    script.write_text(textwrap.dedent(HARNESS))
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "server.log"), str(ROOT)],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+    )
+    with reaped(proc):
+        assert proc.stdout is not None
+        with proc.stdout:
+            server = int(proc.stdout.readline())
+        starters = [p for p in _children(proc.pid) if "bench.engine.zygote" in cmdline(p)]
+        assert len(starters) == 1 and alive(server)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        gone = "the starter or its server outlived the harness"
+        wait_for(lambda: not alive(server) and not alive(starters[0]), 5, gone)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        fields = stat_fields(entry.name) if entry.name.isdigit() else None
+        if fields is not None and len(fields) > 1 and fields[1] == str(pid):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.integration
+def test_a_server_that_fails_to_import_says_why_in_its_log(tmp_path: Path) -> None:
+    async def exercise() -> str:
+        try:
+            async with serve(lab_spec(tmp_path, app="servers.no_such_module:app", ready_timeout_s=10)):
+                return "started"
+        except Exception as exc:  # the launch error, whatever its class
+            return str(exc)
+
+    began = time.monotonic()
+    said = asyncio.run(exercise())
+    assert "exited with code" in said and "servers.no_such_module" in said, said
+    assert time.monotonic() - began < 8
