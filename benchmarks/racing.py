@@ -11,7 +11,8 @@ For each time scale, ``bench run four-tabs`` runs twice, raced (the default) and
 time, the slowest variant's theory (its expected all done) and the ratio of the two, and
 for every variant the measured all done ÷ theory (deterministic variants: within 2.5 %;
 multi-worker is a race, its theory a range). Then the start-up and teardown cost of one
-variant (a run of one asyncio variant minus its work), ``bench tour --time-scale 0.1``,
+variant (a run of one asyncio variant minus its work; then one lab server started and
+stopped in-process, cold and forked from the preloaded starter), ``bench tour --time-scale 0.1``,
 and the test suite as README says to run it. Targets: four-tabs at scale 1 ≤ 1.15 × its
 slowest variant, at 0.1 ≤ 1.5 ×; tour ≤ 40 s; the suite ≤ 150 s.
 """
@@ -66,6 +67,32 @@ def report(scale: float, alone: bool) -> tuple[float, float, list[str]]:
     return wall, slowest, off
 
 
+def start_and_stop(cold: bool, times: int = 5) -> tuple[float, float]:
+    """One lab server started until ready, then stopped, in this process as the harness does it
+    (the starter already warm): the medians of ``times``, started and stopped."""
+    import asyncio
+    import os
+    import statistics
+
+    from bench.engine import forking
+    from bench.lab.launcher import ServerSpec, serve
+
+    os.environ[forking.COLD_ENV] = "1" if cold else "0"
+    spec = ServerSpec(app="servers.asyncio_sleep:app", app_dir=ROOT, log_path=OUT / "start-stop.log")
+
+    async def once() -> tuple[float, float]:
+        began = time.perf_counter()
+        async with serve(spec):
+            ready = time.perf_counter()
+        return ready - began, time.perf_counter() - ready
+
+    forking.warm()
+    asyncio.run(once())  # the starter's own start, and the first fork, are not counted
+    runs = [asyncio.run(once()) for _ in range(times)]
+    os.environ.pop(forking.COLD_ENV)
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="1,0.1,0.05,0.02")
@@ -85,6 +112,12 @@ def main() -> int:
     )
     work = json.loads(one.stdout)["variants"][0]["summary"]["all_done_s"]
     print(f"start-up and teardown of one variant, bench's own start included: {one_wall - work:.2f} s")
+    for cold in (True, False):
+        up, down = start_and_stop(cold)
+        how = "cold (a fresh python -m uvicorn)" if cold else "forked from the preloaded starter"
+        print(f"one lab server, {how}: ready in {up:.3f} s, stopped in {down:.3f} s (median of 5)")
+        if not cold and up + down > 0.5:
+            failed.append(f"start-up and teardown {up + down:.2f} s > 0.5 s")
     if not args.no_tour:
         tour_wall, tour = timed("tour", "--time-scale", "0.1", "--out", str(OUT))
         print(f"bench tour --time-scale 0.1: {tour_wall:.1f} s (target ≤ 40 s), exit {tour.returncode}")

@@ -38,7 +38,9 @@ def test_the_thread_pool_makes_waves_until_its_limit_is_raised(tmp_path: Path) -
     for name in ("threadpool-100", "background-100"):
         s = variant(doc, name).summary
         assert s is not None and s.all_done_s is not None
-        assert 0.98 * d <= s.all_done_s <= 1.4 * d, name
+        # one wave, not three: taking 100 connections in and starting 100 threads costs CPU,
+        # up to 0.56 d on this 2-core VM while other tests ran (0.78 s for d = 0.5 s)
+        assert 0.98 * d <= s.all_done_s <= 1.75 * d, name
     background = variant(doc, "background")
     assert background.capacity.thread_limit == 40 and variant(doc, "background-100").capacity.thread_limit == 100
     s = background.summary
