@@ -1,3 +1,3 @@
-from bench.cli import main
+from bench.entry import main
 
 main()

@@ -121,6 +121,13 @@ def _child(request: dict[str, object], fds: list[int], control: socket.socket, w
             delattr(__main__, attr)
     from uvicorn.main import main as uvicorn_main
 
+    with contextlib.suppress(ImportError, AttributeError):  # --workers N: forked too, FastAPI in memory
+        import multiprocessing
+
+        import uvicorn._subprocess
+
+        uvicorn._subprocess.spawn = multiprocessing.get_context("fork")  # type: ignore[assignment]
+
     try:
         uvicorn_main.main(args=argv, prog_name="uvicorn")
     except SystemExit as exc:

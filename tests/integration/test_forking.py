@@ -77,8 +77,9 @@ def test_a_python_variable_that_changes_start_up_gets_a_cold_start(tmp_path: Pat
 
 @pytest.mark.integration
 def test_uvicorn_workers_start_from_a_forked_supervisor(tmp_path: Path) -> None:
-    async def exercise() -> set[str]:
+    async def exercise() -> tuple[set[str], list[str]]:
         async with serve(lab_spec(tmp_path, app="servers.sync:app", workers=2)) as server:
+            workers = [cmdline(p) for p in _children(server.process.pid)]
             pids: set[str] = set()
             async with httpx.AsyncClient(base_url=server.base_url, trust_env=False) as client:
                 for _ in range(40):
@@ -87,9 +88,12 @@ def test_uvicorn_workers_start_from_a_forked_supervisor(tmp_path: Path) -> None:
                         pids.add((await fresh.get("/health")).headers["x-worker-pid"])
                     if len(pids) == 2:
                         break
-            return pids
+            return pids, workers
 
-    assert len(asyncio.run(exercise())) == 2
+    pids, workers = asyncio.run(exercise())
+    assert len(pids) == 2, "both workers answer"
+    # forked from the supervisor (FastAPI already in memory), not spawned as fresh interpreters
+    assert len(workers) == 2 and not any("spawn_main" in w for w in workers), workers
 
 
 HARNESS = """
