@@ -41,7 +41,7 @@ def command(runs: tuple[str, ...], fmt: str, fail_pct: float | None, out_dir: Pa
     docs = [results.load(results.find_run(ref, out_dir)) for ref in runs]
     comparisons = comparing.compare_all(docs)
     if fmt == "json":
-        click.echo(comparing.to_json(docs, comparisons, fail_pct), nl=False)
+        console.echo_document(comparing.to_json(docs, comparisons, fail_pct))
     elif fmt == "markdown":
         click.echo(comparing.to_markdown(docs, comparisons), nl=False)
     else:

@@ -7,6 +7,7 @@ board (redrawn by rich's ``Live`` on a terminal) and the HTML writer to it.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,22 @@ def console(file: IO[str] | None = None) -> Console:
 
 def err_console() -> Console:
     return console(sys.stderr)
+
+
+def echo_document(text: str) -> None:
+    """Print a document (``--json``) whole. With unbuffered output (``PYTHONUNBUFFERED``, ``-u``)
+    a write to a pipe is one system call, and a signal arriving once part is written ends it
+    there: a run's 200 requests were cut at 64 KiB, the pipe's size, with exit code 0. So the
+    bytes are written until none is left."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's capture): it takes it whole
+        click.echo(text, nl=False)
+        return
+    sys.stdout.flush()
+    data = memoryview(text.encode("utf-8", errors="replace"))
+    while data:
+        data = data[os.write(fd, data) :]
 
 
 def clean_up(out_dir: Path) -> None:

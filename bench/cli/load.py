@@ -129,7 +129,7 @@ def command(
         doc = run_load(spec, folder, progress.observe, console.events_with_pages(), on_start=progress.start)
     figures = doc.figures
     if as_json:
-        click.echo(figures.model_dump_json(indent=2))
+        console.echo_document(figures.model_dump_json(indent=2) + "\n")
         click.echo(console.saved_line(folder), err=True)
     else:
         out = console.console()

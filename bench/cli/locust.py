@@ -130,7 +130,7 @@ def command(
         ) from None
     result = doc.variants[0]
     if as_json:
-        click.echo(results.to_json(doc), nl=False)
+        console.echo_document(results.to_json(doc))
     elif result.summary is not None and result.summary.requests == 0:
         how = "the load was never started in the web UI" if not headless else "Locust sent nothing"
         out.print(f"no request was made: {how}; the run is kept in {folder / results.RUN_FILE}")

@@ -147,7 +147,7 @@ def command(
             status.INTERRUPTED, f"interrupted: servers stopped; finished variants kept in {folder / results.RUN_FILE}"
         ) from None
     if as_json:
-        click.echo(results.to_json(doc), nl=False)
+        console.echo_document(results.to_json(doc))
     else:
         out.print(terminal.build_run(doc))
         out.print(f"\n{console.saved_line(folder)}")
