@@ -47,7 +47,7 @@ def test_a_hostile_scenarios_text_is_one_line_at_once(text: str, said: str) -> N
     with pytest.raises(BenchError) as caught:
         parse_catalog(text, "s.yaml")
     assert said in str(caught.value) and "\n" not in str(caught.value)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # a blow-up takes hours; 2.2 s seen for 40,000 brackets on a busy machine
 
 
 @pytest.mark.parametrize("content", [b"\xff\xfe\x00variants", Path("/bin/true").read_bytes()[:4096]])
