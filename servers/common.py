@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated
 
-import anyio._backends._asyncio  # at startup: else the first request imports it (~20 ms of CPU)
 import anyio.to_thread
 from fastapi import FastAPI, Path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send

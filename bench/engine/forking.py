@@ -27,8 +27,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from bench.engine.owners import OWNER_ENV, owner_mark, register, stat_fields
-from bench.engine.processes import LaunchError, Owned, owned_env, spawn
+from bench.engine.owners import OWNER_ENV, register, stat_fields
+from bench.engine.processes import LaunchError, Owned, child_env, owned_env, spawn, start_log
 from bench.engine.zygote import FD_SLOT, MAX_MESSAGE
 
 COLD_ENV = "BENCH_COLD_START"  # 1: every server starts as a fresh interpreter (as before the starter)
@@ -49,7 +49,7 @@ class _Starter:
         self._ready = False
         self._gone = False
         self._replies: dict[int, dict[str, object]] = {}
-        self.exits: dict[int, int] = {}
+        self._exits: dict[int, int] = {}
         self._next = 0
         self._python_env: dict[str, str] = {}
 
@@ -95,7 +95,7 @@ class _Starter:
                 if "ready" in message:
                     self._ready = True
                 elif "exit" in message:
-                    self.exits[int(message["exit"])] = int(message["code"])
+                    self._exits[int(message["exit"])] = int(message["code"])
                 else:
                     self._replies[int(message["id"])] = message
                 self._changed.notify_all()
@@ -141,8 +141,8 @@ class _Starter:
 
     def exit_code(self, pid: int, started: str | None) -> int | None:
         with self._changed:
-            if pid in self.exits:
-                return self.exits[pid]
+            if pid in self._exits:
+                return self._exits[pid]
             if not self._gone:
                 return None
         fields = stat_fields(pid)  # the starter went first: only the process itself can say
@@ -200,17 +200,12 @@ async def start_server(cmd: list[str], log_path: Path, env: Mapping[str, str], c
     """``spawn(cmd, ...)`` with the listening socket ``fd`` passed, forked when it can be."""
     uvicorn = len(cmd) > 2 and cmd[0] == sys.executable and cmd[1:3] == ["-m", "uvicorn"]
     uvicorn = uvicorn and os.environ.get(COLD_ENV) != "1"
-    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", OWNER_ENV: owner_mark()}
+    full_env = child_env(env)
     if uvicorn:
         _STARTER.ensure()
     if not (uvicorn and _STARTER.can_serve(full_env) and await _STARTER.ready()):
         return spawn(cmd, log_path, env, cwd=cwd, pass_fds=(fd,))
-    try:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("ab", buffering=0) as log:
-            log.write(f"$ {' '.join(cmd)}\n".encode())
-    except OSError as exc:  # a full disk fails this server's start (one variant), never the whole run
-        raise LaunchError(f"cannot write its log {log_path}: {exc.strerror or exc}") from None
+    start_log(log_path, cmd).close()  # the child appends to it, as a spawned server does
     argv = [FD_SLOT if a == str(fd) and cmd[i - 1] == "--fd" else a for i, a in enumerate(cmd) if i > 2]
     pid = _STARTER.fork(argv, full_env, (cwd or Path.cwd()).absolute(), log_path.absolute(), fd, " ".join(cmd))
     register(pid)

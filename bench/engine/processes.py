@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from bench.engine.owners import OWNER_ENV, kill_session, owner_mark, register, stat_fields
 
@@ -98,30 +98,40 @@ def spawn(
     """Start a process the harness owns: its own session, output appended to ``log_path``,
     the owner mark in its environment, and the lifeline watching over it."""
     _LIFELINE.ensure()
-    full_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", OWNER_ENV: owner_mark()}
-    try:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = log_path.open("ab", buffering=0)  # unbuffered: a failed write leaves nothing for close to fail on
-    except OSError as exc:  # a full disk fails this process's start (one variant), never the whole run
-        raise LaunchError(f"cannot write its log {log_path}: {exc.strerror or exc}") from None
-    with log:
-        try:
-            log.write(f"$ {' '.join(cmd)}\n".encode())
-            log.flush()
-        except OSError as exc:
-            raise LaunchError(f"cannot write its log {log_path}: {exc.strerror or exc}") from None
+    with start_log(log_path, cmd) as log:
         process = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=full_env,
+            env=child_env(env),
             start_new_session=True,
             cwd=cwd,
             pass_fds=pass_fds,
         )
     register(process.pid)
     return process
+
+
+def child_env(env: Mapping[str, str] | None) -> dict[str, str]:
+    """A started process's environment: the harness's, ``env`` over it, unbuffered output, the owner mark."""
+    return {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", OWNER_ENV: owner_mark()}
+
+
+def start_log(log_path: Path, cmd: list[str]) -> BinaryIO:
+    """``log_path`` opened to append, the command line written first. A full disk fails this
+    process's start (one variant), never the whole run."""
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = log_path.open("ab", buffering=0)  # unbuffered: a failed write leaves nothing for close to fail on
+    except OSError as exc:
+        raise LaunchError(f"cannot write its log {log_path}: {exc.strerror or exc}") from None
+    try:
+        log.write(f"$ {' '.join(cmd)}\n".encode())
+    except OSError as exc:
+        log.close()
+        raise LaunchError(f"cannot write its log {log_path}: {exc.strerror or exc}") from None
+    return log
 
 
 def owned_env() -> dict[str, str]:
