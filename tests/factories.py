@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -231,6 +234,37 @@ def bench_process(
     )
 
 
+def bench_here(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``bench ARGS`` as ``bench_process`` runs it (started in ``cwd``, with ``env`` added), in
+    this process: its exit code, stdout and stderr, the same code from the command line down,
+    without a new interpreter to import the harness and a preloaded starter to import FastAPI
+    (about 1.5 s of CPU each time). For the tests of what a run measures and says; the tests
+    of how a ``bench`` process starts, ends and is stopped keep ``bench_process``."""
+    out, err = io.StringIO(), io.StringIO()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)}
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.update(env or {})
+    tempfile.tempdir = None  # TMPDIR read again, if ``env`` gives one
+    code = 0
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main(list(args))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        tempfile.tempdir = None
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    return subprocess.CompletedProcess(["bench", *args], code, out.getvalue(), err.getvalue())
+
+
 def wait_for(what: Callable[[], bool], timeout_s: float, why: str) -> None:
     """Until ``what()`` is true; ``why`` is the failure when ``timeout_s`` passes first."""
     deadline = time.monotonic() + timeout_s
@@ -240,8 +274,19 @@ def wait_for(what: Callable[[], bool], timeout_s: float, why: str) -> None:
 
 
 def four_tabs_on(cwd: Path, out: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
-    """``bench run four-tabs --time-scale 0.1 --json`` started in ``cwd`` (own apps: ``--app`` in ``args``)."""
-    return bench_process("run", "four-tabs", "--time-scale", "0.1", "--json", "--out", str(out), *args, cwd=cwd)
+    """``bench run four-tabs --time-scale 0.1 --json`` started in ``cwd`` (own apps: ``--app`` in ``args``),
+    in this process (``bench_here``)."""
+    return bench_here("run", "four-tabs", "--time-scale", "0.1", "--json", "--out", str(out), *args, cwd=cwd)
+
+
+def connected_to(port: int) -> bool:
+    """Whether a loopback TCP connection to ``port`` is established (a load has started on it)."""
+    wanted = f"0100007F:{port:04X}"
+    try:
+        rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return False
+    return any(r.split()[2] == wanted and r.split()[3] == "01" for r in rows)
 
 
 @contextlib.contextmanager

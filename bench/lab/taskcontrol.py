@@ -16,9 +16,7 @@ import contextlib
 import secrets
 import time
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from bench import contract
 from bench.engine.processes import LaunchError
@@ -28,6 +26,9 @@ from bench.lab.runner import launch
 from bench.model import claims
 from bench.model.document import TaskControlFacts, VariantResult
 from bench.model.scenario import Variant
+
+if TYPE_CHECKING:
+    import httpx
 
 FINAL = ("SUCCESS", "FAILURE", "REVOKED")
 
@@ -52,6 +53,8 @@ async def run_task_control(plan: RunPlan, variant: Variant, folder: Path) -> Var
     env = work_env(plan, folder, **{contract.FAIL_FIRST: str(plan.scenario.fail_first)})
     result = unfinished_result(plan, variant)
     nonce = secrets.token_hex(4)
+    import httpx  # here: only this experiment needs it, and it is a tenth of a run's start-up
+
     watcher = LedgerWatcher(LedgerReader(folder / contract.LEDGER_FILE))
     timeout_s = 4 * plan.work_s + 10
     try:

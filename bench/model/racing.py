@@ -8,7 +8,9 @@ slowest variant. What needs the CPU (CPU-bound work, an own app that burns CPU, 
 processes, which boot and poll their broker while the others answer in milliseconds), a load
 heavy enough to load the harness itself (closed and open loops, a hundred requests, a
 sweep), the browser, a disruption of a process, or a shared broker given by the user,
-runs alone, one after another as before. ``--one-at-a-time`` runs everything alone.
+runs alone, one after another as before. Celery variants, each on a broker and a worker of its
+own, race each other (their answers only publish a message), never the web-only variants, whose
+answers in milliseconds their workers' boot would disturb. ``--one-at-a-time`` runs everything alone.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ def scenario_may_race(scenario: Scenario, client: str, shared_broker: bool) -> s
         return "a load this size loads the harness too: each variant gets it alone"
     if scenario.sweep:
         return "a sweep measures capacity: each step alone"
-    if scenario.disruption is not None or scenario.experiment != "load":
+    # a web server killed (restart) is each variant's own; a Celery worker's processes are the run's
+    stops_shared = scenario.disruption is not None and scenario.disruption.target != "web-server"
+    if scenario.experiment != "load" or stops_shared:
         return "the experiment stops processes: one variant at a time"
     if shared_broker:
         return "the Celery variants share the broker given with --broker"
@@ -49,9 +53,8 @@ def scenario_may_race(scenario: Scenario, client: str, shared_broker: bool) -> s
 def variant_may_race(variant: Variant, work_s: float) -> bool:
     """An own app races when its diagnosis found waiting work only; the lab's when its work waits;
     either only when d is long enough (``work_s``: the scenario's d, scaled) for a few ms of the
-    harness's jitter, six loads at once, not to show in its figures."""
-    if variant.celery is not None:  # its worker's processes boot and poll: they disturb a racing answer's ms
-        return False
+    harness's jitter, six loads at once, not to show in its figures. (A Celery variant races only
+    other Celery variants: ``schedule``.)"""
     if variant.own is None:
         return work_s >= RACE_MIN_WORK_S
     d = variant.own.seconds_written
@@ -68,18 +71,24 @@ def schedule(
     reason = scenario_may_race(scenario, client, shared_broker)
     if reason is not None:
         return Schedule(alone, f"one at a time: {reason}")
-    racing = tuple(i for i, v in enumerate(units) if variant_may_race(v, work_s))
+    may = [i for i, v in enumerate(units) if variant_may_race(v, work_s)]
+    # a Celery worker's processes boot and poll: they would disturb a web-only variant's answers in ms
+    web_only, celery = [i for i in may if units[i].celery is None], [i for i in may if units[i].celery]
+    groups = [g for g in (web_only, celery) if len(g) > 1]
+    racing = [i for g in groups for i in g]
     solo = [i for i in range(len(units)) if i not in racing]
-    if len(racing) < 2:
+    if not racing:
         if len(units) < 2:
             return Schedule(alone, "one variant")
         short = work_s < RACE_MIN_WORK_S and all(v.own is None for v in units)
         why = f"d = {work_s:g} s is too short to race: the harness's jitter would show" if short else "CPU work, Celery"
         return Schedule(alone, f"one at a time: {why}")
-    batches = (racing, *((i,) for i in solo))
-    names = ", ".join(dict.fromkeys(units[i].name for i in racing))
+    batches = (*(tuple(g) for g in groups), *((i,) for i in solo))
+    names = "; then ".join(", ".join(dict.fromkeys(units[i].name for i in g)) for g in groups)
     why = f"raced at once (their work only waits, each on its own server): {names}"
+    if len(groups) > 1 or any(units[i].celery for i in racing):
+        why += " (Celery variants race only each other)"
     if solo:
         alone_names = ", ".join(dict.fromkeys(units[i].name for i in solo))
-        why += f"; alone (CPU work, Celery workers, or work too short): {alone_names}"
+        why += f"; alone (CPU work, a Celery worker beside web-only variants, or work too short): {alone_names}"
     return Schedule(batches, why)

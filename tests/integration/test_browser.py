@@ -63,6 +63,7 @@ def done_times(run: RunDocument, name: str) -> list[float]:
 
 
 D = 1.0
+LATE = 0.6 * D  # a tab's allowance over theory: Chromium on a busy 2-core machine (4.37 s seen for 4 d)
 
 
 @pytest.mark.integration
@@ -75,7 +76,7 @@ def test_distinct_urls_on_a_parallel_server_finish_together(run: RunDocument) ->
 def test_the_same_url_is_serialised_by_the_browser(run: RunDocument) -> None:
     times = done_times(run, "asyncio+same-url")
     for i, t in enumerate(times, start=1):  # d, 2 d, 3 d, 4 d although the server is parallel
-        assert 0.98 * i * D <= t <= i * D + 0.35 * D, times
+        assert 0.98 * i * D <= t <= i * D + LATE, times
     claim = next(c for c in run.claims() if c.id == "tabs-same-url")
     assert claim.holds
 
@@ -85,7 +86,7 @@ def test_the_same_url_is_serialised_by_the_browser(run: RunDocument) -> None:
 def test_a_blocked_server_is_serialised_either_way(run: RunDocument, name: str) -> None:
     times = done_times(run, name)
     for i, t in enumerate(times, start=1):
-        assert 0.98 * i * D <= t <= i * D + 0.35 * D, times
+        assert 0.98 * i * D <= t <= i * D + LATE, times
 
 
 @pytest.mark.integration

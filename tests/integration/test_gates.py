@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.factories import ROOT
-from tests.factories import bench_process as bench
+from tests.factories import bench_here as bench
 
 SCALE = "0.05"  # d = 0.5 s: the 5 % noise floor is 25 ms, still well above a busy machine's jitter
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from tests.factories import bench_process as bench
-from tests.factories import four_tabs_on
 
 PYENV = Path.home() / ".pyenv" / "versions"
 LISTING = """import time
@@ -71,7 +70,9 @@ def test_the_tutorials_pinned_versions_in_their_own_venv(pinned_venv: Path, tmp_
     assert check.returncode == 0, check.stderr
     assert "found beside your app" in check.stderr and "fastapi 0.95.0, uvicorn 0.21.1, pydantic 1." in check.stderr
     assert "waits in anyio's thread pool" in check.stdout
-    out = four_tabs_on(project, tmp_path / "r", "--app", "background_tasks.py:app")
+    # a bench process of its own, as the learner types it (four_tabs_on runs in the test's process)
+    out = bench("run", "four-tabs", "--time-scale", "0.1", "--json", "--out", str(tmp_path / "r"),
+                "--app", "background_tasks.py:app", cwd=project)  # fmt: skip
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]
     assert v["interpreter"]["packages"]["fastapi"] == "0.95.0" and v["interpreter"]["packages"]["pydantic"][0] == "1"
@@ -89,6 +90,6 @@ def test_a_python_given_with_its_path_and_one_without_uvicorn(tmp_path: Path) ->
     assert check.returncode == 0, check.stderr
     assert json.loads(check.stdout)["diagnosis"]["status"] == 200
     bare = tmp_path / "bare"
-    subprocess.run([_python("3.13"), "-m", "venv", str(bare)], check=True, timeout=120)
+    subprocess.run([_python("3.13"), "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
     refused = bench("check", "app.py:app", "--python", str(bare / "bin" / "python"), cwd=project)
     assert refused.returncode == 2 and "has no uvicorn" in refused.stderr and len(refused.stderr.splitlines()) == 1

@@ -25,7 +25,9 @@ def started_by(pid: int) -> list[Marked]:
     return [m for m in marked_processes() if m.owner.startswith(f"{pid}:")]
 
 
-def start_bench(*args: str, cwd: Path, capture: bool = False) -> subprocess.Popen[str]:
+def start_bench(*args: str, cwd: Path, capture: bool = False, cold: bool = False) -> subprocess.Popen[str]:
+    """``bench ARGS``; ``cold``: its servers started as fresh interpreters, not forked from the
+    preloaded starter (which stops what it forked when the harness dies, as the lifeline does)."""
     output = subprocess.PIPE if capture else subprocess.DEVNULL
     return subprocess.Popen(
         [sys.executable, "-m", "bench", *args],
@@ -34,6 +36,7 @@ def start_bench(*args: str, cwd: Path, capture: bool = False) -> subprocess.Pope
         stdout=output,
         stderr=output,
         text=True,
+        env={**os.environ, "BENCH_COLD_START": "1"} if cold else None,
     )
 
 
@@ -78,7 +81,10 @@ def test_sigkill_of_bench_leaves_nothing_running_within_5_s(tmp_path: Path, mome
 @pytest.mark.integration
 def test_a_later_bench_cleans_up_after_one_whose_lifeline_died_too(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    proc = start_bench("run", "four-tabs", "--time-scale", "0.5", "--variants", "sync", "--out", str(out), cwd=tmp_path)
+    # Started cold: a server forked from the starter would also be stopped by the starter, and the
+    # case here is the one where nothing of the dead harness is left to stop it.
+    args = ("run", "four-tabs", "--time-scale", "0.5", "--variants", "sync", "--out", str(out))
+    proc = start_bench(*args, cwd=tmp_path, cold=True)
     with reaped(proc):
         wait_for(lambda: any("uvicorn" in m.command for m in started_by(proc.pid)), 60, "no server started")
         watchdogs = [

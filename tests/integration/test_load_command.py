@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import ROOT, reaped
+from tests.factories import ROOT, connected_to, reaped, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,8 @@ def test_ctrl_c_prints_and_keeps_what_was_measured(server: int, tmp_path: Path) 
         text=True,
     )
     with reaped(proc):
-        time.sleep(2.0)
+        wait_for(lambda: connected_to(server), 60, "bench load never connected")  # the load is on, then
+        time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err

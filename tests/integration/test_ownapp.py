@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.model.ownapp import Diagnosis, FoundCall, blocking_sentences, infer, predictions
-from tests.factories import bench_process as bench
+from tests.factories import bench_here as bench
 from tests.factories import four_tabs_on
 
 WORK_S = 0.5

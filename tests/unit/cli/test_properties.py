@@ -9,6 +9,7 @@ variant that does not exist (which is refused after the options are checked).
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import math
@@ -52,6 +53,7 @@ def assert_clean(code: int, err: str, allowed: tuple[int, ...] = (0, 1, 2)) -> N
 
 
 REAL = yaml.safe_load(default_scenarios_path().read_text())
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's: the pure-Python one took most of the test's time
 scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -80,7 +82,7 @@ PATHS = [p for p in _paths(REAL) if p]
 @st.composite
 def mutated_catalogs(draw: st.DrawFn) -> str:
     """The project's own scenarios file with a few fields replaced by arbitrary values."""
-    doc = yaml.safe_load(yaml.safe_dump(REAL))
+    doc = copy.deepcopy(REAL)
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(PATHS))
         node = doc
@@ -90,7 +92,7 @@ def mutated_catalogs(draw: st.DrawFn) -> str:
             node[path[-1]] = draw(values)  # type: ignore[index]
         except (KeyError, IndexError, TypeError):
             continue
-    return yaml.safe_dump(doc, allow_unicode=True)
+    return yaml.dump(doc, Dumper=DUMPER, allow_unicode=True)
 
 
 @FAST

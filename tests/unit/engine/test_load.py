@@ -199,7 +199,7 @@ def test_a_closed_connection_leaves_no_cycle_for_the_collector() -> None:
     gc.disable()
     try:
         recorder = hot_path_load(responder(CLOSE), 4)
-        assert len(recorder.latencies) > 100
+        assert len(recorder.latencies) > 20  # connections closed, each a cycle if any (80 in 0.3 s when busy)
         gc.set_debug(gc.DEBUG_SAVEALL)
         gc.collect()
         left = Counter(type(o).__name__ for o in gc.garbage)

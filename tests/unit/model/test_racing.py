@@ -26,7 +26,8 @@ def test_what_must_run_alone_does() -> None:
     assert schedule(units("four-tabs"), tabs, "raw", False, True, 1.0).why == "one at a time (--one-at-a-time)"
     assert "too short" in schedule(units("four-tabs"), tabs, "raw", False, False, 0.2).why
     assert "browser" in schedule(units("four-tabs"), tabs, "browser", False, False, 1.0).why
-    for name, words in (("cpu-bound", "CPU"), ("thread-limit", "loads the harness"), ("restart", "stops processes")):
+    alone = (("cpu-bound", "CPU"), ("thread-limit", "loads the harness"), ("worker-crash", "stops processes"))
+    for name, words in alone:
         scenario = CATALOG.scenario(name)
         found = schedule(units(name), scenario, "raw", False, False, 1.0)
         assert all(len(b) == 1 for b in found.batches) and words in found.why, (name, found.why)
@@ -44,10 +45,17 @@ def test_an_own_app_with_cpu_work_runs_alone_beside_racing_ones() -> None:
     assert found.batches == ((1, 2), (0,)) and "alone" in found.why and found.why.endswith(": a")
 
 
-def test_celery_variants_run_alone_and_the_others_race() -> None:
-    tabs = units("celery-tabs")
+def test_celery_variants_race_each_other_and_never_a_web_only_variant() -> None:
+    tabs = units("celery-tabs")  # background, celery, celery-2, celery-4: each worker on a broker of its own
     found = schedule(tabs, CATALOG.scenario("celery-tabs"), "raw", False, False, 1.0)
-    racing = [tabs[i].name for i in found.batches[0]]
-    assert all(tabs[i].celery is None for i in found.batches[0])
-    assert all(len(b) == 1 and tabs[b[0]].celery is not None for b in found.batches[1:]), found
-    assert racing or found.why.startswith("one at a time")
+    assert found.batches == ((1, 2, 3), (0,)), found
+    assert "celery, celery-2, celery-4 (Celery variants race only each other)" in found.why
+    assert found.why.endswith(": background")
+    shared = schedule(tabs, CATALOG.scenario("celery-tabs"), "raw", True, False, 1.0)  # --broker: one for all
+    assert all(len(b) == 1 for b in shared.batches) and "share the broker" in shared.why
+
+
+def test_web_servers_killed_in_the_restart_experiment_race_each_on_its_own() -> None:
+    restart = units("restart")  # background, asyncio-task, threadpool, celery-4: each kills only its own server
+    found = schedule(restart, CATALOG.scenario("restart"), "raw", False, False, 1.0)
+    assert found.batches == ((0, 1, 2), (3,)), found
