@@ -73,9 +73,15 @@ def command(time_scale: float, only: str | None, out_dir: Path, scenarios_file: 
 
 
 def _course(stops: list[Stop], lessons: tuple[Lesson, ...], folder: Path, time_scale: float) -> Path:
-    """The course page: every lesson that ended, the one interrupted (what it saved), those not reached."""
-    shown = [(s.lesson, s.doc, s.skipped) for s in stops]
-    for lesson in lessons[len(stops) :]:
+    """The course page, in teaching order: every lesson that ended, those interrupted (what they
+    saved), those not reached (lessons that race run first, so an interrupted tour may have ended
+    later lessons and not earlier ones)."""
+    ended = {s.lesson: (s.lesson, s.doc, s.skipped) for s in stops}
+    shown: list[tuple[Lesson, RunDocument | None, str | None]] = []
+    for lesson in lessons:
+        if lesson in ended:
+            shown.append(ended[lesson])
+            continue
         try:
             doc = (
                 results.load(folder / lesson.scenario)

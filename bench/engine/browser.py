@@ -9,15 +9,21 @@ A browser is not a neutral client: Chromium holds back concurrent requests for a
 identical URL behind its HTTP cache lock (even with ``Cache-Control: no-store``), and
 opens at most 6 connections per host. ``same_url`` reproduces the tutorial's
 ``/push/1`` in every tab.
+
+Inside ``shared_browser()`` (a run with the browser as its client) one Chromium serves every
+burst, each in a context of its own (its own cache and connections, as a fresh browser's):
+starting Playwright's driver and Chromium took some 2 s of each variant's turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from bench.engine.http import PID_HEADER, worker_pid
@@ -61,66 +67,120 @@ def find_chromium() -> str:
     raise BenchError(f"no Chromium found for --client browser; {INSTALL_HINT}")
 
 
+async def _launch(stack: contextlib.AsyncExitStack) -> Any:
+    """Playwright's driver and a Chromium, both closed with ``stack``; a browser that does not start
+    is this variant's failure (``LaunchError``), not the run's."""
+    executable = find_chromium()
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import async_playwright
+
+    playwright = await stack.enter_async_context(async_playwright())
+    try:
+        browser = await playwright.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=list(CHROMIUM_FLAGS),
+            env={**owned_env()},
+        )
+    except PlaywrightError as exc:
+        said = next((line.strip() for line in str(exc).splitlines() if line.strip()), "no reason given")
+        raise LaunchError(f"Chromium ({executable}) did not start: {said}") from None
+    stack.push_async_callback(browser.close)
+    return browser
+
+
+class _Shared:
+    """The one Chromium of a ``shared_browser()`` block, started by its first burst."""
+
+    def __init__(self) -> None:
+        self.browser: Any = None
+        self.stack = contextlib.AsyncExitStack()
+        self.lock = asyncio.Lock()
+
+    async def get(self) -> Any:
+        async with self.lock:
+            if self.browser is None or not self.browser.is_connected():
+                await self.stack.aclose()  # a browser that died: its driver goes too, a new one starts
+                self.stack = contextlib.AsyncExitStack()
+                self.browser = await _launch(self.stack)
+            return self.browser
+
+
+_SHARED: ContextVar[_Shared | None] = ContextVar("bench_shared_browser", default=None)
+
+
+@contextlib.asynccontextmanager
+async def shared_browser() -> AsyncIterator[None]:
+    """Every burst in the block (its tasks too) uses one Chromium, closed when the block ends."""
+    shared = _Shared()
+    token = _SHARED.set(shared)
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+        await shared.stack.aclose()
+
+
 async def browser_burst(
     host: str, port: int, requests: Sequence[Request], gap_s: float, timeout_s: float, observe: LoadObserver
 ) -> list[Sample]:
-    """One tab per request, each navigated ``gap_s`` after the previous one (0: all at once)."""
-    executable = find_chromium()
+    """One tab per request, each navigated ``gap_s`` after the previous one (0: all at once), in a
+    browser context of their own: in the block's shared Chromium, or in one started for them."""
+    async with contextlib.AsyncExitStack() as stack:
+        shared = _SHARED.get()
+        browser = await shared.get() if shared is not None else await _launch(stack)
+        context = await browser.new_context()
+        stack.push_async_callback(context.close)
+        return await _tabs(context, host, port, requests, gap_s, timeout_s, observe)
+
+
+async def _tabs(
+    context: Any,
+    host: str,
+    port: int,
+    requests: Sequence[Request],
+    gap_s: float,
+    timeout_s: float,
+    observe: LoadObserver,
+) -> list[Sample]:
+    """The tabs, one page each of ``context``, and their times from the browser's Navigation Timing."""
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import TimeoutError as PlaywrightTimeout
-    from playwright.async_api import async_playwright
 
-    async with async_playwright() as playwright:
+    pages = [await context.new_page() for _ in requests]
+    start = time.perf_counter()
+
+    async def tab(index: int, token: str, path: str) -> Sample:
+        await asyncio.sleep(max(0.0, start + index * gap_s - time.perf_counter()))
+        page = pages[index]
+        began = time.time()
+        observe("sent", index, began)
         try:
-            browser = await playwright.chromium.launch(
-                executable_path=executable,
-                headless=True,
-                args=list(CHROMIUM_FLAGS),
-                env={**owned_env()},
-            )
-        except PlaywrightError as exc:  # this variant's browser failed, not the run: the others go on
-            said = next((line.strip() for line in str(exc).splitlines() if line.strip()), "no reason given")
-            raise LaunchError(f"Chromium ({executable}) did not start: {said}") from None
-        try:
-            context = await browser.new_context()
-            pages = [await context.new_page() for _ in requests]
-            start = time.perf_counter()
+            response = await page.goto(f"http://{host}:{port}{path}", wait_until="load", timeout=timeout_s * 1000)
+            timing: dict[str, Any] = await page.evaluate(TIMING_JS)
+        except PlaywrightTimeout:
+            observe("failed", index, time.time())
+            return Sample.failed(index, token, began, "timeout")
+        except PlaywrightError:
+            observe("failed", index, time.time())
+            return Sample.failed(index, token, began, "connect")
+        origin = float(timing["origin"])
 
-            async def tab(index: int, token: str, path: str) -> Sample:
-                await asyncio.sleep(max(0.0, start + index * gap_s - time.perf_counter()))
-                page = pages[index]
-                began = time.time()
-                observe("sent", index, began)
-                try:
-                    response = await page.goto(
-                        f"http://{host}:{port}{path}", wait_until="load", timeout=timeout_s * 1000
-                    )
-                    timing: dict[str, Any] = await page.evaluate(TIMING_JS)
-                except PlaywrightTimeout:
-                    observe("failed", index, time.time())
-                    return Sample.failed(index, token, began, "timeout")
-                except PlaywrightError:
-                    observe("failed", index, time.time())
-                    return Sample.failed(index, token, began, "connect")
-                origin = float(timing["origin"])
+        def wall(ms: float) -> float:
+            return (origin + ms) / 1000
 
-                def wall(ms: float) -> float:
-                    return (origin + ms) / 1000
+        responded = wall(timing["responseEnd"])
+        observe("responded", index, responded)
+        pid = worker_pid(response.headers.get(PID_HEADER.decode())) if response else None
+        return Sample(
+            client=index,
+            token=token,
+            sent=wall(timing["start"]),
+            first_byte=wall(timing["responseStart"]),
+            responded=responded,
+            status=response.status if response else None,
+            pid=pid,
+            error=None,
+        )
 
-                responded = wall(timing["responseEnd"])
-                observe("responded", index, responded)
-                pid = worker_pid(response.headers.get(PID_HEADER.decode())) if response else None
-                return Sample(
-                    client=index,
-                    token=token,
-                    sent=wall(timing["start"]),
-                    first_byte=wall(timing["responseStart"]),
-                    responded=responded,
-                    status=response.status if response else None,
-                    pid=pid,
-                    error=None,
-                )
-
-            return list(await asyncio.gather(*(tab(i, t, p) for i, (t, p) in enumerate(requests))))
-        finally:
-            await browser.close()
+    return list(await asyncio.gather(*(tab(i, t, p) for i, (t, p) in enumerate(requests))))

@@ -9,12 +9,13 @@ and keeps every variant that finished.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.engine import forking, loops
-from bench.engine.browser import find_chromium
+from bench.engine.browser import find_chromium, shared_browser
 from bench.engine.owners import owner_mark
 from bench.lab import environment
 from bench.lab.gate import Gate
@@ -129,15 +130,16 @@ async def run_scenario(
     noted = [w for w in (fairness.shared_cores(plan.scenario.work.kind, plan.pattern, plan.machine),) if w is not None]
     state = _State(plan, doc, folder, events, noted, warmup, times, units)
     try:
-        for batch in order.batches:
-            members = [units[i] for i in batch]
-            for k in range(1, warmup + times + 1):
-                live = [u for u in members if not u.over]
-                gate = Gate(len(live)) if len(live) > 1 else None
-                await asyncio.gather(*(state.attempt(u, k, gate) for u in live))
-            for u in members:
-                if u.result is not None:
-                    events.emit(VariantFinished(u.result))
+        async with shared_browser() if plan.client == "browser" else contextlib.nullcontext():
+            for batch in order.batches:
+                members = [units[i] for i in batch]
+                for k in range(1, warmup + times + 1):
+                    live = [u for u in members if not u.over]
+                    gate = Gate(len(live)) if len(live) > 1 else None
+                    await asyncio.gather(*(state.attempt(u, k, gate) for u in live))
+                for u in members:
+                    if u.result is not None:
+                        events.emit(VariantFinished(u.result))
     except (asyncio.CancelledError, KeyboardInterrupt):
         doc.status = "interrupted"
         save(doc, folder)

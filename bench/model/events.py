@@ -164,6 +164,23 @@ class Scoped(Events):
         super().emit(event)
 
 
+def prefixed(events: Events, prefix: str) -> Events:
+    """A run's events when several runs go on at once (the tour's lessons that race): every
+    attempt's label starts with ``prefix``, and the run's own ``RunStarted`` is left out (whoever
+    started the runs said at once which attempts all of them make)."""
+
+    def relabel(event: Event) -> None:
+        if isinstance(event, RunStarted):
+            return
+        if isinstance(event, (AttemptStarted, AttemptFinished)):
+            event = replace(event, label=prefix + event.label)
+        elif isinstance(event, SCOPED):
+            event = replace(event, attempt=prefix + event.attempt)
+        events.emit(event)
+
+    return Events([relabel])
+
+
 def no_events() -> Events:
     """The null observer: the lab runs the same with nobody watching (tests, scripts)."""
     return Events()

@@ -10,7 +10,8 @@ heavy enough to load the harness itself (closed and open loops, a hundred reques
 sweep), the browser, a disruption of a process, or a shared broker given by the user,
 runs alone, one after another as before. Celery variants, each on a broker and a worker of its
 own, race each other (their answers only publish a message), never the web-only variants, whose
-answers in milliseconds their workers' boot would disturb. ``--one-at-a-time`` runs everything alone.
+answers in milliseconds their workers' boot would disturb; where each variant's own web server is
+killed (restart), only what is lost counts, and all race. ``--one-at-a-time`` runs everything alone.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def schedule(
     may = [i for i, v in enumerate(units) if variant_may_race(v, work_s)]
     # a Celery worker's processes boot and poll: they would disturb a web-only variant's answers in ms
     web_only, celery = [i for i in may if units[i].celery is None], [i for i in may if units[i].celery]
-    groups = [g for g in (web_only, celery) if len(g) > 1]
+    # killing web servers (restart) measures what is lost, not milliseconds: there all race together
+    groups = [g for g in ((may,) if scenario.disruption else (web_only, celery)) if len(g) > 1]
     racing = [i for g in groups for i in g]
     solo = [i for i in range(len(units)) if i not in racing]
     if not racing:
@@ -86,7 +88,7 @@ def schedule(
     batches = (*(tuple(g) for g in groups), *((i,) for i in solo))
     names = "; then ".join(", ".join(dict.fromkeys(units[i].name for i in g)) for g in groups)
     why = f"raced at once (their work only waits, each on its own server): {names}"
-    if len(groups) > 1 or any(units[i].celery for i in racing):
+    if len(groups) > 1 or (any(units[i].celery for i in racing) and not scenario.disruption):
         why += " (Celery variants race only each other)"
     if solo:
         alone_names = ", ".join(dict.fromkeys(units[i].name for i in solo))

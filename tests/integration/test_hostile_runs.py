@@ -226,7 +226,8 @@ def test_sighup_and_sigquit_end_a_run_as_ctrl_c_does(tmp_path: Path, sig: signal
 
 @pytest.mark.integration
 def test_an_interrupted_tour_writes_its_course_page(tmp_path: Path) -> None:
-    proc = start("tour", "--time-scale", "0.1", "--lessons", "four-tabs,to-thread", "--out", "out", cwd=tmp_path)
+    # cpu-bound runs alone after four-tabs (to-thread would race it, and both would have begun)
+    proc = start("tour", "--time-scale", "0.1", "--lessons", "four-tabs,cpu-bound", "--out", "out", cwd=tmp_path)
     with reaped(proc):
         wait_for(lambda: any("uvicorn" in c for c in started_by(proc.pid)), 60, "no lesson started")
         proc.send_signal(signal.SIGINT)

@@ -37,3 +37,33 @@ def test_an_unknown_lesson_is_one_line(tmp_path: Path) -> None:
         timeout=60,
     )
     assert out.returncode == 2 and out.stderr.startswith("error: no lesson 'nope'; the lessons: four-tabs")
+
+
+def test_the_lessons_whose_variants_all_race_race_each_other_unless_d_is_too_short() -> None:
+    from bench.lab.plan import RunPlan
+    from bench.lab.tour import races
+
+    catalog = load_catalog(default_scenarios_path())
+    waiting = ["four-tabs", "four-tabs-burst", "to-thread"]
+    for scale, expected in ((1.0, waiting), (0.1, waiting), (0.02, [])):  # d = 0.2 s: too short to race
+        racing = []
+        for lesson in LESSONS:
+            scenario = catalog.scenario(lesson.scenario)
+            plan = RunPlan.of(scenario, scale, default_scenarios_path().parent)
+            if races(plan, catalog.pick_variants(scenario, lesson.variants or None)):
+                racing.append(lesson.scenario)
+        assert racing == expected, scale
+
+
+def test_a_lessons_events_carry_its_name_when_lessons_race() -> None:
+    from bench.model.events import AttemptStarted, Events, LoadHappened, RunStarted, prefixed
+
+    seen: list[object] = []
+    lesson = prefixed(Events().subscribe(seen.append), "to-thread: ")
+    lesson.emit(RunStarted("to-thread", ("threadpool", "to-thread")))  # the tour said it for all at once
+    lesson.scoped("threadpool").emit(AttemptStarted("threadpool", "a def endpoint", 12, 1.0))
+    lesson.scoped("threadpool").emit(LoadHappened("sent", 0, 1.5))
+    assert seen == [
+        AttemptStarted("to-thread: threadpool", "a def endpoint", 12, 1.0),
+        LoadHappened("sent", 0, 1.5, attempt="to-thread: threadpool"),
+    ]

@@ -55,7 +55,7 @@ def test_celery_variants_race_each_other_and_never_a_web_only_variant() -> None:
     assert all(len(b) == 1 for b in shared.batches) and "share the broker" in shared.why
 
 
-def test_web_servers_killed_in_the_restart_experiment_race_each_on_its_own() -> None:
+def test_web_servers_killed_in_the_restart_experiment_race_each_on_its_own_with_celery() -> None:
     restart = units("restart")  # background, asyncio-task, threadpool, celery-4: each kills only its own server
     found = schedule(restart, CATALOG.scenario("restart"), "raw", False, False, 1.0)
-    assert found.batches == ((0, 1, 2), (3,)), found
+    assert found.batches == ((0, 1, 2, 3),), found  # what is lost counts there, not ms: Celery's too
