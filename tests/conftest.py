@@ -56,6 +56,18 @@ def pytest_configure(config: pytest.Config) -> None:
 LONGEST_FIRST = ("test_learner_env.py", "test_browser.py", "test_gates.py", "test_celery.py", "test_locust.py")
 
 
+def _shares_a_fixture(item: pytest.Item) -> bool:
+    """Whether the test uses a fixture of its own module that lives longer than a test (a run
+    made once for all the module's tests): each worker that gets one of them would make it again."""
+    info = getattr(item, "_fixtureinfo", None)
+    module = getattr(getattr(item, "module", None), "__name__", None)
+    return info is not None and any(
+        d.scope != "function" and getattr(d.func, "__module__", None) == module
+        for defs in info.name2fixturedefs.values()
+        for d in defs
+    )
+
+
 def _order(item: pytest.Item) -> tuple[bool, bool, bool]:
     """The longest first, the rest of the integration tests, the unit tests (short: they fill the
     workers' ends), and the cpu_timing tests last, on a machine the others have left quiet."""
@@ -63,17 +75,37 @@ def _order(item: pytest.Item) -> tuple[bool, bool, bool]:
     return _timed(item), INTEGRATION not in Path(str(item.path)).parents, name not in LONGEST_FIRST
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Every test under tests/integration/ starts real servers: marked so, by its folder. The
-    ``cpu_timing`` tests last, as one group for one worker (``--dist loadgroup``): they hold the
+    ``cpu_timing`` tests form one group for one worker (``--dist loadgroup``): they hold the
     machine alone from the first to the last, once the others have run, rather than stopping every
     worker once for each of them. (First, they failed: a d from the code needs a request's rest
-    under 10 ms, and the other workers' first tests, drained, left it busier than that.)"""
-    for item in items:
-        if INTEGRATION in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.integration)
-        if _timed(item):
-            item.add_marker(pytest.mark.xdist_group("cpu_timing"))
+    under 10 ms, and the other workers' first tests, drained, left it busier than that.) A module's
+    tests that share a run made once for them are a group too. Marked as each test is collected,
+    before any ``pytest_collection_modifyitems`` reads the groups (xdist's, and the one below)."""
+    if INTEGRATION in Path(str(item.path)).parents:
+        item.add_marker(pytest.mark.integration)
+    if _timed(item):
+        item.add_marker(pytest.mark.xdist_group("cpu_timing"))
+    elif _shares_a_fixture(item):  # one worker makes it once (the browser's run took 13 s, made thrice)
+        item.add_marker(pytest.mark.xdist_group(Path(str(item.path)).stem))
+
+
+@pytest.hookimpl(trylast=True)  # after xdist's own
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests in the order ``_order`` gives (xdist hands them out in it), each group in its
+    test's id. xdist 3.8 writes the group into ``_nodeid``, which pytest 9.2's ids no longer read
+    (pytest-dev/pytest-xdist#1386): grouped tests went to any worker, the browser's run was made
+    on four of them. Done here on the id pytest 9.2 keeps, until xdist does it."""
+    if getattr(config.option, "loadgroup", False):  # set in xdist's workers only
+        from _pytest.nodes import coerce_node_id
+
+        for item in items:
+            marks = item.iter_markers("xdist_group")
+            names = sorted({str(m.args[0] if m.args else m.kwargs.get("name")) for m in marks})
+            suffix = "@" + "_".join(names)
+            if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+                item._id = coerce_node_id(item.nodeid + suffix)
     items.sort(key=_order)  # stable: within each rank, the files' own order
 
 
