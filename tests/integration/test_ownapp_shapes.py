@@ -193,7 +193,7 @@ def test_a_post_route_with_a_pydantic_body_is_found_and_sent_a_valid_body(tmp_pa
     (v,) = json.loads(out.stdout)["variants"]
     assert v["status"] == "ok" and v["summary"]["ok"] == 4 and v["summary"]["lost"] == 0
     assert v["summary"]["all_done_s"] == pytest.approx(v["expected"]["all_done_s"], rel=0.04)
-    assert v["summary"]["response_max_s"] < 0.1  # BackgroundTasks: answered at once
+    assert v["summary"]["response_max_s"] < 0.25 * 1.0  # BackgroundTasks: answered at once, not after d = 1 s
     assert sorted(p.name for p in folder.iterdir() if p.name != "__pycache__") == ["main.py"]
 
 
