@@ -209,14 +209,10 @@ async def with_raw_server(handler: Handler, client: Callable[[int], Awaitable[T]
 
 
 def bench(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``bench ARGS`` in this process: exit code, stdout, stderr."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    """``bench ARGS`` in this process (``bench_here``): exit code, stdout, stderr."""
+    capsys.readouterr()  # what the test printed before is not the command's
+    done = bench_here(*args)
+    return done.returncode, done.stdout, done.stderr
 
 
 def bench_process(

@@ -50,11 +50,11 @@ async def _follow(client: httpx.AsyncClient, task_id: str, timeout_s: float) -> 
 
 async def run_task_control(plan: RunPlan, variant: Variant, folder: Path) -> VariantResult:
     folder.mkdir(parents=True, exist_ok=True)
+    import httpx  # here: only this experiment needs it, and it is a tenth of a run's start-up
+
     env = work_env(plan, folder, **{contract.FAIL_FIRST: str(plan.scenario.fail_first)})
     result = unfinished_result(plan, variant)
     nonce = secrets.token_hex(4)
-    import httpx  # here: only this experiment needs it, and it is a tenth of a run's start-up
-
     watcher = LedgerWatcher(LedgerReader(folder / contract.LEDGER_FILE))
     timeout_s = 4 * plan.work_s + 10
     try:

@@ -8,9 +8,7 @@ variant that does not exist (which is refused after the options are checked).
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import json
 import math
 import tempfile
@@ -21,12 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import results
-from bench.cli import main
 from bench.cli.app_options import request_of
 from bench.errors import BenchError
 from bench.lab.catalog import default_scenarios_path
 from bench.lab.ownapp import AppSettings, parse_app_option
-from tests.factories import run_document
+from tests.factories import bench_here, run_document
 
 SCRATCH = str(Path(tempfile.gettempdir()) / "bench-property-tests")  # where a load that ran is saved
 
@@ -35,14 +32,8 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 def run(*args: str) -> tuple[int, str]:
     """``bench ARGS`` in this process: the exit code and what it wrote on stderr."""
-    err = io.StringIO()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, err.getvalue()
+    done = bench_here(*args)
+    return done.returncode, done.stderr
 
 
 def assert_clean(code: int, err: str, allowed: tuple[int, ...] = (0, 1, 2)) -> None:
