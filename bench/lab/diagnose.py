@@ -49,6 +49,20 @@ GRACE_S = 0.3  # after the answer: background tasks get this long to show what t
 REQUEST_LIMIT_S = 30.0  # one request's own work (CPU work runs for real)
 
 
+def run_queue_waits() -> dict[int, int]:
+    """Nanoseconds each of this process's threads has spent runnable but not running (Linux's
+    ``/proc/self/task/TID/schedstat``, second field), the diagnosis's own threads left out: the
+    time a busy machine kept the request from a CPU. Empty where the kernel does not say."""
+    ours = {t.native_id for t in threading.enumerate() if t.name.startswith("bench-")}
+    waits: dict[int, int] = {}
+    with contextlib.suppress(OSError):
+        for tid in os.listdir("/proc/self/task"):
+            if tid.isdigit() and int(tid) not in ours:
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    waits[int(tid)] = int(Path(f"/proc/self/task/{tid}/schedstat").read_text().split()[1])
+    return waits
+
+
 async def _lifespan(app: Any) -> None:
     """Run the app's startup, if it has one; an app without lifespan support is fine."""
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -98,9 +112,12 @@ async def _one_request(app: Any, path: str, witness: Witness, request: Request) 
             obs.status = int(message["status"])
         elif message["type"] == "http.response.body" and not message.get("more_body", False):
             obs.answered_at = time.monotonic()
+            after = run_queue_waits()
+            obs.cpu_wait_s = sum(ns - before.get(tid, 0) for tid, ns in after.items()) / 1e9
 
     watchdog = Watchdog(witness.folders)
     watchdog.start(asyncio.get_running_loop())
+    before = run_queue_waits()
     obs.began = time.monotonic()
     task = asyncio.ensure_future(app(scope(path, request.method, request.headers), receive, send))
     deadline = time.monotonic() + REQUEST_LIMIT_S
@@ -268,7 +285,8 @@ def _diagnose_route(
         "endpoint": _describe_endpoint(endpoint),
         "status": obs.status,
         "answered": obs.answered_at is not None,
-        "rest_s": None if obs.answered_at is None or obs.error is not None else obs.answered_at - obs.began,
+        "rest_s": None if obs.answered_at is None or obs.error is not None else obs.rest_s,
+        "cpu_wait_s": obs.cpu_wait_s,
         "calls": [c.found(folder) for c in calls],
         "problem": problem,
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),

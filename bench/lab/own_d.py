@@ -43,10 +43,11 @@ def as_written(own: OwnApp, answers: str | None) -> Written | None:
     d = timed[0].seconds
     if d is None or d <= 0 or own.rest_s > REST_SHARE * d:
         return None
+    waited = f", and {own.cpu_wait_s * 1000:.1f} ms waiting for a busy CPU" if own.cpu_wait_s >= 0.001 else ""
     return Written(
         d,
         f"d = {d:g} s as the code writes it ({timed[0].call} at {timed[0].file}:{timed[0].line}; the rest of one "
-        f"request took {own.rest_s * 1000:.1f} ms in the diagnosis): not measured alone",
+        f"request took {own.rest_s * 1000:.1f} ms in the diagnosis{waited}): not measured alone",
     )
 
 

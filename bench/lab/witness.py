@@ -62,8 +62,16 @@ class Observed:
     status: int | None = None
     answered_at: float | None = None
     began: float = 0.0  # when the request was handed to the app (time.monotonic)
+    cpu_wait_s: float = 0.0  # of the time to the answer, how long its threads waited for a CPU (a busy machine)
     calls: list[Call] = field(default_factory=list)
     error: BaseException | None = None
+
+    @property
+    def rest_s(self) -> float:
+        """The time to the answer that was the app's (its sleeps return at once): the wall time
+        less the time its threads waited for a CPU: another process's load adds that, not the app."""
+        wall = (self.answered_at or self.began) - self.began
+        return max(0.0, wall - min(self.cpu_wait_s, wall))
 
 
 def def_line(file: str, first: int) -> int:

@@ -49,7 +49,9 @@ class Diagnosis(Record):
     needs_body: dict[str, Any] | None = None  # its body's JSON schema, when it takes one and none was given
     body: str = ""  # the body the diagnosis sent (given, or built from that schema)
     cpus: int | None = None  # the CPUs the app's process may use, as the diagnosis saw them
-    rest_s: float | None = None  # the request's time to its answer, its sleeps stood in for (they return at once)
+    rest_s: float | None = None  # the request's time to its answer, its sleeps stood in for (they return at once),
+    # less cpu_wait_s: the time its threads were runnable but had no CPU (others' load), where Linux says
+    cpu_wait_s: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,7 @@ class OwnApp(Frozen):
     endpoint: str = ""  # e.g. "async def notify (listing.py:16)"
     seconds_written: float | None = None  # the work's duration as the code writes it
     rest_s: float | None = None  # one request in the diagnosis, its sleeps stood in for: the rest's time
+    cpu_wait_s: float = 0.0  # how long that request waited for a CPU besides (not counted in rest_s)
 
     @field_validator("path")
     @classmethod

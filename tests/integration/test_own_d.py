@@ -43,7 +43,6 @@ def variants(out: Any) -> list[dict[str, Any]]:
     return found
 
 
-@pytest.mark.cpu_timing  # d from the code needs the request's rest under 2 % of d (20 ms): timed, so alone
 @pytest.mark.integration
 def test_one_sleep_is_d_as_written_and_two_are_measured_alone(learner: Path, tmp_path: Path) -> None:
     apps = ["--app", "one=one_sleep.py:app", "--app", "two=two_sleeps.py:app"]
@@ -61,7 +60,6 @@ def test_one_sleep_is_d_as_written_and_two_are_measured_alone(learner: Path, tmp
     assert len((run / "two" / "notification.log").read_text().splitlines()) == 5  # one alone, then the tabs
 
 
-@pytest.mark.cpu_timing  # d from the code needs the request's rest under 2 % of d (20 ms): timed, so alone
 @pytest.mark.integration
 def test_a_done_marker_that_never_shows_is_unknown_not_lost_without_a_request_alone(
     learner: Path, tmp_path: Path

@@ -185,7 +185,6 @@ def test_bad_apps_are_refused_clearly(listings: Path, spec: str, words: str) -> 
     assert words in out.stderr and "Traceback (most recent call last)" not in out.stderr.splitlines()[0]
 
 
-@pytest.mark.cpu_timing  # d from the code needs the request's rest under 2 % of d (20 ms): timed, so alone
 @pytest.mark.integration
 def test_the_tutorials_listings_under_four_tabs(listings: Path, tmp_path: Path) -> None:
     before = snapshot(listings)

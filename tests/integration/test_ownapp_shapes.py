@@ -94,7 +94,6 @@ def create_app() -> FastAPI:
 """
 
 
-@pytest.mark.cpu_timing  # d from the code needs the request's rest under 2 % of d (20 ms): timed, so alone
 def test_a_factory_with_its_settings_and_a_factory_named_as_an_app(tmp_path: Path) -> None:
     folder = tmp_path / "factory_app"
     folder.mkdir()
