@@ -2,8 +2,11 @@
 
 ``start_server`` is ``spawn`` for ``python -m uvicorn ...`` commands: when the command is
 this interpreter's uvicorn and nothing in the environment changes how Python starts
-(``PYTHON*`` variables), the server is forked from the starter, which imported FastAPI and
-uvicorn once; otherwise, and whenever the starter is not there, it is spawned as before.
+(``PYTHON*`` variables, but for the folders ``PYTHONPATH`` adds, which the child puts on its
+path unless one holds a module named as one the starter imported), the server is forked
+from the starter, which imported FastAPI and uvicorn once; otherwise, and whenever the
+starter is not there, it is spawned as before. ``start_module`` does the same for a module
+run once (the diagnosis), when this process has started the starter already.
 
 A forked server is the harness's like any other: its own session, the owner mark in its
 environment, listed in the registry (so the lifeline and ``leftovers`` find it), stopped by
@@ -52,6 +55,8 @@ class _Starter:
         self._exits: dict[int, int] = {}
         self._next = 0
         self._python_env: dict[str, str] = {}
+        self._modules: frozenset[str] = frozenset()  # the starter's, top-level: no PYTHONPATH folder may shadow one
+        self._path: tuple[str, ...] = ()  # the folders the starter's own PYTHONPATH put on its path
 
     def ensure(self) -> None:
         """Start the starter unless this process has one (a forked harness starts its own)."""
@@ -62,6 +67,7 @@ class _Starter:
         env = {k: v for k, v in os.environ.items() if k != OWNER_ENV}
         self._reset()  # a fresh state: what a parent harness had is not ours
         self.owner_pid, self._sock, self._python_env = os.getpid(), ours, _python_vars(env)
+        self._path = tuple(f for f in env.get("PYTHONPATH", "").split(os.pathsep) if f)
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "bench.engine.zygote", str(theirs.fileno())],
@@ -94,6 +100,7 @@ class _Starter:
                 message = json.loads(data)
                 if "ready" in message:
                     self._ready = True
+                    self._modules = frozenset(message.get("modules", ()))
                 elif "exit" in message:
                     self._exits[int(message["exit"])] = int(message["code"])
                 else:
@@ -108,11 +115,35 @@ class _Starter:
             await asyncio.sleep(0.005)
         return self._ready and not self._gone
 
-    def can_serve(self, env: Mapping[str, str]) -> bool:
-        return _python_vars(env) == self._python_env
+    def ready_now(self) -> bool:
+        """``ready`` for a caller off the event loop: blocks until the starter has preloaded."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._ready or self._gone, timeout=READY_TIMEOUT_S)
+        return self._ready and not self._gone
 
-    def fork(self, argv: list[str], env: Mapping[str, str], cwd: Path, log_path: Path, fd: int, title: str) -> int:
-        """Ask for a child; its pid. The reply comes within milliseconds (a fork)."""
+    def mine(self) -> bool:
+        """Whether this process has started the starter (it may still be preloading)."""
+        return self.owner_pid == os.getpid() and not self._gone
+
+    def can_serve(self, env: Mapping[str, str]) -> bool:
+        """Whether a fresh interpreter with ``env`` would start as a fork of the starter does: the
+        same ``PYTHON*`` variables, and the folders ``PYTHONPATH`` adds hold no module the starter
+        imported (a learner's ``fastapi.py`` beside the app must be imported, as uvicorn would)."""
+        return _python_vars(env) == self._python_env and not any(
+            _shadows(Path(folder), self._modules) for folder in _added_path(env, self._path)
+        )
+
+    def fork(
+        self,
+        argv: list[str],
+        env: Mapping[str, str],
+        cwd: Path,
+        log_path: Path,
+        fd: int | None,
+        title: str,
+        module: str,
+    ) -> int:
+        """Ask for a child running ``python -m module argv``; its pid. The reply comes within milliseconds (a fork)."""
         assert self._sock is not None
         with self._changed:
             self._next += 1
@@ -124,9 +155,11 @@ class _Starter:
             "cwd": str(cwd),
             "log": str(log_path),
             "title": title,
+            "module": module,
+            "path": _added_path(env, self._path),
         }
         try:
-            socket.send_fds(self._sock, [json.dumps(request).encode()], [fd])
+            socket.send_fds(self._sock, [json.dumps(request).encode()], [] if fd is None else [fd])
         except OSError as exc:
             raise LaunchError(f"the preloaded starter did not take the request: {exc.strerror or exc}") from None
         with self._changed:
@@ -155,8 +188,38 @@ class _Starter:
 
 
 def _python_vars(env: Mapping[str, str]) -> dict[str, str]:
-    """What decides how an interpreter starts (its path, hash seed, flags); unbuffered output is set in the child."""
-    return {k: v for k, v in env.items() if k.startswith("PYTHON") and k != "PYTHONUNBUFFERED"}
+    """What decides how an interpreter starts (its hash seed, flags); unbuffered output is set in the
+    child, the folders ``PYTHONPATH`` adds are put on its ``sys.path``."""
+    return {k: v for k, v in env.items() if k.startswith("PYTHON") and k not in ("PYTHONUNBUFFERED", "PYTHONPATH")}
+
+
+def _added_path(env: Mapping[str, str], starters: tuple[str, ...]) -> list[str]:
+    """The folders ``env``'s ``PYTHONPATH`` puts on a fresh interpreter's path that the starter's lacks."""
+    return [f for f in env.get("PYTHONPATH", "").split(os.pathsep) if f and f not in starters]
+
+
+def _shadows(folder: Path, modules: frozenset[str]) -> bool:
+    """Whether ``folder`` holds a module or package named as one of ``modules``."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    return any(name.partition(".")[0] in modules for name in names if name.endswith((".py", ".so")) or "." not in name)
+
+
+def _this_interpreter(python: str) -> bool:
+    """``python`` is this process's interpreter, in its environment (a venv's ``python`` and ``python3``)."""
+    if python == sys.executable:
+        return True
+    mine, theirs = Path(sys.executable), Path(python)
+    return theirs.parent.absolute() == mine.parent.absolute() and theirs.resolve() == mine.resolve()
+
+
+def _module(cmd: list[str]) -> str | None:
+    """``python -m MODULE ...`` of this interpreter, when forking is not turned off: MODULE."""
+    if len(cmd) > 2 and cmd[1] == "-m" and os.environ.get(COLD_ENV) != "1" and _this_interpreter(cmd[0]):
+        return cmd[2]
+    return None
 
 
 _STARTER = _Starter()
@@ -198,8 +261,7 @@ def warm() -> None:
 
 async def start_server(cmd: list[str], log_path: Path, env: Mapping[str, str], cwd: Path | None, fd: int) -> Owned:
     """``spawn(cmd, ...)`` with the listening socket ``fd`` passed, forked when it can be."""
-    uvicorn = len(cmd) > 2 and cmd[0] == sys.executable and cmd[1:3] == ["-m", "uvicorn"]
-    uvicorn = uvicorn and os.environ.get(COLD_ENV) != "1"
+    uvicorn = _module(cmd) == "uvicorn"
     full_env = child_env(env)
     if uvicorn:
         _STARTER.ensure()
@@ -207,6 +269,22 @@ async def start_server(cmd: list[str], log_path: Path, env: Mapping[str, str], c
         return spawn(cmd, log_path, env, cwd=cwd, pass_fds=(fd,))
     start_log(log_path, cmd).close()  # the child appends to it, as a spawned server does
     argv = [FD_SLOT if a == str(fd) and cmd[i - 1] == "--fd" else a for i, a in enumerate(cmd) if i > 2]
-    pid = _STARTER.fork(argv, full_env, (cwd or Path.cwd()).absolute(), log_path.absolute(), fd, " ".join(cmd))
+    pid = _STARTER.fork(
+        argv, full_env, (cwd or Path.cwd()).absolute(), log_path.absolute(), fd, " ".join(cmd), "uvicorn"
+    )
+    register(pid)
+    return Forked(pid, cmd)
+
+
+def start_module(cmd: list[str], log_path: Path, env: Mapping[str, str], cwd: Path) -> Owned:
+    """``spawn(cmd, ...)`` for ``python -m MODULE ...`` run once (the diagnosis of a learner's
+    app), forked when this process has started the starter (a run does, ahead of its servers)
+    and the child would start as the starter did; otherwise spawned. From a thread, not the loop."""
+    module = _module(cmd)
+    full_env = child_env(env)
+    if module is None or not _STARTER.mine() or not (_STARTER.ready_now() and _STARTER.can_serve(full_env)):
+        return spawn(cmd, log_path, env, cwd=cwd)
+    start_log(log_path, cmd).close()
+    pid = _STARTER.fork(cmd[3:], full_env, cwd.absolute(), log_path.absolute(), None, " ".join(cmd), module)
     register(pid)
     return Forked(pid, cmd)

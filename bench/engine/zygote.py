@@ -6,7 +6,9 @@ process imports them once, then forks a server for every request it gets on its 
 (``FD``, one end of a socketpair whose other end only the harness holds, see
 ``bench.engine.forking``): the child starts with those modules in memory and its own
 session, environment, folder, log and listening socket, and runs uvicorn's command line as
-``python -m uvicorn`` would. A child costs a fork and its own app's import.
+``python -m uvicorn`` would. A child costs a fork and its own app's import. A request may
+name another module of this interpreter instead (the diagnosis of a learner's app), run as
+``python -m`` runs it, with the folders its ``PYTHONPATH`` adds.
 
 It reports each child's pid and, once reaped, its exit code. When the harness is gone (its
 end of the socket closes, however it ended) it stops what it forked and exits: like the
@@ -111,14 +113,26 @@ def _child(request: dict[str, object], fds: list[int], control: socket.socket, w
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in env.items()})
     argv = [str(a).replace(FD_SLOT, str(fds[0])) if fds else str(a) for a in request["argv"]]  # type: ignore[attr-defined]
-    sys.argv = ["uvicorn", *argv]
-    sys.path[0] = cwd  # as ``python -m`` puts the folder it starts in first
+    module = str(request.get("module") or "uvicorn")
+    sys.argv = [module, *argv]
+    sys.path[0] = cwd  # as ``python -m`` puts the folder it starts in first,
+    added = [str(p) for p in request.get("path") or [] if str(p) not in sys.path]  # type: ignore[attr-defined]
+    sys.path[1:1] = added  # and PYTHONPATH's folders next (the harness saw none shadows a preloaded module)
     import __main__
 
     __main__.__spec__ = None  # a fresh main: multiprocessing's spawn re-runs none (uvicorn's workers)
     for attr in ("__file__", "__loader__"):
         with contextlib.suppress(AttributeError):
             delattr(__main__, attr)
+    if module != "uvicorn":  # another module of this interpreter (the diagnosis), as ``python -m`` runs it
+        import runpy
+
+        try:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        except SystemExit as exc:
+            code = exc.code
+            return code if isinstance(code, int) else (0 if code is None else 1)
+        return 0
     from uvicorn.main import main as uvicorn_main
 
     with contextlib.suppress(ImportError, AttributeError):  # --workers N: forked too, FastAPI in memory
@@ -147,7 +161,8 @@ def serve(control: socket.socket) -> int:
     failed = _preload()
     gc.collect()
     gc.freeze()  # what was preloaded is never scanned again, here or in a child: no copy-on-write for it either
-    _send(control, {"ready": True, "failed": failed})
+    modules = sorted({name.partition(".")[0] for name in sys.modules})  # what a folder on PYTHONPATH must not shadow
+    _send(control, {"ready": True, "failed": failed, "modules": modules})
     try:
         while True:
             readable, _, _ = select.select([control.fileno(), wake[0]], [], [])

@@ -28,7 +28,8 @@ from pydantic import ValidationError
 
 from bench import contract
 from bench.contract import IMPORT_STRING
-from bench.engine.processes import last_lines, spawn, stop
+from bench.engine import forking
+from bench.engine.processes import last_lines, stop
 from bench.errors import BenchError
 from bench.lab import interpreter
 from bench.lab.appimport import module_of
@@ -215,7 +216,7 @@ def _child_document(own: OwnApp, scratch: Path | None, sample: str, request: obj
         env = {**_env(app_dir, handed), **dict(own.env), "BENCH_DIAGNOSIS_OUT": str(out.resolve())}
         # Owned like every server (its session, the mark, the lifeline): the learner's code runs in
         # it, and whatever that code starts is stopped with it, even when bench itself is killed.
-        child = spawn([*command, *(["--factory"] if own.factory else [])], log, env, cwd=folder)
+        child = forking.start_module([*command, *(["--factory"] if own.factory else [])], log, env, folder)
         try:
             child.wait(timeout=DIAGNOSIS_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -259,6 +260,7 @@ def resolve(name: str, own: OwnApp, workers: int, scratch: Path | None = None) -
             "endpoint": endpoint_text(diagnosis),
             "seconds_written": strategy.seconds_written,
             "rest_s": diagnosis.rest_s,
+            "cpu_wait_s": diagnosis.cpu_wait_s,
         }
     )
     variant = Variant(

@@ -8,6 +8,8 @@ code is known, and when the harness dies, the starter and its servers go too.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import signal
 import subprocess
 import sys
@@ -21,6 +23,7 @@ import pytest
 
 from bench.engine.forking import Forked
 from bench.engine.owners import marked_processes, owner_mark, stat_fields
+from bench.engine.processes import stop
 from bench.lab.launcher import ServerSpec, serve
 from tests.factories import ROOT, reaped, wait_for
 
@@ -64,15 +67,14 @@ def test_a_lab_server_is_forked_named_listed_and_its_exit_code_known(tmp_path: P
 
 @pytest.mark.integration
 def test_a_python_variable_that_changes_start_up_gets_a_cold_start(tmp_path: Path) -> None:
-    (tmp_path / "extra").mkdir()
-    spec = lab_spec(tmp_path, env={"PYTHONPATH": str(tmp_path / "extra")})
+    spec = lab_spec(tmp_path, env={"PYTHONHASHSEED": "7"})
 
     async def exercise() -> object:
         async with serve(spec) as server:
             return server.process
 
     process = asyncio.run(exercise())
-    assert isinstance(process, subprocess.Popen), "PYTHONPATH changes what Python imports: started cold"
+    assert isinstance(process, subprocess.Popen), "another hash seed than the starter's: started cold"
 
 
 @pytest.mark.integration
@@ -154,3 +156,42 @@ def test_a_server_that_fails_to_import_says_why_in_its_log(tmp_path: Path) -> No
     said = asyncio.run(exercise())
     assert "exited with code" in said and "servers.no_such_module" in said, said
     assert time.monotonic() - began < 8
+
+
+PROBE = """
+import json, os, sys
+with open(os.environ["PROBE_OUT"], "w") as out:
+    json.dump({"ppid": os.getppid(), "argv": sys.argv[1:], "path": sys.path[:2], "cwd": os.getcwd(),
+               "main": __name__}, out)
+sys.exit(3)
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("shadowed", [False, True], ids=["forked", "a-folder-shadows-fastapi"])
+def test_a_module_run_once_is_forked_unless_its_path_shadows_the_starters_modules(
+    tmp_path: Path, shadowed: bool
+) -> None:
+    from bench.engine import forking
+
+    folder = tmp_path / "on_path"
+    folder.mkdir()
+    (folder / "probe_mod.py").write_text(PROBE)
+    if shadowed:  # a learner's fastapi.py: a fresh interpreter imports it, a fork of the starter would not
+        (folder / "fastapi.py").write_text("")
+    work = tmp_path / "work"
+    work.mkdir()
+    forking.warm()
+    env = {"PYTHONPATH": str(folder), "PROBE_OUT": str(tmp_path / "probe.json")}
+    cmd = [str(Path(sys.executable).parent / "python"), "-m", "probe_mod", "a", "--b"]  # the venv's other name
+    child = forking.start_module(cmd, tmp_path / "probe.log", env, work)
+    try:
+        code = child.wait(timeout=30)
+    finally:
+        stop(child, grace_s=1.0)
+    seen = json.loads((tmp_path / "probe.json").read_text())
+    assert code == 3, (tmp_path / "probe.log").read_text()
+    assert isinstance(child, Forked) != shadowed
+    assert (seen["ppid"] == os.getpid()) == shadowed  # forked: the starter is its parent
+    assert seen["argv"] == ["a", "--b"] and seen["main"] == "__main__" and seen["cwd"] == str(work)
+    assert seen["path"] == [str(work), str(folder)]  # as python -m has it: its folder first, PYTHONPATH next
