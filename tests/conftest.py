@@ -137,9 +137,12 @@ def _zombie(pid: int) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def nothing_left_running(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def nothing_left_running(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
     """Each test its own tag and its own TMPDIR, so its own registry (``bench-lab-<uid>/``): what a
     harness killed in an earlier test left there is not this test's ``bench`` to find and report."""
+    tmp_path_factory.getbasetemp()  # pytest's folders under the session's TMPDIR, not this test's (removed after it)
     tag = uuid.uuid4().hex
     monkeypatch.setenv(TAG, tag)  # inherited by every process the test's harness starts
     own_tmp = Path(tempfile.gettempdir()) / f"t-{tag[:8]}"
