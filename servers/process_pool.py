@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from bench import contract
 from servers.common import DeviceToken, create_app
-from servers.work import send_push_notification
+from servers.work import loaded, send_push_notification
 
 pools: dict[str, ProcessPoolExecutor] = {}
 
@@ -27,7 +27,7 @@ async def process_pool(app: FastAPI) -> AsyncIterator[None]:
     size = int(os.environ.get(contract.PROCESSES, "2"))
     pool = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"))
     loop = asyncio.get_running_loop()
-    await asyncio.gather(*(loop.run_in_executor(pool, os.getpid) for _ in range(size)))  # start them now
+    await asyncio.gather(*(loop.run_in_executor(pool, loaded) for _ in range(size)))  # start them now
     pools["work"] = pool
     try:
         yield

@@ -11,8 +11,11 @@ opens at most 6 connections per host. ``same_url`` reproduces the tutorial's
 ``/push/1`` in every tab.
 
 Inside ``shared_browser()`` (a run with the browser as its client) one Chromium serves every
-burst, each in a context of its own (its own cache and connections, as a fresh browser's):
-starting Playwright's driver and Chromium took some 2 s of each variant's turn.
+burst: starting Playwright's driver and Chromium took some 2 s of each variant's turn. Its
+bursts, one after another, reuse one context's tabs (opening four took 0.5 s of each turn):
+each burst's URLs are its own (its variant's port, its own tokens), so no cached answer, cache
+lock or connection (6 per host and port) is shared between variants. A burst that starts while
+another holds the tabs gets a context of its own.
 """
 
 from __future__ import annotations
@@ -90,12 +93,15 @@ async def _launch(stack: contextlib.AsyncExitStack) -> Any:
 
 
 class _Shared:
-    """The one Chromium of a ``shared_browser()`` block, started by its first burst."""
+    """The one Chromium of a ``shared_browser()`` block, started by its first burst, and its tabs."""
 
     def __init__(self) -> None:
         self.browser: Any = None
         self.stack = contextlib.AsyncExitStack()
         self.lock = asyncio.Lock()
+        self.context: Any = None
+        self.pages: list[Any] = []
+        self.taken = False
 
     async def get(self) -> Any:
         async with self.lock:
@@ -103,7 +109,26 @@ class _Shared:
                 await self.stack.aclose()  # a browser that died: its driver goes too, a new one starts
                 self.stack = contextlib.AsyncExitStack()
                 self.browser = await _launch(self.stack)
+                self.context, self.pages = None, []
             return self.browser
+
+    @contextlib.asynccontextmanager
+    async def tabs(self, count: int) -> AsyncIterator[list[Any]]:
+        """``count`` tabs of the block's context, opened as needed; of a new context while another burst has them."""
+        browser = await self.get()
+        if self.taken:
+            async with _own_tabs(browser, count) as pages:
+                yield pages
+            return
+        self.taken = True
+        try:
+            if self.context is None:
+                self.context = await browser.new_context()
+            while len(self.pages) < count:
+                self.pages.append(await self.context.new_page())
+            yield self.pages[:count]
+        finally:
+            self.taken = False
 
 
 _SHARED: ContextVar[_Shared | None] = ContextVar("bench_shared_browser", default=None)
@@ -128,14 +153,25 @@ async def browser_burst(
     browser context of their own: in the block's shared Chromium, or in one started for them."""
     async with contextlib.AsyncExitStack() as stack:
         shared = _SHARED.get()
-        browser = await shared.get() if shared is not None else await _launch(stack)
-        context = await browser.new_context()
-        stack.push_async_callback(context.close)
-        return await _tabs(context, host, port, requests, gap_s, timeout_s, observe)
+        if shared is not None:
+            pages = await stack.enter_async_context(shared.tabs(len(requests)))
+        else:
+            pages = await stack.enter_async_context(_own_tabs(await _launch(stack), len(requests)))
+        return await _tabs(pages, host, port, requests, gap_s, timeout_s, observe)
+
+
+@contextlib.asynccontextmanager
+async def _own_tabs(browser: Any, count: int) -> AsyncIterator[list[Any]]:
+    """``count`` tabs of a context of their own, closed after."""
+    context = await browser.new_context()
+    try:
+        yield [await context.new_page() for _ in range(count)]
+    finally:
+        await context.close()
 
 
 async def _tabs(
-    context: Any,
+    pages: list[Any],
     host: str,
     port: int,
     requests: Sequence[Request],
@@ -143,11 +179,10 @@ async def _tabs(
     timeout_s: float,
     observe: LoadObserver,
 ) -> list[Sample]:
-    """The tabs, one page each of ``context``, and their times from the browser's Navigation Timing."""
+    """The tabs, one page each, and their times from the browser's Navigation Timing."""
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-    pages = [await context.new_page() for _ in requests]
     start = time.perf_counter()
 
     async def tab(index: int, token: str, path: str) -> Sample:

@@ -209,6 +209,8 @@ async def _run_variant(
                     timeout_s = 1.5 * expected.all_done_s + 2
                     if disruption.target == "celery-worker":  # its work is redone, once new pool processes boot
                         timeout_s += REDO_GRACE_S
+                    elif variant.own is None and variant.celery is None:  # the lab's work lived in the web server's
+                        timeout_s = min(timeout_s, GONE_GRACE_S)  # processes, all gone: what is not done never will be
             exit_code = server.process.poll()
             if exit_code is not None:  # killed under the load (the OOM killer, a crash): keep what was measured
                 result.error = f"the server died during the load (exit code {exit_code}); what was measured is kept"
@@ -306,6 +308,7 @@ def own_claims(name: str, own: OwnApp) -> list[Claim]:
 
 
 REDO_GRACE_S = 10.0  # a killed Celery pool's new processes boot (seconds on a busy machine) before the redo
+GONE_GRACE_S = 0.5  # after the web server's processes are gone: the ledger read once more (its last lines)
 
 
 def _records(samples: list[Sample], work: dict[str, list[WorkRecord]]) -> list[RequestRecord]:

@@ -154,3 +154,26 @@ def test_browser_needs_a_burst() -> None:
     catalog = load_catalog(default_scenarios_path())
     with pytest.raises(BenchError, match="needs a burst load"):
         RunPlan.of(catalog.scenario("steady-rate"), 1.0, Path("."), client="browser")
+
+
+@pytest.mark.integration
+def test_bursts_one_after_another_reuse_the_tabs_and_at_once_get_their_own() -> None:
+    import asyncio
+
+    from bench.engine import browser
+
+    async def exercise() -> tuple[bool, bool, bool]:
+        async with browser.shared_browser():
+            shared = browser._SHARED.get()
+            assert shared is not None
+            async with shared.tabs(4) as first:
+                async with shared.tabs(2) as meanwhile:  # a second burst while the first holds the tabs
+                    apart = not set(map(id, meanwhile)) & set(map(id, first))
+                    other_context = meanwhile[0].context is not first[0].context
+            async with shared.tabs(4) as later:
+                reused = [id(p) for p in later] == [id(p) for p in first]
+        return apart, other_context, reused
+
+    apart, other_context, reused = asyncio.run(exercise())
+    assert apart and other_context, "a burst at the same time gets tabs of a context of its own"
+    assert reused, "the next burst reuses the tabs (opening four took 0.5 s of each variant's turn)"
