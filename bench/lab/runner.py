@@ -23,7 +23,7 @@ from bench.engine.http import GET
 from bench.engine.load import Request, Sample
 from bench.engine.probe import probing
 from bench.engine.processes import HOST, LaunchError
-from bench.lab import holds, own_d, stall
+from bench.lab import holds, own_d, stall, teardown
 from bench.lab.disrupt import disrupt
 from bench.lab.gate import Gate
 from bench.lab.interpreter import harness
@@ -164,6 +164,7 @@ async def _run_variant(
     try:
         async with contextlib.AsyncExitStack() as stack:
             launched = await launch(stack, plan, variant, folder, env)
+            await teardown.settled()  # the variant before this one stopped: nothing stopping shares a measurement
             server = launched.server
             result.broker = launched.sidecars.broker
             events.emit(PhaseChanged(f"load: {plan.pattern}, client {plan.client}"))
@@ -180,10 +181,11 @@ async def _run_variant(
                 events.emit(TheoryKnown(None if expected is None else expected.all_done_s))
                 events.emit(PhaseChanged(f"load: {plan.pattern}, client {plan.client}"))
             await ready()
-            stalls = await stack.enter_async_context(stall.watching())
-            # Until the work is done (the stack closes it before the servers), sample the
-            # event loop's lag and the thread pool's wait (the lab's servers have the routes).
-            probes = await stack.enter_async_context(probing(HOST, server.port, timeout_s, enabled=own is None))
+            watching = await stack.enter_async_context(contextlib.AsyncExitStack())
+            stalls = await watching.enter_async_context(stall.watching())
+            # Until the work is done (closed before the servers), sample the event loop's lag
+            # and the thread pool's wait (the lab's servers have the routes).
+            probes = await watching.enter_async_context(probing(HOST, server.port, timeout_s, enabled=own is None))
             follower = asyncio.create_task(watcher.follow())
             try:
                 samples = await fire(
@@ -222,9 +224,14 @@ async def _run_variant(
                 observable = own_d.observable_under_load(variant, watcher, accepted, result)
             elif observable:
                 await watcher.wait_for(accepted, timeout_s)
+            await watching.aclose()
             events.emit(PhaseChanged("stopping the server"))
             if stalls.disturbed and result.error is None:
                 result.error = stalls.said()  # what was measured is kept, and shown, but not judged
+            if await teardown.stop_later(stack.pop_all()):  # while the next variant starts, in a run
+                # Still up: its watchdog writes a hold's line some 10 ms after the hold ends (the last
+                # request's, seen missing once when read at once); a stopped server has written them all.
+                await asyncio.sleep(HOLDS_WRITTEN_S)
     except LaunchError as exc:
         result.error = str(exc)
         return result
@@ -308,6 +315,7 @@ def own_claims(name: str, own: OwnApp) -> list[Claim]:
 
 
 REDO_GRACE_S = 10.0  # a killed Celery pool's new processes boot (seconds on a busy machine) before the redo
+HOLDS_WRITTEN_S = 0.1  # after the work, before the loop's holds are read from a server still up
 GONE_GRACE_S = 0.5  # after the web server's processes are gone: the ledger read once more (its last lines)
 
 

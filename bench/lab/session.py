@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.engine import forking, loops
 from bench.engine.browser import find_chromium, shared_browser
 from bench.engine.owners import owner_mark
-from bench.lab import environment
+from bench.lab import environment, teardown
 from bench.lab.gate import Gate
 from bench.lab.ownapp import resolve_all
 from bench.lab.plan import RunPlan
@@ -130,7 +130,7 @@ async def run_scenario(
     noted = [w for w in (fairness.shared_cores(plan.scenario.work.kind, plan.pattern, plan.machine),) if w is not None]
     state = _State(plan, doc, folder, events, noted, warmup, times, units)
     try:
-        async with shared_browser() if plan.client == "browser" else contextlib.nullcontext():
+        async with teardown.deferred(), shared_browser() if plan.client == "browser" else contextlib.nullcontext():
             for batch in order.batches:
                 members = [units[i] for i in batch]
                 for k in range(1, warmup + times + 1):

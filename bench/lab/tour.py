@@ -19,6 +19,7 @@ from pathlib import Path
 from bench.engine import loops
 from bench.engine.browser import find_chromium
 from bench.errors import BenchError
+from bench.lab import teardown
 from bench.lab.broker import redis_binary
 from bench.lab.plan import RunPlan
 from bench.lab.session import run_scenario
@@ -104,20 +105,21 @@ async def run_tour(
         plan, variants = runs[lesson]
         stops.append(Stop(lesson, await run_scenario(plan, variants, folder / lesson.scenario, lesson_events)))
 
-    if together:
-        for lesson in together:
-            events.emit(LessonStarted(lessons.index(lesson) + 1, len(lessons), lesson))
-        attempts = tuple(f"{lesson.scenario}: {v.name}" for lesson in together for v in runs[lesson][1])
-        events.emit(RunStarted(" + ".join(lesson.scenario for lesson in together), attempts))
-        await asyncio.gather(*(one(lesson, prefixed(events, f"{lesson.scenario}: ")) for lesson in together))
-    for number, lesson in enumerate(lessons, 1):
-        if lesson in together:
-            continue
-        events.emit(LessonStarted(number, len(lessons), lesson))
-        why_not = missing_tool(lesson, catalog)
-        if why_not is not None:
-            stops.append(Stop(lesson, None, f"skipped: {why_not}"))
-            continue
-        await one(lesson, events)
+    async with teardown.deferred():  # a lesson's last servers stop while the next lesson starts
+        if together:
+            for lesson in together:
+                events.emit(LessonStarted(lessons.index(lesson) + 1, len(lessons), lesson))
+            attempts = tuple(f"{lesson.scenario}: {v.name}" for lesson in together for v in runs[lesson][1])
+            events.emit(RunStarted(" + ".join(lesson.scenario for lesson in together), attempts))
+            await asyncio.gather(*(one(lesson, prefixed(events, f"{lesson.scenario}: ")) for lesson in together))
+        for number, lesson in enumerate(lessons, 1):
+            if lesson in together:
+                continue
+            events.emit(LessonStarted(number, len(lessons), lesson))
+            why_not = missing_tool(lesson, catalog)
+            if why_not is not None:
+                stops.append(Stop(lesson, None, f"skipped: {why_not}"))
+                continue
+            await one(lesson, events)
     stops.sort(key=lambda stop: lessons.index(stop.lesson))
     return stops

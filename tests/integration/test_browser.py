@@ -166,10 +166,9 @@ def test_bursts_one_after_another_reuse_the_tabs_and_at_once_get_their_own() -> 
         async with browser.shared_browser():
             shared = browser._SHARED.get()
             assert shared is not None
-            async with shared.tabs(4) as first:
-                async with shared.tabs(2) as meanwhile:  # a second burst while the first holds the tabs
-                    apart = not set(map(id, meanwhile)) & set(map(id, first))
-                    other_context = meanwhile[0].context is not first[0].context
+            async with shared.tabs(4) as first, shared.tabs(2) as meanwhile:  # a second burst while the first runs
+                apart = not set(map(id, meanwhile)) & set(map(id, first))
+                other_context = meanwhile[0].context is not first[0].context
             async with shared.tabs(4) as later:
                 reused = [id(p) for p in later] == [id(p) for p in first]
         return apart, other_context, reused
