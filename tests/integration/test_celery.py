@@ -55,7 +55,9 @@ def test_four_workers_do_four_tabs_in_about_d(redis_server: str, tmp_path: Path)
     s = v.summary
     assert s is not None and s.all_done_s is not None and s.response_max_s is not None
     assert (s.ok, s.lost, s.errors) == (4, 0, 0)
-    assert s.response_max_s < 0.5 * D  # it answers at once, not after its d (0.27 d seen on a busy suite)
+    # it answers at once, not after its d: 0.27 d seen on a busy suite, 0.54 d with four test workers
+    # starting two Chromiums and two Celery workers at once (its thread pool waited 0.45 s for a CPU)
+    assert s.response_max_s < 0.75 * D
     # four at once: done about d after the last task was queued (before its answer), far from the 2 d of
     # two workers (1.64 d seen, its answers 0.3 d late, with three test workers starting pip and Chromium)
     assert 0.98 * D <= s.all_done_s <= s.response_max_s + 1.35 * (D + 0.09)

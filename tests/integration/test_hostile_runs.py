@@ -184,7 +184,7 @@ def test_markup_in_a_title_is_text_in_the_run_and_in_show(tmp_path: Path) -> Non
 @pytest.mark.integration
 def test_a_harness_stopped_mid_measurement_marks_the_variant_disturbed(tmp_path: Path) -> None:
     proc = start(
-        "run", "four-tabs", "--variants", "sync", "--time-scale", "0.3", "--json", "--out", "out", cwd=tmp_path
+        "run", "four-tabs", "--variants", "sync", "--time-scale", "0.15", "--json", "--out", "out", cwd=tmp_path
     )
     with reaped(proc):
 
@@ -192,7 +192,7 @@ def test_a_harness_stopped_mid_measurement_marks_the_variant_disturbed(tmp_path:
             return any("Uvicorn running" in log.read_text() for log in (tmp_path / "out").glob("*/sync/server.log"))
 
         wait_for(serving, 60, "no server served")
-        time.sleep(0.6)  # the load is on: d = 3 s, four tabs 0.09 s apart, one after another (12 s)
+        time.sleep(0.6)  # the load is on: d = 1.5 s, four tabs 0.045 s apart, one after another (6 s)
         proc.send_signal(signal.SIGSTOP)
         time.sleep(2.0)
         proc.send_signal(signal.SIGCONT)
