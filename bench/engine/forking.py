@@ -267,24 +267,25 @@ async def start_server(cmd: list[str], log_path: Path, env: Mapping[str, str], c
         _STARTER.ensure()
     if not (uvicorn and _STARTER.can_serve(full_env) and await _STARTER.ready()):
         return spawn(cmd, log_path, env, cwd=cwd, pass_fds=(fd,))
-    start_log(log_path, cmd).close()  # the child appends to it, as a spawned server does
     argv = [FD_SLOT if a == str(fd) and cmd[i - 1] == "--fd" else a for i, a in enumerate(cmd) if i > 2]
-    pid = _STARTER.fork(
-        argv, full_env, (cwd or Path.cwd()).absolute(), log_path.absolute(), fd, " ".join(cmd), "uvicorn"
-    )
-    register(pid)
-    return Forked(pid, cmd)
+    return _forked(cmd, argv, full_env, cwd or Path.cwd(), log_path, fd)
 
 
 def start_module(cmd: list[str], log_path: Path, env: Mapping[str, str], cwd: Path) -> Owned:
     """``spawn(cmd, ...)`` for ``python -m MODULE ...`` run once (the diagnosis of a learner's
     app), forked when this process has started the starter (a run does, ahead of its servers)
     and the child would start as the starter did; otherwise spawned. From a thread, not the loop."""
-    module = _module(cmd)
     full_env = child_env(env)
-    if module is None or not _STARTER.mine() or not (_STARTER.ready_now() and _STARTER.can_serve(full_env)):
+    if _module(cmd) is None or not _STARTER.mine() or not (_STARTER.ready_now() and _STARTER.can_serve(full_env)):
         return spawn(cmd, log_path, env, cwd=cwd)
-    start_log(log_path, cmd).close()
-    pid = _STARTER.fork(cmd[3:], full_env, cwd.absolute(), log_path.absolute(), None, " ".join(cmd), module)
+    return _forked(cmd, cmd[3:], full_env, cwd, log_path, None)
+
+
+def _forked(
+    cmd: list[str], argv: list[str], env: Mapping[str, str], cwd: Path, log_path: Path, fd: int | None
+) -> Forked:
+    """``cmd`` (``python -m MODULE argv``) forked from the starter: logged, registered, as ``spawn`` does."""
+    start_log(log_path, cmd).close()  # the child appends to it, as a spawned process does
+    pid = _STARTER.fork(argv, env, cwd.absolute(), log_path.absolute(), fd, " ".join(cmd), cmd[2])
     register(pid)
     return Forked(pid, cmd)
