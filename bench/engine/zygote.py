@@ -200,7 +200,12 @@ def serve(control: socket.socket) -> int:
         if os.getpid() == _PARENT:
             for pid in children:  # the harness ended with servers still up: they go with it
                 with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
+                    os.killpg(pid, signal.SIGKILL)  # with what it started (uvicorn's workers)
+                # and the child itself: forked just before the harness died, it may not have made its
+                # group yet (setsid), and killpg found none. Seen: a server left running for 11 minutes
+                # after a tour was SIGKILLed, never registered (the harness died before the reply).
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 _PARENT = os.getpid()

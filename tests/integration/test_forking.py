@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -195,3 +196,39 @@ def test_a_module_run_once_is_forked_unless_its_path_shadows_the_starters_module
     assert (seen["ppid"] == os.getpid()) == shadowed  # forked: the starter is its parent
     assert seen["argv"] == ["a", "--b"] and seen["main"] == "__main__" and seen["cwd"] == str(work)
     assert seen["path"] == [str(work), str(folder)]  # as python -m has it: its folder first, PYTHONPATH next
+
+
+@pytest.mark.integration
+def test_a_child_forked_as_the_harness_dies_goes_with_the_starter(tmp_path: Path) -> None:
+    """The harness asks for a server and dies before the reply: the starter forks it, finds the
+    harness gone and stops it, though the child may not have made its own process group yet
+    (killpg alone left it running: 30 times in 30, before the starter also killed it by its pid)."""
+    from bench.engine.zygote import MAX_MESSAGE
+
+    (tmp_path / "lingers.py").write_text("import time\ntime.sleep(60)\n")
+    title = f"bench-test-child-{os.getpid()}-{time.monotonic_ns()}"  # this test's only
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    starter = subprocess.Popen(
+        [sys.executable, "-m", "bench.engine.zygote", str(theirs.fileno())],
+        pass_fds=(theirs.fileno(),), cwd="/", start_new_session=True,
+    )  # fmt: skip
+    theirs.close()
+    with reaped(starter):  # type: ignore[arg-type]
+        assert json.loads(ours.recv(MAX_MESSAGE))["ready"]
+        request = {"id": 1, "argv": [], "env": {}, "cwd": str(tmp_path), "log": str(tmp_path / "child.log"),
+                   "title": title, "module": "lingers", "path": [str(tmp_path)]}  # fmt: skip
+        socket.send_fds(ours, [json.dumps(request).encode()], [])
+        ours.close()  # the harness is gone
+        starter.wait(30)
+    time.sleep(0.3)  # a child the starter missed would be running by now
+    left = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and title in _cmdline_of(p)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "a server forked as the harness died outlived the starter"
+
+
+def _cmdline_of(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
