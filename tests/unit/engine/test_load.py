@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from bench.engine.clients import RawClient
-from bench.engine.load import Request, SameRequest, Sample, closed_loop, open_loop
+from bench.engine.clients import ClientConnection, RawClient
+from bench.engine.load import Request, SameRequest, Sample, burst, closed_loop, open_loop
 from bench.engine.load_recorder import LoadRecorder
 from bench.engine.open_pump import open_loop_raw
 from bench.engine.pump import closed_loop_raw
@@ -37,6 +37,31 @@ def test_closed_loop_sends_exactly_the_total(engine: str) -> None:
     assert sorted(s.client for s in samples) == list(range(500))
     assert all(s.status == 200 and s.error is None and s.pid == 7 for s in samples)
     assert all(s.sent <= (s.first_byte or 0) <= (s.responded or 0) for s in samples)
+
+
+class _SlowFirstConnect(RawClient):
+    """A raw client whose first connection takes 0.1 s (a busy machine's), the others none."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__("127.0.0.1", port)
+        self.first = True
+
+    async def connect(self, timeout_s: float) -> ClientConnection:
+        if self.first:
+            self.first = False
+            await asyncio.sleep(0.1)
+        return await super().connect(timeout_s)
+
+
+def test_a_burst_counts_each_tab_from_its_turn_not_from_its_connection() -> None:
+    async def client(port: int) -> list[Sample]:
+        return await burst(_SlowFirstConnect(port), [path(i) for i in range(4)], 0.05, 2.0)
+
+    samples = sorted(asyncio.run(with_raw_server(responder(OK), client)), key=lambda s: s.client)
+    sent = [s.sent - samples[0].sent for s in samples]
+    # the tabs' turns, 0.05 s apart, though the first one's request went out 0.1 s late (after the second's)
+    assert sent[1:] == pytest.approx([0.05, 0.10, 0.15], abs=0.02), sent
+    assert samples[0].responded is not None and samples[0].responded - samples[0].sent >= 0.1  # its wait is its own
 
 
 @pytest.mark.parametrize("engine", ["pump", "coroutine"])
