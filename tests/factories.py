@@ -261,6 +261,13 @@ def bench_here(
     return subprocess.CompletedProcess(["bench", *args], code, out.getvalue(), err.getvalue())
 
 
+def uv_bin() -> str:
+    """uv (a test dependency), to build the learners' venvs and the wheel: pip took 7-24 s of CPU each."""
+    from uv import find_uv_bin
+
+    return find_uv_bin()
+
+
 def wait_for(what: Callable[[], bool], timeout_s: float, why: str) -> None:
     """Until ``what()`` is true; ``why`` is the failure when ``timeout_s`` passes first."""
     deadline = time.monotonic() + timeout_s

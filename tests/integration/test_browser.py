@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from bench.errors import BenchError
 from bench.lab.catalog import default_scenarios_path, load_catalog
 from bench.lab.plan import RunPlan
 from bench.model.document import RunDocument
-from tests.factories import run_named
+from tests.factories import bench_here, run_named
 
 TIME_SCALE = 0.25  # the scenario's 4 s of work become d = 1 s
 
@@ -102,28 +101,10 @@ def test_tab_times_come_from_the_browser(run: RunDocument) -> None:
 
 @pytest.mark.integration
 def test_same_url_from_the_command_line(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "run",
-            "four-tabs-burst",
-            "--variants",
-            "asyncio",
-            "--client",
-            "browser",
-            "--same-url",
-            "--time-scale",
-            "0.05",
-            "--json",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = bench_here(
+        "run", "four-tabs-burst", "--variants", "asyncio", "--client", "browser", "--same-url",
+        "--time-scale", "0.05", "--json", "--out", str(tmp_path),
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     (variant,) = doc["variants"]
@@ -132,18 +113,12 @@ def test_same_url_from_the_command_line(tmp_path: Path) -> None:
     assert variant["summary"]["lost"] == 0 and variant["summary"]["ok"] == 4
 
 
-def test_no_chromium_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+def test_no_chromium_is_one_clear_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bin_dir = Path(sys.executable).parent
-    env = {k: v for k, v in os.environ.items() if k != "BENCH_CHROMIUM"}
-    env["PATH"] = str(bin_dir)  # the venv's bin only: no chromium in it
+    monkeypatch.delenv("BENCH_CHROMIUM", raising=False)
     assert not any((bin_dir / name).exists() for name in CANDIDATES)
-    out = subprocess.run(
-        [sys.executable, "-m", "bench", "run", "browser-tabs", "--time-scale", "0.1", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    # the venv's bin only on the PATH: no chromium in it
+    out = bench_here("run", "browser-tabs", "--time-scale", "0.1", "--out", str(tmp_path), env={"PATH": str(bin_dir)})
     assert out.returncode == 2
     assert "no Chromium found" in out.stderr and "apt-get install chromium" in out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) <= 2

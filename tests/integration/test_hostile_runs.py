@@ -127,7 +127,7 @@ def test_what_the_app_prints_at_import_never_mixes_with_the_diagnosis(listing: P
 @pytest.mark.integration
 def test_a_unicode_path_is_sent_and_its_work_seen(listing: Path) -> None:
     args = ["--path", "/push/ünï{token}", "--done-file", "done.log", "--json", "--time-scale", "0.1"]
-    done = bench("run", "four-tabs", "--app", "main.py:app", *args, "--out", str(listing / "out"), cwd=listing)
+    done = bench_here("run", "four-tabs", "--app", "main.py:app", *args, "--out", str(listing / "out"), cwd=listing)
     assert done.returncode == 0, done.stderr
     (variant,) = json.loads(done.stdout)["variants"]
     assert variant["summary"]["ok"] == 4 and variant["summary"]["lost"] == 0, variant["summary"]
@@ -150,7 +150,7 @@ def test_empty_choices_are_refused_not_taken_for_a_default(tmp_path: Path, args:
 def test_a_chromium_that_does_not_start_fails_the_browser_variants_only(tmp_path: Path) -> None:
     env = {"BENCH_CHROMIUM": "/bin/false"}
     args = ["run", "four-tabs", "--client", "browser", "--variants", "asyncio,sync", *FAST, "--json"]
-    done = bench(*args, "--out", str(tmp_path), cwd=tmp_path, env=env)
+    done = bench_here(*args, "--out", str(tmp_path), cwd=tmp_path, env=env)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     doc = json.loads(done.stdout)
     assert doc["status"] == "complete"
@@ -299,7 +299,7 @@ def full_disk() -> Iterator[Path]:
 @pytest.mark.integration
 def test_a_full_disk_fails_the_variants_it_must_and_says_so_after_the_figures(tmp_path: Path) -> None:
     with full_disk() as out:
-        run = bench("run", "four-tabs", "--variants", "asyncio,sync", *FAST, "--out", str(out), cwd=tmp_path)
+        run = bench_here("run", "four-tabs", "--variants", "asyncio,sync", *FAST, "--out", str(out), cwd=tmp_path)
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
     # the two race: whichever opens its log first takes the last of the space
     said = " ".join(run.stdout.split())  # the console wraps a long path's line anywhere
@@ -320,7 +320,8 @@ def test_bench_load_on_a_full_disk_prints_its_figures_then_says_what_was_not_sav
         assert server.stdout is not None
         port = server.stdout.readline().split("port ")[1].split()[0]
         with full_disk() as out:
-            load = bench("load", f"http://127.0.0.1:{port}/", "-n", "50", "-c", "2", "--out", str(out), cwd=tmp_path)
+            url = f"http://127.0.0.1:{port}/"
+            load = bench_here("load", url, "-n", "50", "-c", "2", "--out", str(out), cwd=tmp_path)
         server.kill()
         server.wait()
         server.stdout.close()

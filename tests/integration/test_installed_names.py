@@ -12,7 +12,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.factories import ROOT
+from tests.factories import ROOT, uv_bin
 
 BENCH = str(Path(sys.executable).parent / "bench")  # the command a user types (python -m would look in cwd first)
 DECOY = "raise ImportError('this is the learner\\'s own {name} package, not the lab\\'s')\n"
@@ -46,8 +46,8 @@ def test_a_learners_servers_and_bench_packages_do_not_collide(tmp_path: Path) ->
 
 
 def test_the_wheel_installs_one_import_package_with_the_servers_inside(tmp_path: Path) -> None:
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
+    built = subprocess.run(  # the same backend (hatchling) as pip's build, in 1 s rather than 7
+        [uv_bin(), "build", "--wheel", "-q", "--out-dir", str(tmp_path), str(ROOT)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr[-2000:]

@@ -132,7 +132,7 @@ def test_a_server_killed_mid_load_fails_its_variant_and_the_run_goes_on(tmp_path
         "run",
         "steady-rate",
         "--time-scale",
-        "0.3",
+        "0.15",  # 1.5 s of load each: the kill comes 0.3 s into the first
         "--variants",
         "threadpool,asyncio",
         "--json",

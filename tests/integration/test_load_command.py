@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import ROOT, connected_to, reaped, wait_for
+from tests.factories import ROOT, bench_here, connected_to, reaped, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -58,23 +58,9 @@ def server() -> Iterator[int]:
     "args", [["-c", "4", "-n", "300"], ["--rate", "200", "-d", "0.5"], ["-c", "4", "-n", "50", "--client", "httpx"]]
 )
 def test_load_json_shape(server: int, args: list[str], tmp_path: Path) -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "load",
-            f"http://127.0.0.1:{server}/ping",
-            *args,
-            "--json",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    done = bench_here("load", f"http://127.0.0.1:{server}/ping", *args, "--json", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
     doc = json.loads(out)
     assert {
         "url",
@@ -99,13 +85,9 @@ def test_load_json_shape(server: int, args: list[str], tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_load_prints_the_tables(server: int, tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench", "load", f"http://127.0.0.1:{server}/ping", "-n", "100", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    done = bench_here("load", f"http://127.0.0.1:{server}/ping", "-n", "100", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
     for words in ("requests", "req/s", "status codes", "200: 100", "p99.9", "latency histogram"):
         assert words in out
 

@@ -17,30 +17,14 @@ import httpx
 import pytest
 
 from bench.engine.processes import free_port
-from tests.factories import reaped
+from tests.factories import bench_here, reaped
 
 SCALE = "0.02"  # the four-tabs work (10 s) becomes 0.2 s
 
 
 def run_locust(tmp_path: Path, *args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "locust",
-            *args,
-            "--time-scale",
-            SCALE,
-            "--headless",
-            "--json",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    """``bench locust ARGS --headless --json`` in this process (Locust runs in processes of its own)."""
+    out = bench_here("locust", *args, "--time-scale", SCALE, "--headless", "--json", "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr[-2000:]
     doc = json.loads(out.stdout)
     assert isinstance(doc, dict)
@@ -60,12 +44,7 @@ def test_headless_run_reports_locust_and_ledger_figures(tmp_path: Path, variant:
     assert v["locust"]["histogram"] and v["locust"]["curve"][-1]["percentile"] == 100.0
     page = (tmp_path / doc["run_id"] / "report.html").read_text()
     assert page.count('class="chart') >= 2  # Locust's latency histogram and percentile curve
-    shown = subprocess.run(
-        [sys.executable, "-m", "bench", "show", doc["run_id"], "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    shown = bench_here("show", doc["run_id"], "--out", str(tmp_path))
     assert shown.returncode == 0 and "Locust (headless" in shown.stdout
 
 
