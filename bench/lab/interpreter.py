@@ -64,19 +64,13 @@ def choose(given: str | None, app_folder: Path | None) -> tuple[Interpreter, str
 
 
 def harness() -> Interpreter:
-    from importlib import metadata
-
-    def version(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
+    from bench.lab.environment import installed_version
 
     return Interpreter(
         path=sys.executable,
         python=".".join(map(str, sys.version_info[:3])),
         prefix=sys.prefix,
-        packages={name: version(name) for name in PACKAGES},
+        packages={name: installed_version(name) for name in PACKAGES},
     )
 
 
