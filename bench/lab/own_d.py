@@ -27,28 +27,29 @@ REST_SHARE = 0.02  # the rest of the request, at most this share of the sleep: d
 
 @dataclass(frozen=True)
 class Written:
-    d: float
+    d: float | None  # None: the code writes one, but the rest of the request was too long to take it
     said: str  # the note the run keeps
 
 
 def as_written(own: OwnApp, answers: str | None) -> Written | None:
     """d from the code, when the diagnosis found one sleep and the rest of one request took next to
     nothing, and the answer waits for the work (work done after the answer needs its done marker
-    seen once, alone: a pattern that never matches must make done unknown, not lost)."""
+    seen once, alone: a pattern that never matches must make done unknown, not lost). A sleep
+    found with too long a rest is said too (``d`` None): the run says why it measured d alone."""
     if answers != "after-work" or own.rest_s is None:
         return None
     timed = [c for c in own.diagnosis if c.seconds is not None and not negligible(c)]  # not a log line's write
     if len(timed) != 1 or timed[0].kind not in SLEEP_KINDS or own.seconds_written != timed[0].seconds:
         return None
     d = timed[0].seconds
-    if d is None or d <= 0 or own.rest_s > REST_SHARE * d:
+    if d is None or d <= 0:
         return None
     waited = f", and {own.cpu_wait_s * 1000:.1f} ms waiting for a busy CPU" if own.cpu_wait_s >= 0.001 else ""
-    return Written(
-        d,
-        f"d = {d:g} s as the code writes it ({timed[0].call} at {timed[0].file}:{timed[0].line}; the rest of one "
-        f"request took {own.rest_s * 1000:.1f} ms in the diagnosis{waited}): not measured alone",
-    )
+    took = f"the rest of one request took {own.rest_s * 1000:.1f} ms in the diagnosis{waited}"
+    where = f"{timed[0].call} at {timed[0].file}:{timed[0].line}"
+    if own.rest_s > REST_SHARE * d:
+        return Written(None, f"d measured alone, not taken from the code ({where}): {took}, over {REST_SHARE:.0%} of d")
+    return Written(d, f"d = {d:g} s as the code writes it ({where}; {took}): not measured alone")
 
 
 def observable_alone(

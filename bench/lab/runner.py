@@ -172,7 +172,7 @@ async def _run_variant(
             if own is not None:  # d is the app's own: as its code writes it, or one request alone, then the theory
                 if written is not None:
                     result.notes.append(written.said)
-                else:
+                if written is None or written.d is None:
                     events.emit(PhaseChanged("measuring d: one request alone"))
                     result.work_s = await own_d.measure_d(server.port, route, solo, variant, watcher)
                     observable = own_d.observable_alone(own, variant, watcher, solo, result, observable)

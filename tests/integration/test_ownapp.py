@@ -16,7 +16,7 @@ import pytest
 
 from bench.model.ownapp import Diagnosis, FoundCall, blocking_sentences, infer, predictions
 from tests.factories import bench_here as bench
-from tests.factories import four_tabs_on
+from tests.factories import d_from_the_code, four_tabs_on
 
 WORK_S = 0.5
 
@@ -198,8 +198,7 @@ def test_the_tutorials_listings_under_four_tabs(listings: Path, tmp_path: Path) 
     for v in (blocking, background):
         assert v["status"] == "ok" and v["summary"]["lost"] == 0 and v["summary"]["ok"] == 4
         assert all(c["holds"] for c in v["claims"]), v["claims"]
-    assert blocking["work_s"] is None  # one sleep, answered after it: d as the code writes it, not measured
-    assert any(f"d = {WORK_S:g} s as the code writes it" in n for n in blocking["notes"]), blocking["notes"]
+    d_from_the_code(blocking, WORK_S)  # one sleep, answered after it: d as the code writes it, not measured
     assert background["work_s"] == pytest.approx(WORK_S, rel=0.2)  # work after the answer: measured alone
     d = WORK_S
     done = sorted(r["done_s"] for r in blocking["requests"])

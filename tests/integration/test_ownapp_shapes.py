@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import bench_here as bench
-from tests.factories import bench_process, four_tabs_on
+from tests.factories import bench_process, d_from_the_code, four_tabs_on
 
 WORK_S = 0.5
 
@@ -105,7 +105,7 @@ def test_a_factory_with_its_settings_and_a_factory_named_as_an_app(tmp_path: Pat
     )
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]
-    assert v["work_s"] is None and any("as the code writes it" in n for n in v["notes"])  # the sleep, read from --env
+    d_from_the_code(v, WORK_S)  # the sleep, its seconds read from --env
     assert v["summary"]["all_done_s"] == pytest.approx(v["expected"]["all_done_s"], rel=0.04)  # serialised: 4 d
     assert v["summary"]["all_done_s"] == pytest.approx(4 * WORK_S, rel=0.05)
     assert sorted(p.name for p in folder.iterdir() if p.name != "__pycache__") == ["app.py"]  # nothing written there
