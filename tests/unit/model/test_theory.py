@@ -104,6 +104,10 @@ def test_workers_racing_for_simultaneous_requests_give_a_range_and_the_claim_che
     assert staggered.all_done_s == pytest.approx(3.0) and staggered.all_done_range_s is None
     burst = expected(workers, clients=4, gap_s=0.0, work_s=1.0)
     assert burst.all_done_range_s == pytest.approx([2.0, 4.0]) and "racing" in burst.model
+    # tabs 6 ms apart (four-tabs at scale 0.02): the workers come back 6 ms apart, and race all the same
+    close = expected(workers, clients=4, gap_s=0.006, work_s=0.2)
+    assert close.all_done_range_s == pytest.approx([0.406, 0.8]) and "within 20 ms" in close.model
+    assert expected(workers, clients=4, gap_s=0.03, work_s=1.0).all_done_range_s is None  # scale 0.1: 3 + 1
     claim = Claim(id="m", variant="w", says="s", measure="all_done_s", approx=1, unit="theory", why="w")
     fields = {k: None for k, f in Summary.model_fields.items() if f.is_required()}
     for measured, holds in ((2.0, True), (4.0, True), (3.1, True), (1.5, False), (5.0, False)):
