@@ -66,6 +66,12 @@ def run_queue_waits() -> dict[int, int]:
     return waits
 
 
+def waited_since(before: dict[int, int]) -> tuple[dict[int, int], float]:
+    """The run-queue waits now, and the seconds this process's threads have waited since ``before``."""
+    now = run_queue_waits()
+    return now, sum(ns - before.get(tid, 0) for tid, ns in now.items()) / 1e9
+
+
 async def _lifespan(app: Any) -> None:
     """Run the app's startup, if it has one; an app without lifespan support is fine."""
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -115,8 +121,8 @@ async def _one_request(app: Any, path: str, witness: Witness, request: Request) 
             obs.status = int(message["status"])
         elif message["type"] == "http.response.body" and not message.get("more_body", False):
             obs.answered_at = time.monotonic()
-            answer_waits.update(run_queue_waits())
-            obs.cpu_wait_s = sum(ns - before.get(tid, 0) for tid, ns in answer_waits.items()) / 1e9
+            now, obs.cpu_wait_s = waited_since(before)
+            answer_waits.update(now)
 
     def grace_over() -> bool:
         """Past the answer by GRACE_S, and by the time its threads have waited for a CPU since."""
@@ -125,7 +131,7 @@ async def _one_request(app: Any, path: str, witness: Witness, request: Request) 
         past = time.monotonic() - obs.answered_at
         if past <= GRACE_S:
             return False
-        waited = sum(ns - answer_waits.get(tid, 0) for tid, ns in run_queue_waits().items()) / 1e9
+        _, waited = waited_since(answer_waits)
         return past > min(GRACE_S + waited, GRACE_LIMIT_S)
 
     watchdog = Watchdog(witness.folders)
