@@ -31,6 +31,7 @@ import traceback
 PRELOAD = (
     "fastapi",
     "fastapi.routing",
+    "pydantic.v1",  # FastAPI imports it at an app's first route (to tell v1 models apart): 35 ms a server
     "starlette.routing",
     "anyio.to_thread",
     "anyio._backends._asyncio",  # anyio imports it at its first use: by a server's first request
