@@ -195,7 +195,8 @@ def nothing_left_running(
 
 
 def _timed(item: pytest.Item | None) -> bool:
-    return item is not None and item.get_closest_marker("cpu_timing") is not None
+    """A test that holds the machine alone: it times CPU work (``cpu_timing``) or a race (``alone``)."""
+    return item is not None and any(item.get_closest_marker(m) is not None for m in ("cpu_timing", "alone"))
 
 
 class _Alone:
@@ -218,6 +219,13 @@ class _Alone:
 _ALONE = _Alone()
 
 
+@pytest.fixture(scope="module")
+def machine_alone() -> None:
+    """For a module's run made once for its ``alone`` tests: the machine held alone from before
+    the run (module fixtures are made before a test's own) to the last of the timed tests."""
+    _ALONE.take()
+
+
 @pytest.fixture(autouse=True)
 def cpu_to_itself(request: pytest.FixtureRequest) -> Iterator[None]:
     """Under xdist: a ``cpu_timing`` test waits until no other test runs, and holds them off
@@ -230,6 +238,9 @@ def cpu_to_itself(request: pytest.FixtureRequest) -> Iterator[None]:
             yield
         return
     _ALONE.take()
+    if request.node.get_closest_marker("cpu_timing") is None:  # alone, and timed by the clock only
+        yield
+        return
     calm_by = time.monotonic() + CALM_WAIT_S  # what other tests left (a server stopping) settles first
     while (busy := others_busy()) is not None and time.monotonic() < calm_by:
         pass

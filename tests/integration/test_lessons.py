@@ -68,9 +68,9 @@ def test_to_thread_has_the_default_executors_ceiling(tmp_path: Path) -> None:
 def test_cpu_bound_work_needs_processes_not_threads(tmp_path: Path) -> None:
     usable_cpus = machine().cpus_usable
 
-    d = 0.5
-    # 2 s of CPU at scale 0.25; the two variants it compares (the machine is held alone meanwhile)
-    doc = run_named("cpu-bound", 0.25, tmp_path, variants=["threadpool", "process-pool"])
+    d = 0.3
+    # 2 s of CPU at scale 0.15; the two variants it compares (the machine is held alone meanwhile)
+    doc = run_named("cpu-bound", 0.15, tmp_path, variants=["threadpool", "process-pool"])
     threads = variant(doc, "threadpool").summary
     processes = variant(doc, "process-pool")
     assert threads is not None and threads.all_done_s is not None
@@ -79,7 +79,7 @@ def test_cpu_bound_work_needs_processes_not_threads(tmp_path: Path) -> None:
     from bench.model.theory import schedule
 
     expected = processes.expected.all_done_s if processes.expected else 0
-    arrivals = [i * 0.3 * 0.25 for i in range(4)]  # tabs 0.3 s apart at scale 0.25
+    arrivals = [i * 0.3 * 0.15 for i in range(4)]  # tabs 0.3 s apart at scale 0.15
     assert expected == pytest.approx(max(schedule(arrivals, d, min(2, usable_cpus))))
     assert 0.95 * expected <= processes.summary.all_done_s <= 1.4 * expected
     assert processes.summary.all_done_s < 0.8 * threads.all_done_s
