@@ -82,7 +82,10 @@ class MarkerReader:
     counts once it is the same in two reads (that example writes none).
 
     The app writes no timestamps, so a line's time is when the file was last modified as
-    the line was read: the end of the work, within one poll (every 5 ms).
+    the line was read: the end of the work, within one poll (every 5 ms). That time is taken
+    after the read, never before it: a line written between the two would have had the time
+    of the write before it (seen once, on a busy machine: a tab's work done 2 ms before it was
+    sent, given the time of the line of d measured alone just before).
     """
 
     # A rewritten file keeps only its last line: it is read often enough to see each one
@@ -100,8 +103,8 @@ class MarkerReader:
     def _new_lines(self) -> tuple[list[bytes], float]:
         try:
             with self.path.open("rb") as f:
-                modified = os.fstat(f.fileno()).st_mtime
                 content = f.read()
+                modified = os.fstat(f.fileno()).st_mtime  # after: every line read was written by then
         except (FileNotFoundError, IsADirectoryError, PermissionError):
             return [], 0.0
         complete = content[: content.rfind(b"\n") + 1]  # a half-written last line waits for the next read,

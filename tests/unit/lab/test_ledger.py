@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from pathlib import Path
+
+import pytest
 
 from bench.lab.ledger import LedgerReader, LedgerWatcher, MarkerReader
 
@@ -59,3 +63,27 @@ def test_a_done_marker_rewritten_in_place_counts_each_tokens_line(tmp_path: Path
         f.write("\nnotification for tab3-x\nnotification for tab4-x\n")
     assert [r.token for r in marker.read_new()] == ["tab3-x", "tab4-x"]
     assert marker.read_new() == []
+
+
+def test_a_line_written_as_the_marker_is_read_is_never_timed_before_it_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "notification.log"
+    log.write_text("sent to a\n")
+    long_ago = time.time() - 10
+    os.utime(log, (long_ago, long_ago))  # d's line, measured alone before the load
+    reader = MarkerReader(log, "sent to {token}", lambda token: True)
+    assert [r.end for r in reader.read_new()] == [pytest.approx(long_ago)]
+    real_fstat, written = os.fstat, []
+
+    def a_line_lands(fd: int) -> os.stat_result:  # right after the file's time is taken: a tab's line
+        result = real_fstat(fd)
+        if not written:
+            with log.open("a") as f:
+                f.write("sent to b\n")
+            written.append(time.time())
+        return result
+
+    monkeypatch.setattr(os, "fstat", a_line_lands)
+    (b,) = reader.read_new() + reader.read_new()
+    assert b.token == "b" and b.end >= written[0] - 0.02  # the file system's clock ticks coarser than time.time()
