@@ -29,9 +29,18 @@ REGISTRY_NAME = "bench-lab-{uid}"  # in TMPDIR, one per user: a file per harness
 def stat_fields(pid: int | str) -> list[str] | None:
     """The fields of /proc/PID/stat after the command name (state, ppid, ...), or None."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rsplit(")", 1)[-1].split()
     except OSError:
         return None
+
+
+def proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """Every process /proc lists now, with its ``stat_fields`` (one that ends meanwhile is left out)."""
+    for pid in _pids():
+        fields = stat_fields(pid)
+        if fields is not None and len(fields) > 19:
+            yield int(pid), fields
 
 
 def _start_ticks(pid: int) -> str | None:
@@ -44,15 +53,8 @@ def _start_ticks(pid: int) -> str | None:
 def children_of(pid: int, living: bool = False) -> list[int]:
     """Direct children of ``pid``, from /proc (Linux); ``living``: not those that have exited
     and wait for their parent to reap them (zombies)."""
-    return [
-        int(p.name)
-        for p in Path("/proc").iterdir()
-        if p.name.isdigit()
-        and (fields := stat_fields(p.name)) is not None
-        and len(fields) > 1
-        and fields[1] == str(pid)
-        and not (living and fields[0] in ("Z", "X"))
-    ]
+    parent = str(pid)
+    return [p for p, fields in proc_stats() if fields[1] == parent and not (living and fields[0] in ("Z", "X"))]
 
 
 def owner_mark(pid: int | None = None) -> str:
@@ -161,18 +163,15 @@ def marked_processes() -> Iterator[Marked]:
     me = os.getuid()
     key = OWNER_ENV.encode() + b"="
     seen: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or _uid_of(entry.name) != me:
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
+    for name in _pids():
+        environ = _environ_if_mine(name, me)
+        if environ is None or key not in environ:
             continue
         for item in environ.split(b"\0"):
             if item.startswith(key):
-                seen.add(int(entry.name))
+                seen.add(int(name))
                 mark = item[len(key) :].decode(errors="replace")
-                yield Marked(int(entry.name), mark, _command(entry), _start_ticks(int(entry.name)))
+                yield Marked(int(name), mark, _command(Path(f"/proc/{name}")), _start_ticks(int(name)))
                 break
     sessions: dict[str, tuple[str, int]] = {}  # a started process's session: what the harness started
     for file in sorted(registry().glob("*.pids")):
@@ -191,13 +190,40 @@ def marked_processes() -> Iterator[Marked]:
                 yield Marked(int(pid_text), owner, _command(Path(f"/proc/{pid_text}")), ticks)
     # What a started process started with its mark wiped (``env -i``) is still in its session
     # (every process the harness starts leads one): found by session id, started after it.
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in seen or (fields := stat_fields(entry.name)) is None:
-            continue
-        session = sessions.get(fields[3]) if len(fields) > 19 else None
-        if session is not None and int(fields[19]) >= session[1] and _uid_of(entry.name) == me:
-            seen.add(int(entry.name))
-            yield Marked(int(entry.name), session[0], _command(entry), fields[19])
+    for pid, fields in proc_stats() if sessions else ():
+        session = sessions.get(fields[3])
+        if session is not None and pid not in seen and int(fields[19]) >= session[1] and _uid_of(pid) == me:
+            seen.add(pid)
+            yield Marked(pid, session[0], _command(Path(f"/proc/{pid}")), fields[19])
+
+
+def _pids() -> list[str]:
+    """The pids /proc lists now."""
+    try:
+        return [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return []
+
+
+def _environ_if_mine(pid: str, me: int) -> bytes | None:
+    """Process ``pid``'s environment if it is user ``me``'s (the owner of the file opened, so of
+    that very process), else None. On a machine of a few hundred processes this is most of a
+    scan: read without ``Path``, whose objects took three quarters of its time."""
+    try:
+        fd = os.open(f"/proc/{pid}/environ", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        if os.fstat(fd).st_uid != me:
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _command(entry: Path) -> str:
@@ -253,9 +279,8 @@ def leftovers() -> dict[str, list[Marked]]:
 def kill_session(sid: int) -> None:
     """SIGKILL what is left in session ``sid`` (a process the harness started leads it): what
     the learner's code started in a group of its own, or with the owner mark wiped."""
-    me = os.getuid()
-    for entry in Path("/proc").iterdir():
-        fields = stat_fields(entry.name) if entry.name.isdigit() else None
-        if fields is not None and len(fields) > 3 and fields[3] == str(sid) and _uid_of(entry.name) == me:
+    me, session = os.getuid(), str(sid)
+    for pid, fields in proc_stats():
+        if fields[3] == session and _uid_of(pid) == me:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(entry.name), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from bench.engine.owners import OWNER_ENV, kill_session, owner_mark, register, stat_fields
+from bench.engine.owners import OWNER_ENV, kill_session, owner_mark, proc_stats, register
 
 HOST = "127.0.0.1"
 
@@ -187,11 +187,8 @@ def _group_alive(pgid: int) -> bool:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    for entry in Path("/proc").iterdir():
-        fields = stat_fields(entry.name) if entry.name.isdigit() else None
-        if fields is not None and len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-            return True
-    return False
+    group = str(pgid)
+    return any(fields[2] == group and fields[0] not in ("Z", "X") for _, fields in proc_stats())
 
 
 def stop(process: Owned, grace_s: float = 5.0) -> None:
