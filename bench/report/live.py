@@ -79,16 +79,22 @@ class Board:
     variants: list[str]
     finished: list[Text] = field(default_factory=list)
     racing: dict[str, VariantProgress] = field(default_factory=dict)  # the attempts going on, by label
-    lesson: str = ""  # bench tour: which lesson of how many
+    lessons: list[int] = field(default_factory=list)  # bench tour: which lessons (several race at once) ...
+    of_lessons: int = 0  # ... of how many
+    _lessons_ran: bool = field(default=True, init=False, repr=False)  # a run began since: the next lesson starts anew
 
     def on_event(self, event: Event) -> None:
         """The lab's events, drawn: a new run resets the board, an attempt becomes a current one
         (several at once when variants race), an event moves the attempt it names."""
-        if isinstance(event, LessonStarted):
-            self.lesson = f", lesson {event.number} of {event.total}"
+        if isinstance(event, LessonStarted):  # one before each run, or one for each lesson that races
+            if self._lessons_ran:
+                self.lessons, self._lessons_ran = [], False
+            self.lessons.append(event.number)
+            self.of_lessons = event.total
         elif isinstance(event, RunStarted):
             self.scenario, self.variants, self.finished = event.scenario, list(event.attempts), []
             self.racing.clear()
+            self._lessons_ran = True
         elif isinstance(event, AttemptStarted):
             self.racing[event.label] = VariantProgress(event.label, event.title, event.clients, event.expected_done_s)
         elif isinstance(event, AttemptFinished):
@@ -112,11 +118,18 @@ class Board:
         """The attempt being measured, when one runs alone (the last started, when several race)."""
         return next(reversed(self.racing.values()), None)
 
+    def _lesson(self) -> str:
+        if not self.lessons:
+            return ""
+        if len(self.lessons) == 1:
+            return f", lesson {self.lessons[0]} of {self.of_lessons}"
+        return f", lessons {', '.join(map(str, self.lessons))} of {self.of_lessons} at once"
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         number = len(self.finished) + len(self.racing)
         what = "variant" if len(set(self.variants)) == len(self.variants) else "run"  # --runs: each variant again
         racing = f" ({len(self.racing)} racing at once)" if len(self.racing) > 1 else ""
-        heading = f"bench run {self.scenario}{self.lesson}: {what} {number} of {len(self.variants)}{racing}"
+        heading = f"bench run {self.scenario}{self._lesson()}: {what} {number} of {len(self.variants)}{racing}"
         yield Text(heading, style="bold")
         yield from self.finished
         for progress in self.racing.values():

@@ -107,6 +107,21 @@ def test_live_board_shows_each_tab_and_keeps_ticking() -> None:
     assert "waiting 2.0 s" in render(board, width=120) or "waiting 2.1 s" in render(board, width=120)
 
 
+def test_the_tour_board_names_every_lesson_racing_and_then_each_one_alone() -> None:
+    from bench.model.events import LessonStarted, RunStarted
+    from bench.model.tour import LESSONS
+    from bench.report.live import Board
+
+    board = Board("", [])
+    for number in (1, 2):  # the lessons whose variants all race: started together
+        board.on_event(LessonStarted(number, 8, LESSONS[number - 1]))
+    board.on_event(RunStarted("four-tabs + four-tabs-burst", ("four-tabs: sync", "four-tabs-burst: sync")))
+    assert "bench run four-tabs + four-tabs-burst, lessons 1, 2 of 8 at once: variant 0 of 2" in render(board)
+    board.on_event(LessonStarted(5, 8, LESSONS[4]))  # then one after another
+    board.on_event(RunStarted("cpu-bound", ("threadpool",)))
+    assert "bench run cpu-bound, lesson 5 of 8: variant 0 of 1" in render(board)
+
+
 def test_compare_tells_a_change_from_noise() -> None:
     a = run_document("A-run")
     b = run_document("B-run", variants=[variant_result("sync", [2.0, 4.0, 6.0, 8.0])])
