@@ -261,6 +261,17 @@ def bench_here(
     return subprocess.CompletedProcess(["bench", *args], code, out.getvalue(), err.getvalue())
 
 
+def near_theory(measured: float, expected: float, early: float = 0.04, late: float = 0.15) -> None:
+    """An own app's figure against its theory, on a busy two-core machine shared with three other
+    test workers: hardly ever before it (``early``: a d measured alone may come out a few % long),
+    late by up to ``late`` (the app's processes wait for a CPU: 10 % seen, at 1.11 s of theory).
+    The distinctions a theory makes are wider: d against 4 d, one wave or two, 3 d against 2 d.
+    Its fidelity, 2.5 %, is held by ``benchmarks/racing.py`` on a quiet machine."""
+    assert (1 - early) * expected <= measured <= (1 + late) * expected, (
+        f"{measured:.3f} s, the theory's {expected:.3f} s"
+    )
+
+
 def d_from_the_code(variant: dict[str, Any], seconds: float) -> None:
     """An own app's one sleep found and taken as d (no request measured alone); or, where the rest of
     the diagnosis's request took over 2 % of d (a busy machine: 2 of 457 tests in one CI run), the

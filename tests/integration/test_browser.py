@@ -22,6 +22,10 @@ from tests.factories import bench_here, run_named
 
 TIME_SCALE = 0.25  # the scenario's 4 s of work become d = 1 s
 
+# One worker runs them all, one Chromium at a time: three launched at once among the suite's other
+# first tests (Celery, Locust, a learner's venv) stood a harness's loop still for 1 s (a CI run).
+pytestmark = pytest.mark.xdist_group("test_browser")  # the name conftest gives the module's shared run
+
 
 def have_chromium() -> bool:
     try:

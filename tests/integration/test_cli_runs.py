@@ -151,6 +151,10 @@ def test_run_with_the_httpx_client_and_an_open_loop_scenario(tmp_path: Path) -> 
     assert doc["scenario"]["scaled"]["client"] == "httpx"
     assert doc["variants"][0]["summary"]["ok"] == 4
 
+
+@pytest.mark.integration
+@pytest.mark.alone  # an open loop's latency counts the client's delays too: with no other test at once
+def test_answers_on_kept_alive_connections_go_out_at_once(tmp_path: Path) -> None:
     # the two compared below, one after the other: raced, two open loops of 400 requests/s on a busy
     # 2-core machine put 0.13 s on background's p50 (the client's delay, not the server's). A bench of
     # its own: in a test worker's process (its other threads, its heap) a def endpoint's p50 came out 0.36 s

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import bench_here as bench
-from tests.factories import bench_process, d_from_the_code, four_tabs_on
+from tests.factories import bench_process, d_from_the_code, four_tabs_on, near_theory
 
 WORK_S = 0.5
 
@@ -65,9 +65,7 @@ def test_a_log_rewritten_in_place_is_followed_by_its_content(tmp_path: Path) -> 
     (v,) = json.loads(out.stdout)["variants"]
     assert v["status"] == "ok" and v["summary"]["lost"] == 0 and v["summary"]["unknown"] == 0
     assert v["work_s"] == pytest.approx(1.0, rel=0.1)  # d from the marker of one request alone
-    expected = v["expected"]["all_done_s"]
-    # within 4 % of theory, as the other own apps whose d is one request alone (3.0 % seen on a busy suite)
-    assert v["summary"]["all_done_s"] == pytest.approx(expected, rel=0.04)
+    near_theory(v["summary"]["all_done_s"], v["expected"]["all_done_s"])  # d one request alone: 3.0 % long seen
     assert all(c["holds"] for c in v["claims"]) and len(v["claims"]) == 2
     assert sorted(p.name for p in folder.iterdir() if p.name != "__pycache__") == before  # nothing written here
 
@@ -107,8 +105,8 @@ def test_a_factory_with_its_settings_and_a_factory_named_as_an_app(tmp_path: Pat
     (v,) = json.loads(out.stdout)["variants"]
     d_from_the_code(v, WORK_S)  # the sleep, its seconds read from --env
     if v["work_s"] is None:  # the theory's d is the code's (measured alone on a busy machine, 0.524 s was seen)
-        assert v["summary"]["all_done_s"] == pytest.approx(v["expected"]["all_done_s"], rel=0.04)  # serialised: 4 d
-    assert v["summary"]["all_done_s"] == pytest.approx(4 * WORK_S, rel=0.05)
+        near_theory(v["summary"]["all_done_s"], v["expected"]["all_done_s"])  # serialised: 4 d
+    near_theory(v["summary"]["all_done_s"], 4 * WORK_S)
     assert sorted(p.name for p in folder.iterdir() if p.name != "__pycache__") == ["app.py"]  # nothing written there
 
 
@@ -145,8 +143,7 @@ def test_a_file_inside_a_package_is_imported_as_the_packages_module(tmp_path: Pa
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]
     assert v["name"] == "pkg-app-main" and v["summary"]["lost"] == 0
-    # the theory's d is one request measured alone: a few ms of noise, so 4 % (the lab's own runs: 2.5 %)
-    assert v["summary"]["all_done_s"] == pytest.approx(v["expected"]["all_done_s"], rel=0.04)
+    near_theory(v["summary"]["all_done_s"], v["expected"]["all_done_s"])  # d one request alone: a few ms of noise
     written = sorted(p.name for p in package.iterdir() if p.name != "__pycache__")
     assert written == ["__init__.py", "main.py", "work.py"]  # nothing written into the package
 
@@ -192,7 +189,7 @@ def test_a_post_route_with_a_pydantic_body_is_found_and_sent_a_valid_body(tmp_pa
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]
     assert v["status"] == "ok" and v["summary"]["ok"] == 4 and v["summary"]["lost"] == 0
-    assert v["summary"]["all_done_s"] == pytest.approx(v["expected"]["all_done_s"], rel=0.04)
+    near_theory(v["summary"]["all_done_s"], v["expected"]["all_done_s"])
     assert v["summary"]["response_max_s"] < 0.25 * 1.0  # BackgroundTasks: answered at once, not after d = 1 s
     assert sorted(p.name for p in folder.iterdir() if p.name != "__pycache__") == ["main.py"]
 
