@@ -3,8 +3,9 @@
 The suite runs on parallel workers (pytest-xdist), so each test checks only what it
 started: every process the harness starts inherits the test's tag (``BENCH_TEST_TAG``), and
 the leftover check counts the processes that carry it. Tests that time CPU-bound work
-(marked ``cpu_timing``) run alone: they take an exclusive lock that every other
-test takes shared, so no other test's servers compete for the cores while they measure.
+(marked ``cpu_timing``) or a race of a few ms (marked ``alone``) run alone: they take an
+exclusive lock that every other test takes shared, so no other test's servers compete for
+the cores while they measure.
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ def _timed(item: pytest.Item | None) -> bool:
 
 
 class _Alone:
-    """This worker's hold of the whole machine, over its run of ``cpu_timing`` tests."""
+    """This worker's hold of the whole machine, over its run of held tests (``_timed``)."""
 
     def __init__(self) -> None:
         self._held: contextlib.ExitStack | None = None
@@ -251,7 +252,7 @@ def cpu_to_itself(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """After the last of a run of ``cpu_timing`` tests (the next is another, or none): the machine shared again."""
+    """After the last of a run of held tests (the next is another, or none): the machine shared again."""
     yield
     if _timed(item) and not _timed(nextitem):
         _ALONE.give_back()
