@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bench.lab.catalog import default_scenarios_path, load_catalog
 from tests.factories import ROOT
 from tests.factories import bench_here as bench
 
@@ -44,7 +45,13 @@ def test_repeated_runs_keep_each_run_and_its_statistics(runs: tuple[Path, Any, A
     done = sync["stats"]["all_done_s"]
     assert done["min"] <= done["mean"] <= done["max"] and done["stdev"] < 0.05 * done["mean"]
     assert 0.95 * 4 * 0.5 <= done["mean"] <= 1.2 * 4 * 0.5  # four tabs one after another: 4 d
-    assert [c["runs"] for c in sync["claims"]] == [3, 3] and all(c["held_runs"] == 3 for c in sync["claims"])
+    assert [c["runs"] for c in sync["claims"]] == [3, 3]
+    said = {c.id: c for c in load_catalog(default_scenarios_path()).scenario("four-tabs").claims}
+    for c in sync["claims"]:  # held in as many runs as their own figures say (a busy machine may fail one)
+        claim, d = said[c["id"]], 0.5
+        figures = [run[claim.measure] for run in sync["runs"]]
+        held = sum(abs(f - claim.approx * d) <= claim.tolerance * claim.approx * d for f in figures)
+        assert c["held_runs"] == held, (c, figures)
     folder = out / again["run_id"] / "sync"
     assert sorted(p.name for p in folder.iterdir()) == ["run-1", "run-2", "run-3", "warmup-1"]
     shown = bench("show", again["run_id"], "--out", str(out))
