@@ -158,6 +158,9 @@ def test_a_cpu_loop_in_async_def_is_named_and_four_tabs_predicted(
 ) -> None:
     folder = write(tmp_path / "cpu", "cpu_app.py", CPU_LOOP.format(n=cpu_n(), log=LOG_WRITE if log else ""))
     doc = checked(folder, "cpu_app.py:app")
+    # held_s and d are the diagnosis's timing of the loop: if the speed moved already, they are not the
+    # code's (most runs on this VM skip here; before, they skipped after the run, 2.5 s later, holding the machine)
+    cpu_speed.require_steady(final=False)
     calls = doc["diagnosis"]["calls"]
     (cpu,) = [c for c in calls if c["kind"] == "cpu-loop"]
     assert cpu["line"] in CPU_LINES and cpu["function"] == "crunch" and cpu["via"] == ["crunch"]
@@ -166,9 +169,6 @@ def test_a_cpu_loop_in_async_def_is_named_and_four_tabs_predicted(
     writes = [c for c in calls if c["call"].startswith("io.")]
     assert all(c["held_s"] < 0.001 for c in writes) and len(writes) == (1 if log else 0)  # one voice: negligible
     assert "CPU work on the event loop" in doc["strategy"]
-    # d is the diagnosis's timing of the loop: if the speed moved already, the run cannot agree with it
-    # (most runs on this VM skip; before, they skipped after the run, 2.5 s later, holding the machine)
-    cpu_speed.require_steady(final=False)
     out = four_tabs_on(folder, tmp_path / "r", "--app", "cpu_app.py:app")
     assert out.returncode == 0, out.stderr
     (v,) = json.loads(out.stdout)["variants"]
